@@ -1,0 +1,108 @@
+/**
+ * The host runner: executes tool invocations on this machine with execa. It holds no pipeline
+ * logic; it only binds secrets, picks the right program binary and turns failures into
+ * ToolErrors with redacted output.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { execa } from "execa";
+import { ToolError } from "../../tools/errors.ts";
+import type { Invocation, ToolName, ToolResult } from "../../tools/invocation.ts";
+import { redact, SecretStore } from "./secrets.ts";
+
+/**
+ * Program paths. Debian's docker client (/usr/bin/docker) is the one that builds with BuildKit;
+ * another client earlier on PATH may lack buildx, so the host runner never relies on PATH order
+ * for docker. Override any of them with TIERS_<TOOL>_BIN (e.g. TIERS_DOCKER_BIN).
+ */
+export function programFor(tool: ToolName, env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[`TIERS_${tool.toUpperCase().replace(/-/g, "_")}_BIN`];
+  if (override) return override;
+  if (tool === "docker") return "/usr/bin/docker";
+  return tool;
+}
+
+export interface HostRunOptions {
+  root: string;
+  secrets?: SecretStore;
+  /** Stream output lines as they arrive (prefixed by the caller). */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Abort the child (Ctrl-C handling). */
+  signal?: AbortSignal;
+  /** Extra environment that is not secret. */
+  env?: NodeJS.ProcessEnv;
+  /** Return the failed result instead of throwing. */
+  reject?: boolean;
+}
+
+export async function runHost(
+  invocation: Invocation,
+  options: HostRunOptions,
+): Promise<ToolResult> {
+  const secrets = options.secrets ?? new SecretStore();
+  const childEnv: Record<string, string> = { ...(invocation.env ?? {}) };
+  if (invocation.tool === "docker") childEnv.DOCKER_BUILDKIT = "1";
+  for (const [name, secret] of Object.entries(invocation.secretEnv ?? {})) {
+    childEnv[name] = await secrets.resolve(secret);
+  }
+  let tempDir: string | undefined;
+  const args = [...invocation.args];
+  try {
+    if (invocation.secretFiles?.length) {
+      tempDir = await mkdtemp(join(tmpdir(), "tiers-secret-"));
+      for (const file of invocation.secretFiles) {
+        // On the host the requested path is remapped into a private temp dir; the argument that
+        // named the container path is rewritten to match, so the value never touches argv.
+        const hostPath = join(tempDir, file.path.replace(/[^\w.-]+/g, "_"));
+        await writeFile(hostPath, await secrets.resolve(file.secret), { mode: 0o600 });
+        for (let i = 0; i < args.length; i++) {
+          if (args[i] === file.path) args[i] = hostPath;
+          else if (args[i]?.endsWith(`=${file.path}`))
+            args[i] = args[i]!.replace(file.path, hostPath);
+        }
+        for (const [k, v] of Object.entries(childEnv)) if (v === file.path) childEnv[k] = hostPath;
+      }
+    }
+    const cwd = invocation.cwd
+      ? isAbsolute(invocation.cwd)
+        ? invocation.cwd
+        : join(options.root, invocation.cwd)
+      : options.root;
+    const child = execa(programFor(invocation.tool, options.env), args, {
+      cwd,
+      env: { ...options.env, ...childEnv },
+      extendEnv: true,
+      input: invocation.stdin,
+      reject: false,
+      all: false,
+      cancelSignal: options.signal,
+      stripFinalNewline: true,
+    });
+    if (options.onLine) {
+      const scrub = (line: string) => redact(line, secrets.resolvedValues());
+      child.stdout?.on("data", (chunk: Buffer) => {
+        for (const line of chunk.toString().split("\n"))
+          if (line) options.onLine!(scrub(line), "stdout");
+      });
+      child.stderr?.on("data", (chunk: Buffer) => {
+        for (const line of chunk.toString().split("\n"))
+          if (line) options.onLine!(scrub(line), "stderr");
+      });
+    }
+    const result = await child;
+    const values = secrets.resolvedValues();
+    const stdout = redact(String(result.stdout ?? ""), values);
+    const stderr = redact(String(result.stderr ?? ""), values);
+    if ((result as { code?: string }).code === "ENOENT") {
+      throw new ToolError(invocation, { kind: "not-found" });
+    }
+    const exitCode = result.exitCode ?? 1;
+    if (exitCode !== 0 && options.reject !== false) {
+      throw new ToolError(invocation, { exitCode, stdout, stderr });
+    }
+    return { stdout, stderr, exitCode };
+  } finally {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
+}

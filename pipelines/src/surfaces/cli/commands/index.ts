@@ -1,0 +1,7 @@
+import type { RegisterCommand } from "../context.ts";
+
+/**
+ * Every `tiers` command, in the order `tiers --help` lists them. A new command is one file in
+ * this folder plus one line here.
+ */
+export const commands: RegisterCommand[] = [];

@@ -1,0 +1,53 @@
+import { Command, CommanderError } from "commander";
+import { ExitCode, TiersError } from "../../core/errors.ts";
+import { commands } from "./commands/index.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("tiers")
+    .description("Build once, promote the digest: dev → test → staging → prod.")
+    .option("--root <dir>", "repository root (default: current directory)")
+    .option("--no-color", "never colour output (NO_COLOR is also respected)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  program.addHelpText(
+    "after",
+    `
+Examples:
+  $ tiers validate              check every tier file and policy
+  $ tiers doctor                which tools are usable here
+  $ tiers env test run          run the test tier in ephemeral containers
+  $ tiers plan --env prod       preview a promotion without changing anything`,
+  );
+  for (const register of commands) register(program);
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the exit code instead of exiting, so tests can call it in-process. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; everything else commander rejects is a usage error.
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.exitCode === 0
+      ) {
+        return ExitCode.ok;
+      }
+      return ExitCode.usage;
+    }
+    if (error instanceof TiersError) {
+      process.stderr.write(`tiers: ${error.describe()}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(
+      `tiers: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return ExitCode.failure;
+  }
+}
