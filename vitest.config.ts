@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 // registry, git, kubectl and terraform, so it runs files one at a time to keep 2 cores calm.
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/reporters/summary.ts"],
     projects: [
       {
         test: {
