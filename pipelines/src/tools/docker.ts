@@ -1,0 +1,226 @@
+/**
+ * The docker CLI: typed options in, argument vectors out; output parsed into typed values.
+ * Builds always go through BuildKit (the host runner uses /usr/bin/docker with
+ * DOCKER_BUILDKIT=1) because the Dockerfiles use `RUN --mount=type=cache|secret`.
+ */
+import { ToolError } from "./errors.ts";
+import type { Invocation, ToolResult } from "./invocation.ts";
+
+/** Typed failures callers branch on. */
+export type DockerErrorKind =
+  | "no-such-image"
+  | "registry-unreachable"
+  | "registry-denied"
+  | "daemon-unreachable";
+
+export interface BuildOptions {
+  /** Build context directory (relative to the repository root unless absolute). */
+  context: string;
+  /** Dockerfile path (relative to the repository root unless absolute). */
+  dockerfile: string;
+  /** Multi-stage target: production, development or test. */
+  target: string;
+  /** Every tag to apply; the first is the canonical one. */
+  tags: readonly string[];
+  labels: Readonly<Record<string, string>>;
+  buildArgs?: Readonly<Record<string, string>>;
+  /**
+   * Host path of an extra CA bundle, given to the build as the BuildKit secret `ca` (never a
+   * layer): `RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci`.
+   */
+  caBundle?: string;
+  /** Write the built image ID here (`--iidfile`). */
+  iidFile?: string;
+  /** Plain progress so log lines stream readably instead of a TTY animation. */
+  progress?: "plain" | "auto" | "tty";
+}
+
+/** `docker build` with BuildKit: one --label per label, --target, build args, optional CA. */
+export function build(options: BuildOptions): Invocation {
+  const args: string[] = ["build", "--progress", options.progress ?? "plain"];
+  args.push("--file", options.dockerfile, "--target", options.target);
+  for (const tag of options.tags) args.push("--tag", tag);
+  for (const [key, value] of Object.entries(options.labels).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
+    args.push("--label", `${key}=${value}`);
+  }
+  for (const [key, value] of Object.entries(options.buildArgs ?? {})) {
+    args.push("--build-arg", `${key}=${value}`);
+  }
+  if (options.caBundle) args.push("--secret", `id=ca,src=${options.caBundle}`);
+  if (options.iidFile) args.push("--iidfile", options.iidFile);
+  args.push(options.context);
+  return { tool: "docker", args, env: { DOCKER_BUILDKIT: "1" } };
+}
+
+/** What the pipeline needs to know about a local image. */
+export interface LocalImage {
+  id: string;
+  labels: Record<string, string>;
+  repoTags: string[];
+  /** `repo@sha256:...` entries, filled once the image has been pushed or pulled. */
+  repoDigests: string[];
+  created: string;
+}
+
+/** `docker image inspect` of one reference. */
+export function inspectImage(ref: string): Invocation {
+  return { tool: "docker", args: ["image", "inspect", "--format", "{{json .}}", ref] };
+}
+
+/** Parses `docker image inspect --format '{{json .}}'`. */
+export function parseImageInspect(stdout: string): LocalImage {
+  const raw = JSON.parse(stdout.trim().split("\n")[0] ?? "{}") as {
+    Id?: string;
+    RepoTags?: string[] | null;
+    RepoDigests?: string[] | null;
+    Created?: string;
+    Config?: { Labels?: Record<string, string> | null };
+  };
+  return {
+    id: raw.Id ?? "",
+    labels: raw.Config?.Labels ?? {},
+    repoTags: raw.RepoTags ?? [],
+    repoDigests: raw.RepoDigests ?? [],
+    created: raw.Created ?? "",
+  };
+}
+
+/** True when a failed docker call means "that image does not exist locally". */
+export function isNoSuchImage(result: Pick<ToolResult, "stderr" | "exitCode">): boolean {
+  return result.exitCode !== 0 && /no such (image|object)/i.test(result.stderr);
+}
+
+/** `docker tag`. */
+export function tag(source: string, target: string): Invocation {
+  return { tool: "docker", args: ["tag", source, target] };
+}
+
+/** `docker push` of one tag. */
+export function push(ref: string): Invocation {
+  return { tool: "docker", args: ["push", ref] };
+}
+
+/** The digest docker prints when a push finishes: `<tag>: digest: sha256:... size: N`. */
+export function parsePushDigest(stdout: string): string | undefined {
+  return /digest: (sha256:[0-9a-f]{64})/.exec(stdout)?.[1];
+}
+
+/**
+ * Classifies a failed push or pull so the user is told "the registry is down" or "the registry
+ * refused" rather than shown raw daemon output.
+ */
+export function classifyRegistryFailure(output: string): DockerErrorKind | undefined {
+  if (
+    /connection refused|no such host|i\/o timeout|dial tcp|server gave HTTP response|EOF$|connect: /im.test(
+      output,
+    )
+  ) {
+    return "registry-unreachable";
+  }
+  if (/denied|unauthorized|forbidden|authentication required|401|403/i.test(output)) {
+    return "registry-denied";
+  }
+  if (/Cannot connect to the Docker daemon/i.test(output)) return "daemon-unreachable";
+  return undefined;
+}
+
+/** Resource kinds the pipeline creates and later removes by label. */
+export type ResourceKind = "container" | "network" | "volume";
+
+/** Lists IDs (or names, for volumes) of resources carrying every given label. */
+export function listByLabel(kind: ResourceKind, labels: Readonly<Record<string, string>>) {
+  const filters = Object.entries(labels).flatMap(([key, value]) => [
+    "--filter",
+    value === "" ? `label=${key}` : `label=${key}=${value}`,
+  ]);
+  const args =
+    kind === "container"
+      ? ["ps", "--all", "--quiet", "--no-trunc", ...filters]
+      : kind === "network"
+        ? ["network", "ls", "--quiet", "--no-trunc", ...filters]
+        : ["volume", "ls", "--quiet", ...filters];
+  return { tool: "docker", args } satisfies Invocation;
+}
+
+/** Parses one-ID-per-line output (ps -q, network ls -q, volume ls -q). */
+export function parseIdList(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+}
+
+/** Removes resources: containers forcibly (with their anonymous volumes). */
+export function remove(kind: ResourceKind, ids: readonly string[]): Invocation {
+  const args =
+    kind === "container"
+      ? ["rm", "--force", "--volumes", ...ids]
+      : kind === "network"
+        ? ["network", "rm", ...ids]
+        : ["volume", "rm", "--force", ...ids];
+  return { tool: "docker", args };
+}
+
+/** Container state and health, as `docker inspect` reports them. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  /** `running`, `exited`, ... */
+  status: string;
+  /** `healthy`, `unhealthy`, `starting`, or `none` when the container has no healthcheck. */
+  health: "healthy" | "unhealthy" | "starting" | "none";
+  exitCode: number;
+  labels: Record<string, string>;
+}
+
+/** `docker inspect` of containers. */
+export function inspectContainers(ids: readonly string[]): Invocation {
+  return { tool: "docker", args: ["container", "inspect", ...ids] };
+}
+
+/** Parses `docker container inspect` (a JSON array). */
+export function parseContainerInspect(stdout: string): ContainerState[] {
+  const raw = JSON.parse(stdout) as Array<{
+    Id: string;
+    Name: string;
+    State: { Status: string; ExitCode: number; Health?: { Status: string } };
+    Config: { Labels?: Record<string, string> | null };
+  }>;
+  return raw.map((c) => ({
+    id: c.Id,
+    name: c.Name.replace(/^\//, ""),
+    status: c.State.Status,
+    health: (c.State.Health?.Status as ContainerState["health"] | undefined) ?? "none",
+    exitCode: c.State.ExitCode,
+    labels: c.Config.Labels ?? {},
+  }));
+}
+
+/** Raises a typed ToolError for a failed push, naming the registry. */
+export function pushError(
+  invocation: Invocation,
+  result: ToolResult,
+  registry: string,
+): ToolError<DockerErrorKind> {
+  const output = `${result.stderr}\n${result.stdout}`;
+  const kind = classifyRegistryFailure(output) ?? "failed";
+  const message =
+    kind === "registry-unreachable"
+      ? `registry ${registry} is unreachable`
+      : kind === "registry-denied"
+        ? `registry ${registry} refused the push`
+        : `push to registry ${registry} failed`;
+  return new ToolError<DockerErrorKind>(invocation, {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    kind,
+    message,
+    hint:
+      kind === "registry-unreachable"
+        ? `start the registry (bash scripts/provision.sh starts one on 127.0.0.1:5000) or set registry.host in environments/ / TIERS_REGISTRY; nothing was recorded`
+        : "check the registry's credentials and permissions; nothing was recorded",
+  });
+}

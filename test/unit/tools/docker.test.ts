@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import {
+  build,
+  classifyRegistryFailure,
+  isNoSuchImage,
+  listByLabel,
+  parseContainerInspect,
+  parseIdList,
+  parseImageInspect,
+  parsePushDigest,
+  push,
+  pushError,
+  remove,
+} from "../../../pipelines/src/tools/docker.ts";
+
+describe("docker build (argument vector only)", () => {
+  const base = {
+    context: "services/api",
+    dockerfile: "services/api/Dockerfile",
+    target: "production",
+    tags: ["127.0.0.1:5000/tiers/api:abc"],
+    labels: { "tiers.service": "api", "org.opencontainers.image.revision": "abc" },
+    buildArgs: { BASE_IMAGE: "local/node:22-bookworm-slim" },
+  };
+
+  it("passes target, every tag and label, build args, and the context last", () => {
+    const inv = build(base);
+    expect(inv.tool).toBe("docker");
+    expect(inv.env?.DOCKER_BUILDKIT).toBe("1");
+    expect(inv.args.slice(0, 3)).toEqual(["build", "--progress", "plain"]);
+    const pairs = (flag: string) =>
+      inv.args.flatMap((arg, i) => (arg === flag ? [inv.args[i + 1]] : []));
+    expect(pairs("--target")).toEqual(["production"]);
+    expect(pairs("--tag")).toEqual(["127.0.0.1:5000/tiers/api:abc"]);
+    expect(pairs("--label")).toEqual([
+      "org.opencontainers.image.revision=abc",
+      "tiers.service=api",
+    ]);
+    expect(pairs("--build-arg")).toEqual(["BASE_IMAGE=local/node:22-bookworm-slim"]);
+    expect(inv.args.at(-1)).toBe("services/api");
+    expect(inv.args).not.toContain("--secret");
+  });
+
+  it("mounts an extra CA bundle as the BuildKit secret `ca` only when one is configured", () => {
+    const inv = build({ ...base, caBundle: "/etc/ssl/certs/ca-certificates.crt" });
+    const at = inv.args.indexOf("--secret");
+    expect(inv.args[at + 1]).toBe("id=ca,src=/etc/ssl/certs/ca-certificates.crt");
+  });
+});
+
+describe("docker output parsers", () => {
+  it("read labels and repo digests from image inspect", () => {
+    const image = parseImageInspect(
+      JSON.stringify({
+        Id: "sha256:1",
+        RepoTags: ["a:b"],
+        RepoDigests: null,
+        Created: "2026-01-01T00:00:00Z",
+        Config: { Labels: { "tiers.service": "api" } },
+      }),
+    );
+    expect(image).toEqual({
+      id: "sha256:1",
+      labels: { "tiers.service": "api" },
+      repoTags: ["a:b"],
+      repoDigests: [],
+      created: "2026-01-01T00:00:00Z",
+    });
+    expect(parseImageInspect(JSON.stringify({ Id: "x", Config: { Labels: null } })).labels).toEqual(
+      {},
+    );
+  });
+
+  it("recognise a missing image", () => {
+    expect(isNoSuchImage({ exitCode: 1, stderr: "Error: No such image: x:y" })).toBe(true);
+    expect(isNoSuchImage({ exitCode: 1, stderr: "permission denied" })).toBe(false);
+  });
+
+  it("take the digest from push output", () => {
+    const digest = `sha256:${"b".repeat(64)}`;
+    expect(parsePushDigest(`abc: digest: ${digest} size: 1570`)).toBe(digest);
+    expect(parsePushDigest("The push refers to repository")).toBeUndefined();
+  });
+
+  it("classify registry failures: down, refusing, other", () => {
+    expect(
+      classifyRegistryFailure(
+        'Get "http://127.0.0.1:5999/v2/": dial tcp 127.0.0.1:5999: connect: connection refused',
+      ),
+    ).toBe("registry-unreachable");
+    expect(classifyRegistryFailure("denied: requested access to the resource is denied")).toBe(
+      "registry-denied",
+    );
+    expect(classifyRegistryFailure("something else")).toBeUndefined();
+  });
+
+  it("name the registry in a push error and say nothing was recorded", () => {
+    const error = pushError(
+      push("127.0.0.1:5999/tiers/api:abc"),
+      { exitCode: 1, stdout: "", stderr: "dial tcp 127.0.0.1:5999: connect: connection refused" },
+      "127.0.0.1:5999",
+    );
+    expect(error.kind).toBe("registry-unreachable");
+    expect(error.message).toMatch(/registry 127\.0\.0\.1:5999 is unreachable/);
+    expect(error.hint).toMatch(/nothing was recorded/);
+  });
+
+  it("list and remove resources by label", () => {
+    expect(listByLabel("volume", { "tiers.tier": "test", "tiers.run": "" }).args).toEqual([
+      "volume",
+      "ls",
+      "--quiet",
+      "--filter",
+      "label=tiers.tier=test",
+      "--filter",
+      "label=tiers.run",
+    ]);
+    expect(listByLabel("container", { a: "b" }).args.slice(0, 2)).toEqual(["ps", "--all"]);
+    expect(remove("container", ["1", "2"]).args).toEqual(["rm", "--force", "--volumes", "1", "2"]);
+    expect(remove("network", ["n"]).args).toEqual(["network", "rm", "n"]);
+    expect(parseIdList("a\n\n b \n")).toEqual(["a", "b"]);
+  });
+
+  it("read health from container inspect, `none` without a healthcheck", () => {
+    const states = parseContainerInspect(
+      JSON.stringify([
+        {
+          Id: "1",
+          Name: "/p_api_1",
+          State: { Status: "running", ExitCode: 0, Health: { Status: "healthy" } },
+          Config: { Labels: { "com.docker.compose.service": "api" } },
+        },
+        { Id: "2", Name: "/p_x_1", State: { Status: "exited", ExitCode: 3 }, Config: {} },
+      ]),
+    );
+    expect(states.map((s) => [s.name, s.health, s.exitCode])).toEqual([
+      ["p_api_1", "healthy", 0],
+      ["p_x_1", "none", 3],
+    ]);
+  });
+});
