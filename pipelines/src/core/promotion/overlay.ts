@@ -1,0 +1,221 @@
+/**
+ * The overlay pin: `images[].digest` in `k8s/overlays/<tier>/kustomization.yaml`. It is the only
+ * field promotion edits, so the edit is surgical: the `yaml` Document API locates the digest
+ * scalar and only its characters are replaced (or one `digest:` line is inserted), keeping every
+ * comment, blank line, quote style and indentation of the file as the team wrote it.
+ */
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Scalar,
+  type YAMLMap,
+} from "yaml";
+import { TiersError } from "../errors.ts";
+import { isDigest } from "./refs.ts";
+
+/** The overlay file of a tier, relative to the repository root. */
+export function overlayPath(tier: string): string {
+  return `k8s/overlays/${tier}/kustomization.yaml`;
+}
+
+/** One `images:` entry of a kustomization. */
+export interface OverlayPin {
+  /** Position in the `images:` list. */
+  index: number;
+  /** The image name the base manifests use (what kustomize matches). */
+  name: string;
+  newName?: string;
+  newTag?: string;
+  digest?: string;
+  /** 1-based line of the entry, for error messages. */
+  line: number;
+}
+
+function located(where: string, line?: number): string {
+  return line ? `${where}:${line}` : where;
+}
+
+function parseOverlay(text: string, where: string) {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const pos = first.linePos?.[0];
+    throw new TiersError(`overlay is not valid YAML: ${first.message.split("\n")[0]}`, {
+      where: pos ? `${where}:${pos.line}:${pos.col}` : where,
+      hint: "fix the file (or restore it with `git checkout -- <file>`) and run again",
+    });
+  }
+  return { doc, lineCounter };
+}
+
+/** Reads every image pin of an overlay. A missing `images:` list means no pins yet. */
+export function readPins(text: string, where: string): OverlayPin[] {
+  const { doc, lineCounter } = parseOverlay(text, where);
+  const images = doc.get("images", true);
+  if (images === undefined || images === null) return [];
+  if (!isSeq(images)) {
+    throw new TiersError("`images:` must be a list of {name, newName, digest}", {
+      where,
+    });
+  }
+  return images.items.map((item, index) => {
+    const range = (item as { range?: [number, number, number] } | null)?.range;
+    const line = range ? lineCounter.linePos(range[0]).line : 0;
+    if (!isMap(item)) {
+      throw new TiersError(`images[${index}] must be a mapping with name/newName/digest`, {
+        where: located(where, line),
+      });
+    }
+    const str = (key: string): string | undefined => {
+      const value = item.get(key);
+      return value === undefined || value === null ? undefined : String(value);
+    };
+    const name = str("name");
+    if (!name) {
+      throw new TiersError(`images[${index}] has no \`name\``, { where: located(where, line) });
+    }
+    const pin: OverlayPin = { index, name, line };
+    const newName = str("newName");
+    const newTag = str("newTag");
+    const digest = str("digest");
+    if (newName !== undefined) pin.newName = newName;
+    if (newTag !== undefined) pin.newTag = newTag;
+    if (digest !== undefined) pin.digest = digest;
+    return pin;
+  });
+}
+
+function lastSegment(name: string | undefined): string | undefined {
+  return name?.split("/").pop()?.split(":")[0];
+}
+
+/**
+ * The pin of a service: the entry whose `newName` is the artefact's repository, else the one
+ * whose image name (or new name) ends in `/<service>`.
+ */
+export function findPin(
+  pins: readonly OverlayPin[],
+  service: string,
+  repository?: string,
+): OverlayPin | undefined {
+  if (repository) {
+    const exact = pins.find((pin) => pin.newName === repository);
+    if (exact) return exact;
+  }
+  return pins.find(
+    (pin) =>
+      pin.name === service ||
+      lastSegment(pin.name) === service ||
+      lastSegment(pin.newName) === service,
+  );
+}
+
+/** A digest to write into entry `index` of `images:`. */
+export interface PinEdit {
+  index: number;
+  digest: string;
+}
+
+/**
+ * Returns the overlay text with the given digests pinned and nothing else changed. Existing
+ * `digest:` values are replaced in place; a missing one is inserted as a new line under the
+ * entry, at the entry's indentation. The result is re-read to prove only the pins moved.
+ */
+export function setPins(text: string, edits: readonly PinEdit[], where: string): string {
+  for (const edit of edits) {
+    if (!isDigest(edit.digest)) {
+      throw new TiersError(`refusing to pin "${edit.digest}": not a sha256 digest`, { where });
+    }
+  }
+  const { doc } = parseOverlay(text, where);
+  const images = doc.get("images", true);
+  if (!isSeq(images)) {
+    throw new TiersError("overlay has no `images:` list to pin", {
+      where,
+      hint: "add an images: entry (name, newName, digest) per service; promotion only edits digest",
+    });
+  }
+  // Splice from the end of the file backwards so earlier offsets stay valid.
+  const splices: Array<{ start: number; end: number; insert: string }> = [];
+  for (const edit of edits) {
+    const item = images.items[edit.index];
+    if (!isMap(item)) {
+      throw new TiersError(`images[${edit.index}] does not exist or is not a mapping`, { where });
+    }
+    splices.push(spliceFor(text, item as YAMLMap, edit.digest));
+  }
+  splices.sort((a, b) => b.start - a.start);
+  let out = text;
+  for (const s of splices) out = out.slice(0, s.start) + s.insert + out.slice(s.end);
+
+  // Prove the edit: same entries, same everything, only the requested digests differ.
+  const before = readPins(text, where);
+  const after = readPins(out, where);
+  const wanted = new Map(edits.map((e) => [e.index, e.digest]));
+  const consistent =
+    before.length === after.length &&
+    after.every((pin, i) => {
+      const old = before[i]!;
+      const digest = wanted.get(i) ?? old.digest;
+      return (
+        pin.name === old.name &&
+        pin.newName === old.newName &&
+        pin.newTag === old.newTag &&
+        pin.digest === digest
+      );
+    });
+  if (!consistent) {
+    throw new TiersError(
+      "internal: the pin edit would change more than the digests; nothing written",
+      {
+        where,
+        hint: "report this with the overlay file attached",
+      },
+    );
+  }
+  return out;
+}
+
+function spliceFor(text: string, item: YAMLMap, digest: string) {
+  const existing = item.items.find((pair) => isScalar(pair.key) && pair.key.value === "digest");
+  if (existing && isScalar(existing.value) && existing.value.range) {
+    const value = existing.value as Scalar;
+    const [start, end] = value.range!;
+    const quote = value.type === "QUOTE_DOUBLE" ? '"' : value.type === "QUOTE_SINGLE" ? "'" : "";
+    return { start, end, insert: `${quote}${digest}${quote}` };
+  }
+  if (existing && existing.value === null && isScalar(existing.key) && existing.key.range) {
+    // `digest:` with an empty value: write the value right after the colon.
+    const keyEnd = existing.key.range[1];
+    const colon = text.indexOf(":", keyEnd);
+    return { start: colon + 1, end: colon + 1, insert: ` ${digest}` };
+  }
+  // No digest key: insert a line after the entry's last pair, aligned with its first key.
+  const firstKey = item.items[0]?.key;
+  const last = item.items[item.items.length - 1];
+  if (!isScalar(firstKey) || !firstKey.range || !last) {
+    throw new TiersError("an images: entry is empty; cannot place a digest in it");
+  }
+  const lineStart = text.lastIndexOf("\n", firstKey.range[0] - 1) + 1;
+  const column = firstKey.range[0] - lineStart;
+  const lastNode = (
+    isScalar(last.value) || isMap(last.value) || isSeq(last.value) ? last.value : last.key
+  ) as { range?: [number, number, number] } | null;
+  const valueEnd = lastNode?.range?.[1] ?? firstKey.range[1];
+  let eol = text.indexOf("\n", valueEnd);
+  if (eol < 0) eol = text.length;
+  const flowItem = text[lineStart + column - 2] === "{" || text.slice(lineStart, eol).includes("{");
+  if (flowItem) {
+    throw new TiersError(
+      "flow-style images: entries ({...}) cannot be pinned without reformatting",
+      {
+        hint: "write the entry in block style (one key per line)",
+      },
+    );
+  }
+  return { start: eol, end: eol, insert: `\n${" ".repeat(column)}digest: ${digest}` };
+}

@@ -1,0 +1,146 @@
+/**
+ * Promotion records: the git half of the evidence. Every fact promotion relies on or creates
+ * (a passage, a rejection, an approval, a promotion or rollback) is one small YAML file under
+ * `releases/`, so `git log releases/` is the audit trail and a review can see it.
+ *
+ * Layout (paths are relative to the repository root):
+ *   releases/passages/<tier>/sha256-<hex>.yaml     a digest passed <tier>'s gates
+ *   releases/rejections/sha256-<hex>.yaml          a digest may never be promoted again
+ *   releases/approvals/<tier>/sha256-<hex>.yaml    who approved a digest for <tier>
+ *   releases/history/<tier>/<stamp>-<action>.yaml  each promotion and rollback of <tier>
+ */
+import { parse, stringify } from "yaml";
+import { z } from "zod";
+import { TiersError } from "../errors.ts";
+import { digestFileName } from "./refs.ts";
+
+export const releasesDir = "releases";
+
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>");
+
+/** One gate's outcome, as printed by `tiers plan` and kept in records. */
+export const gateResultSchema = z.object({
+  gate: z.string(),
+  ok: z.boolean(),
+  why: z.string(),
+  service: z.string().optional(),
+});
+export type GateResult = z.infer<typeof gateResultSchema>;
+
+/** How a passage was evidenced: which verifier, which signer, which signature. */
+export const evidenceSchema = z.object({
+  verifier: z.enum(["cosign", "local"]),
+  /** `key:<ref>` or `identity:<subject> (<issuer>)`: the signer the tier's policy named. */
+  signer: z.string().nullable(),
+  /** Where the signature lives (cosign's `<repo>:sha256-<hex>.sig`), when one was made. */
+  signature: z.string().nullable(),
+  annotations: z.record(z.string(), z.string()).default({}),
+});
+export type Evidence = z.infer<typeof evidenceSchema>;
+
+export const passageSchema = z.strictObject({
+  kind: z.literal("passage"),
+  tier: z.string(),
+  digest,
+  service: z.string(),
+  repository: z.string(),
+  commit: z.string().nullable(),
+  recorded_by: z.string(),
+  recorded_at: z.string(),
+  gates: z.array(gateResultSchema),
+  evidence: evidenceSchema,
+});
+export type PassageRecord = z.infer<typeof passageSchema>;
+
+export const rejectionSchema = z.strictObject({
+  kind: z.literal("rejection"),
+  digest,
+  reason: z.string().min(1),
+  rejected_by: z.string(),
+  rejected_at: z.string(),
+});
+export type RejectionRecord = z.infer<typeof rejectionSchema>;
+
+export const approvalSchema = z.strictObject({
+  kind: z.literal("approval"),
+  tier: z.string(),
+  digest,
+  approvals: z
+    .array(z.strictObject({ by: z.string().min(1), at: z.string(), note: z.string().optional() }))
+    .min(1),
+});
+export type ApprovalRecord = z.infer<typeof approvalSchema>;
+
+export const pinChangeSchema = z.object({
+  service: z.string(),
+  image: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+});
+export type PinChange = z.infer<typeof pinChangeSchema>;
+
+export const historySchema = z.strictObject({
+  kind: z.enum(["promotion", "rollback"]),
+  tier: z.string(),
+  at: z.string(),
+  by: z.string(),
+  /** The artefact commit the pins came from, when known. */
+  commit: z.string().nullable(),
+  pins: z.array(pinChangeSchema),
+  gates: z.array(gateResultSchema).default([]),
+  reason: z.string().nullable().default(null),
+  /** Set on automatic rollbacks and rollbacks `--to` a commit: the overlay commit restored. */
+  restored_from: z.string().nullable().default(null),
+});
+export type HistoryRecord = z.infer<typeof historySchema>;
+
+export function passagePath(tier: string, digestValue: string): string {
+  return `${releasesDir}/passages/${tier}/${digestFileName(digestValue)}.yaml`;
+}
+
+export function rejectionPath(digestValue: string): string {
+  return `${releasesDir}/rejections/${digestFileName(digestValue)}.yaml`;
+}
+
+export function approvalPath(tier: string, digestValue: string): string {
+  return `${releasesDir}/approvals/${tier}/${digestFileName(digestValue)}.yaml`;
+}
+
+/** A sortable, collision-resistant name: `20261122T020304Z-promotion-1a2b3c4d.yaml`. */
+export function historyPath(tier: string, at: Date, kind: string, digestValue: string): string {
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  const short = digestValue.replace(/^sha256:/, "").slice(0, 12);
+  return `${releasesDir}/history/${tier}/${stamp}-${kind}-${short}.yaml`;
+}
+
+/** Serialises a record with a header comment saying what wrote it and why it is in git. */
+export function renderRecord(record: object, header: string): string {
+  return `# ${header}\n# Written by \`tiers\`; part of the promotion audit trail. Do not edit by hand.\n${stringify(record, { lineWidth: 0 })}`;
+}
+
+/** Parses and validates a record file; problems name the file and the field. */
+export function parseRecord<T>(schema: z.ZodType<T>, text: string, where: string): T {
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (error) {
+    throw new TiersError(`record is not valid YAML: ${(error as Error).message}`, {
+      where,
+      hint: "restore it from git (`git log -p -- <file>`); records are written by tiers only",
+    });
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("; ");
+    throw new TiersError(`record is malformed: ${problems}`, {
+      where,
+      hint: "restore it from git (`git log -p -- <file>`); records are written by tiers only",
+    });
+  }
+  return result.data;
+}
