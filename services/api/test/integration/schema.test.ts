@@ -1,0 +1,121 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  loadFixtures,
+  MigrationError,
+  migrate,
+  migrationStatus,
+  readMigrations,
+} from "../../src/schema.ts";
+import {
+  createTestDatabase,
+  type PostgresServer,
+  startPostgres,
+  type TestDatabase,
+} from "../support/postgres.ts";
+
+// Against a real PostgreSQL: DATABASE_URL's server, or a throwaway cluster from host binaries.
+let server: PostgresServer;
+const databases: TestDatabase[] = [];
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(async () => {
+  for (const db of databases) await db.drop().catch(() => {});
+  await server?.stop();
+});
+
+async function freshClient(): Promise<pg.Client> {
+  const db = await createTestDatabase(server);
+  databases.push(db);
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  return client;
+}
+
+describe("migrations on a real PostgreSQL", () => {
+  it("applies every migration once, records it, and changes nothing when run again", async () => {
+    const client = await freshClient();
+    try {
+      const migrations = await readMigrations();
+      expect((await migrationStatus(client, migrations)).pending).toHaveLength(migrations.length);
+      const first = await migrate(client, migrations);
+      expect(first.applied).toEqual(migrations.map((m) => m.file));
+      const second = await migrate(client, migrations);
+      expect(second).toEqual({ applied: [], alreadyApplied: first.applied });
+      const recorded = await client.query("SELECT version, checksum FROM schema_migrations");
+      expect(recorded.rows).toEqual(
+        migrations.map((m) => ({ version: m.version, checksum: m.checksum })),
+      );
+      expect((await migrationStatus(client, migrations)).pending).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("applies concurrently started runs exactly once (advisory lock)", async () => {
+    const first = await freshClient();
+    const db = databases.at(-1)!;
+    const second = new pg.Client({ connectionString: db.url });
+    await second.connect();
+    try {
+      const migrations = await readMigrations();
+      const results = await Promise.all([migrate(first, migrations), migrate(second, migrations)]);
+      const appliedTotal = results.flatMap((r) => r.applied);
+      expect(appliedTotal).toEqual(migrations.map((m) => m.file));
+    } finally {
+      await first.end();
+      await second.end();
+    }
+  });
+
+  it("rolls back every migration of a run when one fails, and names the file", async () => {
+    const client = await freshClient();
+    try {
+      const good = await readMigrations();
+      const broken = [
+        ...good,
+        { version: "999", name: "broken", file: "999_broken.sql", sql: "SELEC 1", checksum: "x" },
+      ];
+      await expect(migrate(client, broken)).rejects.toThrow(/999_broken\.sql: syntax error/);
+      const tables = await client.query(
+        "SELECT to_regclass('public.jobs') AS jobs, to_regclass('public.schema_migrations') AS history",
+      );
+      expect(tables.rows[0]).toEqual({ jobs: null, history: null });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("refuses to continue when an applied migration was edited afterwards", async () => {
+    const client = await freshClient();
+    try {
+      const migrations = await readMigrations();
+      await migrate(client, migrations);
+      const edited = migrations.map((m, i) => (i === 0 ? { ...m, checksum: "edited" } : m));
+      await expect(migrate(client, edited)).rejects.toThrow(MigrationError);
+      await expect(migrate(client, edited)).rejects.toThrow(/never edit an applied migration/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("loads the test-tier fixtures idempotently", async () => {
+    const client = await freshClient();
+    try {
+      await migrate(client, await readMigrations());
+      await loadFixtures(client);
+      await loadFixtures(client);
+      const { rows } = await client.query<{ status: string; n: string }>(
+        "SELECT status, count(*) AS n FROM jobs GROUP BY status ORDER BY status",
+      );
+      expect(rows).toEqual([
+        { status: "done", n: "1" },
+        { status: "failed", n: "1" },
+        { status: "queued", n: "1" },
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+});
