@@ -1,0 +1,131 @@
+/**
+ * The environment model: tiers declared in `environments/*.yaml`, merged over
+ * `environments/base.yaml`, validated by schema and policies, ordered by their promotion chain.
+ * See docs/environments/index.md for the file format and the rules.
+ */
+import { readEnvironmentSources } from "./load.ts";
+import { type EnvironmentModel, type ValidationResult, validateSources } from "./model.ts";
+import { repositoryOf } from "./policies.ts";
+import { ConfigError } from "./problems.ts";
+import type { Tier } from "./schema.ts";
+
+export { promotionChain } from "./chain.ts";
+export { deepMerge } from "./merge.ts";
+export {
+  baseFile,
+  type EnvironmentModel,
+  environmentsDir,
+  type SourceFile,
+  tierOfFile,
+  type ValidationResult,
+  validateSources,
+} from "./model.ts";
+export { isPinnedByDigest, productionTier, releaseTiers, repositoryOf } from "./policies.ts";
+export { ConfigError, formatProblem, type Problem, type RuleId, rules } from "./problems.ts";
+export {
+  type Dependency,
+  type Features,
+  isSecretRef,
+  type SecretEntry,
+  type SecretScheme,
+  type Service,
+  secretSchemes,
+  type Tier,
+  tierSchema,
+} from "./schema.ts";
+export { readEnvironmentSources };
+
+/** Reads and validates the environment files under `root`; never throws for bad config. */
+export async function validateRepository(root: string): Promise<ValidationResult> {
+  return validateSources(await readEnvironmentSources(root));
+}
+
+/** The validated model of the repository at `root`; throws ConfigError listing every problem. */
+export async function loadModel(root: string): Promise<EnvironmentModel> {
+  const { model, problems } = await validateRepository(root);
+  if (!model) throw new ConfigError(problems);
+  return model;
+}
+
+/** `<project>-<tier>-<service>`: the one name of a tier's resource (container, namespace object, volume). */
+export function resourceName(project: string, tier: string, service: string): string {
+  return `${project}-${tier}-${service}`;
+}
+
+/** The merged tier `name`, or a TiersError naming the declared tiers. */
+export function tierOf(model: EnvironmentModel, name: string): Tier {
+  const tier = model.tiers[name];
+  if (!tier) {
+    throw new ConfigError([
+      {
+        file: "environments/",
+        line: 1,
+        column: 1,
+        path: "",
+        message: `unknown tier "${name}"; declared tiers: ${model.order.join(", ")}`,
+        rule: "files/missing",
+      },
+    ]);
+  }
+  return tier;
+}
+
+/**
+ * Repository an image of `service` is pushed to and promoted from in `tier`:
+ * `<registry.host>/<registry.namespace>/<service>` for services built here, or the repository
+ * part of `image` for a service that runs a given image.
+ */
+export function imageRepository(model: EnvironmentModel, tier: string, service: string): string {
+  const spec = tierOf(model, tier).services[service];
+  const { registry } = tierOf(model, tier);
+  if (!spec) {
+    throw new ConfigError([
+      {
+        file: `environments/${tier}.yaml`,
+        line: 1,
+        column: 1,
+        path: `services.${service}`,
+        message: `unknown service "${service}" in ${tier}; declared: ${Object.keys(tierOf(model, tier).services).join(", ")}`,
+        rule: "files/missing",
+      },
+    ]);
+  }
+  if (spec.image) return repositoryOf(spec.image);
+  return `${registry.host}/${registry.namespace}/${service}`;
+}
+
+/** The tier an artefact must have passed before entering `tier`; undefined for the first. */
+export function previousTier(model: EnvironmentModel, tier: string): string | undefined {
+  const index = indexOf(model, tier);
+  return index > 0 ? model.order[index - 1] : undefined;
+}
+
+/** The tier after `tier` in promotion order; undefined for the last. */
+export function nextTier(model: EnvironmentModel, tier: string): string | undefined {
+  return model.order[indexOf(model, tier) + 1];
+}
+
+function indexOf(model: EnvironmentModel, tier: string): number {
+  const index = model.order.indexOf(tier);
+  if (index < 0) tierOf(model, tier);
+  return index;
+}
+
+/**
+ * Environment variables a service of `tier` is started with, read by `@tiers/runtime`
+ * (services/runtime), so the compose files and overlays derive them instead of copying.
+ */
+export function runtimeEnvironment(model: EnvironmentModel, tier: string): Record<string, string> {
+  const t = tierOf(model, tier);
+  return {
+    TIERS_TIER: t.tier,
+    TIERS_MARKER: t.marker,
+    TIERS_RUNTIME: t.runtime,
+    TIERS_LOG_LEVEL: t.logging.level,
+    TIERS_LOG_FORMAT: t.logging.format,
+    TIERS_MTLS: String(t.features.mtls),
+    TIERS_HOT_RELOAD: String(t.features.hot_reload),
+    TIERS_DEBUG: String(t.features.debug_ports),
+    NODE_ENV: t.node_env,
+  };
+}

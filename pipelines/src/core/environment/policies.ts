@@ -1,0 +1,139 @@
+/**
+ * Policies that keep tiers apart. They run on a merged tier that already passed the schema,
+ * and each has its own rule id and message. Which tiers they bind is fixed here on purpose:
+ * configuration may add tiers, but cannot talk staging or prod out of these rules.
+ */
+import { pathText } from "./issues.ts";
+import { type Problem, type RuleId, rules } from "./problems.ts";
+import { isSecretRef, secretSchemes } from "./schema.ts";
+import { type OriginTree, originAt } from "./source.ts";
+
+/** Tiers that run release images only: no dev features, no mutable tags, no literal secrets. */
+export const releaseTiers: readonly string[] = ["staging", "prod"];
+/** The tier that additionally requires mTLS and persistence. */
+export const productionTier = "prod";
+
+/** True when `image` names a content digest (`name@sha256:<64 hex>`), which cannot move. */
+export function isPinnedByDigest(image: string): boolean {
+  return /@sha256:[0-9a-f]{64}$/.test(image);
+}
+
+/**
+ * A merged tier that may not have passed the schema yet: policies still run on what is there,
+ * so a user sees every problem in one pass instead of fixing the schema first.
+ */
+export type UncheckedTier = Record<string, unknown>;
+
+/** `host:5000/ns/name:tag@sha256:...` → `host:5000/ns/name`: the image without tag or digest. */
+export function repositoryOf(image: string): string {
+  const withoutDigest = image.replace(/@.*$/, "");
+  const slash = withoutDigest.lastIndexOf("/");
+  const colon = withoutDigest.lastIndexOf(":");
+  return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
+}
+
+/** Every policy problem of one merged tier named `name`. Values of a wrong type are skipped. */
+export function checkPolicies(name: string, tier: UncheckedTier, origins: OriginTree): Problem[] {
+  const problems: Problem[] = [];
+  const at = (path: PropertyKey[], rule: RuleId, message: string) => {
+    const { origin } = originAt(origins, path);
+    problems.push({
+      file: origin.file,
+      line: origin.at.line,
+      column: origin.at.column,
+      path: pathText(path),
+      message,
+      rule,
+      tier: name,
+    });
+  };
+  const features = record(tier.features);
+  const services = Object.entries(record(tier.services)).map(([k, v]) => [k, record(v)] as const);
+  const dependencies = Object.entries(record(tier.dependencies)).map(
+    ([k, v]) => [k, record(v)] as const,
+  );
+  const release = releaseTiers.includes(name);
+
+  if (release) {
+    if (features.hot_reload === true) {
+      at(
+        ["features", "hot_reload"],
+        rules.noDevFeatures,
+        `${name} may not enable hot_reload: it runs the promoted release image unchanged; set features.hot_reload: false`,
+      );
+    }
+    if (features.debug_ports === true) {
+      at(
+        ["features", "debug_ports"],
+        rules.noDevFeatures,
+        `${name} may not enable debug_ports: an open inspector port runs arbitrary code; set features.debug_ports: false`,
+      );
+    }
+    for (const [service, spec] of services) {
+      if (record(spec.build).target === "development") {
+        at(
+          ["services", service, "build", "target"],
+          rules.noDevFeatures,
+          `${name} may not run the development build of ${service}; use target: release`,
+        );
+      }
+    }
+  }
+
+  if (name === productionTier) {
+    if (features.mtls === false) {
+      at(
+        ["features", "mtls"],
+        rules.prodMtls,
+        `${name} requires mtls: traffic between services must be mutually authenticated; set features.mtls: true`,
+      );
+    }
+    if (features.persistence === false) {
+      at(
+        ["features", "persistence"],
+        rules.prodPersistence,
+        `${name} requires persistence: its data must survive a restart; set features.persistence: true`,
+      );
+    }
+  }
+
+  if (release) {
+    const images: Array<[PropertyKey[], string]> = [];
+    for (const [service, spec] of services) {
+      if (typeof spec.image === "string") images.push([["services", service, "image"], spec.image]);
+    }
+    for (const [dependency, spec] of dependencies) {
+      if (spec.provided_by === "container" && typeof spec.image === "string") {
+        images.push([["dependencies", dependency, "image"], spec.image]);
+      }
+    }
+    for (const [path, image] of images) {
+      if (isPinnedByDigest(image)) continue;
+      at(
+        path,
+        rules.immutableImage,
+        `${name} may not run image "${image}" by a mutable tag; pin it by digest (${repositoryOf(image)}@sha256:<digest>) or build it here so the pipeline promotes its digest`,
+      );
+    }
+
+    for (const [secret, entry] of Object.entries(record(tier.secrets))) {
+      const literal =
+        typeof entry === "string" ? !isSecretRef(entry) : record(entry).value !== undefined;
+      if (literal) {
+        at(
+          ["secrets", secret],
+          rules.secretReference,
+          `${name} may not hold secret "${secret}" as a literal value; reference it instead, e.g. { ref: "vault:kv/${typeof tier.project === "string" ? tier.project : "<project>"}/${name}/${secret}" } (schemes: ${secretSchemes.join(", ")})`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** The mapping at hand, or an empty one when the value has another type (already reported). */
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}

@@ -1,0 +1,279 @@
+/**
+ * The schema of a merged tier: `environments/base.yaml` deep-merged with one tier file.
+ * Objects are strict so a typo is an error, never a silent default. YAML keys are snake_case
+ * and the inferred TypeScript types keep them as such, so a reader can grep one name across
+ * YAML, code and docs.
+ */
+import { z } from "zod";
+
+/** Secret manager schemes a reference may use: `<scheme>:<path>`. */
+export const secretSchemes = ["env", "file", "vault", "aws-sm", "gcp-sm", "azure-kv"] as const;
+export type SecretScheme = (typeof secretSchemes)[number];
+
+const secretRefPattern = new RegExp(`^(${secretSchemes.join("|")}):\\S+$`);
+
+/** A reference to a secret held elsewhere, e.g. `vault:kv/tiers/prod#database_url`. */
+export const secretRef = z
+  .string()
+  .regex(
+    secretRefPattern,
+    `expected a secret reference "<scheme>:<path>" with scheme one of ${secretSchemes.join(", ")}`,
+  );
+
+/** True when `text` is a reference (`env:NAME`, `vault:path`, ...) rather than a literal value. */
+export function isSecretRef(text: string): boolean {
+  return secretRefPattern.test(text);
+}
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/, "expected a lower-case name: letters, digits and '-'");
+const port = z.number().int().min(1).max(65535);
+const positiveInt = z.number().int().min(1);
+const cpu = z.string().regex(/^\d+(\.\d+)?m?$/, 'expected a CPU quantity such as "250m" or "1"');
+const memory = z
+  .string()
+  .regex(/^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'expected a memory quantity such as "256Mi"');
+const urlPath = z.string().regex(/^\//, 'expected an HTTP path starting with "/"');
+
+export const runtimes = ["compose", "ephemeral", "kubernetes"] as const;
+export const strategies = ["recreate", "rolling", "blue-green"] as const;
+export const approvalSources = ["none", "ci-environment", "record"] as const;
+export const logLevels = ["debug", "info", "warn", "error"] as const;
+export const logFormats = ["json", "pretty"] as const;
+export const nodeEnvs = ["development", "test", "production"] as const;
+/** Gates a promotion into a tier checks, in this order; see docs/environments/index.md. */
+export const gateNames = [
+  "passage",
+  "signature",
+  "not-rejected",
+  "no-dev-image",
+  "approvals",
+] as const;
+
+const resources = z.strictObject({
+  requests: z.strictObject({ cpu, memory }),
+  limits: z.strictObject({ cpu, memory }),
+});
+
+const autoscaling = z
+  .strictObject({
+    enabled: z.boolean(),
+    min: positiveInt,
+    max: positiveInt,
+    /** Target average CPU utilisation in percent. */
+    target_cpu: z.number().int().min(1).max(100),
+  })
+  .superRefine((value, ctx) => {
+    if (value.min > value.max) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["min"],
+        message: `autoscaling.min (${value.min}) is larger than autoscaling.max (${value.max})`,
+      });
+    }
+  });
+
+const build = z.strictObject({
+  /** Build context, relative to the repository root. */
+  context: z.string().min(1),
+  /** Dockerfile, relative to the repository root. */
+  dockerfile: z.string().min(1),
+  /** Dockerfile stage: `release` for promoted images, `development` for the dev tier. */
+  target: z.string().min(1),
+});
+
+const service = z
+  .strictObject({
+    /** Built by the pipeline from this repository; the digest it gets is what is promoted. */
+    build: build.optional(),
+    /** Run as-is from a registry (staging/prod require a digest, see policy/immutable-image). */
+    image: z.string().min(1).optional(),
+    ports: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a port name"), port),
+    health: z.strictObject({ liveness: urlPath, readiness: urlPath }),
+    resources,
+    replicas: z.number().int().min(0),
+    autoscaling,
+  })
+  .superRefine((value, ctx) => {
+    if ((value.build === undefined) === (value.image === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message:
+          value.build === undefined
+            ? "a service needs either build (built here) or image (pulled), and has neither"
+            : "a service has either build or image, not both",
+      });
+    }
+  });
+
+const dependency = z
+  .strictObject({
+    engine: z.enum(["postgresql"]),
+    version: z.string().min(1),
+    port,
+    database: z.string().min(1),
+    /** `container`: run `image` next to the services; `managed`: provisioned by Terraform. */
+    provided_by: z.enum(["container", "managed"]),
+    /** Container image when provided_by is container; null (or absent) when managed. */
+    image: z.string().min(1).nullable().optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.provided_by === "container" && (value.image ?? null) === null) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["image"],
+        message: "provided_by: container needs an image to run",
+      });
+    }
+    if (value.provided_by === "managed" && (value.image ?? null) !== null) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["image"],
+        message: "provided_by: managed runs no container, so set image: null",
+      });
+    }
+  });
+
+/** A secret entry: a reference string, `{ ref }`, or (dev/test only) a literal `{ value }`. */
+const secret = z.union([
+  z.string(),
+  z.strictObject({ ref: secretRef, description: z.string().optional() }),
+  z.strictObject({ value: z.string(), description: z.string().optional() }),
+]);
+
+const signing = z
+  .strictObject({
+    /** When true, promotion into this tier refuses an artefact without a valid signature. */
+    required: z.boolean(),
+    mode: z.enum(["none", "key", "keyless"]),
+    /** Key mode: reference to the cosign key, e.g. `file:/run/secrets/cosign.key`. */
+    key: secretRef.optional(),
+    /** Keyless mode: the OIDC identity a signature must carry. */
+    identity: z.strictObject({ subject: z.string().min(1), issuer: z.url() }).optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.required && value.mode === "none") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["mode"],
+        message: 'signing.required is true, so mode must be "key" or "keyless", not "none"',
+      });
+    }
+    if (value.mode === "key" && value.key === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["key"],
+        message: 'mode "key" needs key: <secret reference to the cosign key>',
+      });
+    }
+    if (value.mode === "keyless" && value.identity === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["identity"],
+        message: 'mode "keyless" needs identity: { subject, issuer }',
+      });
+    }
+  });
+
+const approvals = z
+  .strictObject({
+    /** How many distinct approvals a promotion into this tier needs. */
+    required: z.number().int().min(0),
+    /** Who records them: nobody, the CI vendor's protected environment, or a record in git. */
+    source: z.enum(approvalSources),
+  })
+  .superRefine((value, ctx) => {
+    if (value.required > 0 && value.source === "none") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["source"],
+        message: `approvals.required is ${value.required}, so source must be ci-environment or record, not none`,
+      });
+    }
+  });
+
+/** Everything `environments/base.yaml` and one tier file together must define. */
+export const tierSchema = z.strictObject({
+  project: name,
+  registry: z.strictObject({
+    /** `host[:port]` of the OCI registry images are pushed to. */
+    host: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'expected "host" or "host:port"'),
+    namespace: name,
+    /** Plain HTTP (a local registry on 127.0.0.1); never for a registry across a network. */
+    insecure: z.boolean(),
+  }),
+  build: z.strictObject({
+    /** Base image of every service Dockerfile (a build argument; a tag is fine here). */
+    base_image: z.string().min(1),
+    /** Extra CA bundle handed to builds as a BuildKit secret, never baked into an image. */
+    extra_ca_bundle: z.string().min(1).nullable(),
+  }),
+  services: z.record(name, service),
+  dependencies: z.record(name, dependency),
+
+  tier: name,
+  /** Leads every line printed about this tier; defaults come from core/markers.ts. */
+  marker: z.string().min(1),
+  description: z.string().min(1),
+  runtime: z.enum(runtimes),
+  /** Value of NODE_ENV the services run with in this tier. */
+  node_env: z.enum(nodeEnvs),
+  promotion: z.strictObject({
+    /** The tier an artefact must have passed before it may enter this one; null = start. */
+    from: name.nullable(),
+    gates: z.array(z.enum(gateNames)),
+  }),
+  features: z.strictObject({
+    hot_reload: z.boolean(),
+    debug_ports: z.boolean(),
+    mtls: z.boolean(),
+    ephemeral: z.boolean(),
+    fixtures: z.boolean(),
+    persistence: z.boolean(),
+    monitoring: z.boolean(),
+  }),
+  network: z.strictObject({
+    /** Address published ports bind to (127.0.0.1 keeps debug ports off the network). */
+    bind_address: z.string().min(1),
+    /** Run on a network of its own, unreachable from other tiers. */
+    isolated: z.boolean(),
+  }),
+  deploy: z.strictObject({
+    strategy: z.enum(strategies),
+    health_check: z.strictObject({
+      initial_delay_seconds: z.number().int().min(0),
+      interval_seconds: positiveInt,
+      timeout_seconds: positiveInt,
+      failure_threshold: positiveInt,
+    }),
+    rollback: z.strictObject({
+      /** Roll back without asking when health or smoke checks fail after a deploy. */
+      automatic: z.boolean(),
+      on: z.array(z.enum(["health", "smoke"])),
+      /** Previous revisions kept so a rollback has somewhere to go. */
+      keep_revisions: positiveInt,
+    }),
+  }),
+  approvals,
+  secrets: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a secret name"), secret),
+  signing,
+  logging: z.strictObject({ level: z.enum(logLevels), format: z.enum(logFormats) }),
+  retention: z.strictObject({
+    logs_days: positiveInt,
+    artefacts_days: positiveInt,
+    /** How many promotion records of this tier stay listed (git keeps them all anyway). */
+    releases_kept: positiveInt,
+  }),
+});
+
+/** One tier, merged over the base and validated. */
+export type Tier = z.infer<typeof tierSchema>;
+export type Service = Tier["services"][string];
+export type Dependency = Tier["dependencies"][string];
+export type Features = Tier["features"];
+export type SecretEntry = Tier["secrets"][string];
+
+/** Keys only a tier file may set: they describe one tier, so base.yaml must not. */
+export const tierOnlyKeys = ["tier", "marker", "promotion"] as const;
