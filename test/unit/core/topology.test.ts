@@ -1,0 +1,150 @@
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
+import {
+  builtServices,
+  checkTopology,
+  interpolate,
+  loadTopology,
+  mergeComposeDocuments,
+  nonLoopbackPorts,
+  parseHealthcheck,
+  parsePortMapping,
+  topologyFrom,
+} from "../../../pipelines/src/core/topology.ts";
+
+const root = resolve(import.meta.dirname, "../../..");
+
+describe("the compose files agree with the environment model", () => {
+  it("dev: same built services, infrastructure, container ports, health paths and build paths", async () => {
+    const model = await loadModel(root);
+    const topology = await loadTopology(root, "dev", {});
+    expect(checkTopology(topology, model.tiers.dev!)).toEqual([]);
+  });
+
+  it("test: the same services as dev, with no published port and a probe on every dependency", async () => {
+    const dev = await loadTopology(root, "dev", {});
+    const test = await loadTopology(root, "test", {});
+    expect(Object.keys(test.services).sort()).toEqual(Object.keys(dev.services).sort());
+    expect(Object.values(test.services).flatMap((s) => s.published)).toEqual([]);
+    expect(test.services.postgres?.health?.kind).toBe("command");
+  });
+
+  it("dev publishes ports on 127.0.0.1 only", async () => {
+    const dev = await loadTopology(root, "dev", {});
+    expect(nonLoopbackPorts(dev)).toEqual([]);
+    expect(dev.services.api?.published.length).toBeGreaterThan(0);
+  });
+
+  it("builds development images for dev and test images for test, from the same Dockerfiles", async () => {
+    const dev = builtServices(await loadTopology(root, "dev", {}));
+    const test = builtServices(await loadTopology(root, "test", {}));
+    expect(dev.map((s) => s.build?.target)).toEqual(dev.map(() => "development"));
+    expect(test.map((s) => s.build?.target)).toEqual(test.map(() => "test"));
+    expect(test.map((s) => s.build?.dockerfile)).toEqual(dev.map((s) => s.build?.dockerfile));
+  });
+
+  it("take images from variables with public defaults", async () => {
+    const plain = await loadTopology(root, "dev", {});
+    expect(plain.services.postgres?.image).toBe("postgres:15-bookworm");
+    const local = await loadTopology(root, "dev", {
+      TIERS_POSTGRES_IMAGE: "local/postgres:15-bookworm",
+      TIERS_IMAGE_PREFIX: "127.0.0.1:5000/tiers",
+      TIERS_IMAGE_TAG: "abc-development",
+    });
+    expect(local.services.postgres?.image).toBe("local/postgres:15-bookworm");
+    expect(local.services.api?.image).toBe("127.0.0.1:5000/tiers/api:abc-development");
+  });
+});
+
+describe("drift is reported, naming the service and both values", () => {
+  const compose = `
+services:
+  db: { image: pg, expose: ["5432"], healthcheck: { test: ["CMD", "pg_isready"] } }
+  api:
+    build: { context: ../services/api }
+    expose: ["8080"]
+    healthcheck: { test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:8080/healthz')"] }
+`;
+  const topology = topologyFrom("dev", [{ path: "compose/compose.yaml", text: compose }], {});
+
+  it("agrees when everything matches", () => {
+    expect(
+      checkTopology(topology, {
+        services: {
+          api: {
+            ports: { http: 8080 },
+            health: { liveness: "/healthz" },
+            build: { context: "services/api", dockerfile: "services/api/Dockerfile" },
+          },
+        },
+        dependencies: { db: { port: 5432 } },
+      }),
+    ).toEqual([]);
+  });
+
+  it("catches a port, a health path, a service set and a dependency that differ", () => {
+    const problems = checkTopology(topology, {
+      services: {
+        api: { ports: { http: 8081 }, health: { liveness: "/livez" } },
+        worker: { ports: { health: 8082 } },
+      },
+      dependencies: { db: { port: 5433 } },
+    });
+    expect(problems.join("\n")).toMatch(
+      /built services \[api\] differ from environments services \[api, worker\]/,
+    );
+    expect(problems.join("\n")).toMatch(
+      /api: compose listens on \[8080\], environments declare ports \[8081\]/,
+    );
+    expect(problems.join("\n")).toMatch(
+      /api: compose healthcheck probes \/healthz, environments declare liveness \/livez/,
+    );
+    expect(problems.join("\n")).toMatch(/db: environments declare port 5433/);
+  });
+});
+
+describe("compose semantics the topology reproduces", () => {
+  it("interpolates like compose", () => {
+    const env = { SET: "x", EMPTY: "" };
+    expect(interpolate("${SET}-$SET-${UNSET:-d}-${EMPTY:-d}-${EMPTY-d}-$$HOME", env)).toBe(
+      "x-x-d-d--$HOME",
+    );
+    expect(() => interpolate("${UNSET:?set it}", env)).toThrow(/UNSET is not set: set it/);
+  });
+
+  it("merges overrides: maps by key, ports add up, volumes by target, labels by key", () => {
+    const merged = mergeComposeDocuments([
+      {
+        services: {
+          a: { image: "i", ports: ["1:1"], volumes: ["v:/d", "/h:/x"], labels: ["k=1"] },
+        },
+      },
+      {
+        "x-anchor": { ignored: true },
+        services: { a: { ports: ["2:2"], volumes: ["w:/d"], labels: { j: "2" }, image: "o" } },
+      },
+    ]) as { services: { a: Record<string, unknown> } };
+    expect(merged.services.a).toEqual({
+      image: "o",
+      ports: ["1:1", "2:2"],
+      volumes: ["w:/d", "/h:/x"],
+      labels: { k: "1", j: "2" },
+    });
+    expect(merged).not.toHaveProperty("x-anchor");
+  });
+
+  it("reads port mappings and health probes", () => {
+    expect(parsePortMapping("127.0.0.1:8080:80/tcp")).toEqual({
+      hostIp: "127.0.0.1",
+      hostPort: "8080",
+      containerPort: 80,
+    });
+    expect(parsePortMapping("9229")).toEqual({ hostIp: "", hostPort: "", containerPort: 9229 });
+    expect(parseHealthcheck({ test: ["CMD", "pg_isready"] })).toEqual({
+      kind: "command",
+      command: ["pg_isready"],
+    });
+    expect(parseHealthcheck({ test: ["NONE"] })).toBeUndefined();
+  });
+});
