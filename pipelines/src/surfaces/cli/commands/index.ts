@@ -1,7 +1,8 @@
 import type { RegisterCommand } from "../context.ts";
+import { registerValidate } from "./validate.ts";
 
 /**
  * Every `tiers` command, in the order `tiers --help` lists them. A new command is one file in
  * this folder plus one line here.
  */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerValidate];

@@ -1,0 +1,124 @@
+/**
+ * `tiers validate [--json]`: checks every tier file and every policy.
+ *
+ * Output shape, chosen so editors and CI annotations can jump to each problem:
+ * - one line per problem, `<file>:<line>:<col>: <message> [<rule>]`, the file relative to the
+ *   repository root; the line starts with the location, never with a marker, because that is
+ *   what editors parse;
+ * - then one summary line per tier with problems, which starts with that tier's marker;
+ * - on success, one line per tier (marker first) saying what runs there.
+ * Exit 0 when valid, 1 when there is any problem, 2 on a usage error. `--json` prints the
+ * problems as a JSON array of {file, line, column, path, message, rule, tier?} instead.
+ */
+import { existsSync } from "node:fs";
+import { relative } from "node:path";
+import type { Command } from "commander";
+import {
+  type EnvironmentModel,
+  formatProblem,
+  type Problem,
+  validateRepository,
+} from "../../../core/environment/index.ts";
+import { ExitCode, UsageError } from "../../../core/errors.ts";
+import { markerFor, pipelineMarker } from "../../../core/markers.ts";
+import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
+
+export const registerValidate: RegisterCommand = (program) => {
+  program
+    .command("validate")
+    .description("check every tier file (environments/*.yaml) against the schema and policies")
+    .option(
+      "--json",
+      "print the problems as a JSON array (file, line, column, path, message, rule)",
+    )
+    .addHelpText(
+      "after",
+      `
+Each problem is one line, "<file>:<line>:<col>: <message> [<rule>]", located in the file the
+offending value was written in (base.yaml or the tier file). Exit 0 when valid, 1 when not.
+
+Examples:
+  $ tiers validate                     check the repository in the current directory
+  $ tiers validate --json | jq length  count problems, e.g. in CI
+  $ tiers --root ../other validate     check another checkout`,
+    )
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const context = contextFrom(command);
+      if (!existsSync(context.root)) {
+        throw new UsageError(`--root ${context.root} does not exist`, {
+          hint: "pass the directory of a tiers repository (the one holding environments/)",
+        });
+      }
+      const { model, problems } = await validateRepository(context.root);
+      if (options.json) {
+        context.reporter.raw(JSON.stringify(problems, null, 2));
+      } else if (model) {
+        printSummary(context, model);
+      } else {
+        printProblems(context, problems);
+      }
+      if (problems.length > 0) process.exitCode = ExitCode.failure;
+    });
+};
+
+function printProblems(context: CliContext, problems: readonly Problem[]): void {
+  const { reporter } = context;
+  for (const problem of problems) reporter.raw(formatProblem(problem));
+  reporter.raw("");
+  const byTier = new Map<string, number>();
+  for (const problem of problems) {
+    if (problem.tier) byTier.set(problem.tier, (byTier.get(problem.tier) ?? 0) + 1);
+  }
+  for (const [tier, count] of byTier) {
+    reporter.error(tier, `${tier}: ${plural(count, "problem")}`);
+  }
+  const shared = problems.filter((p) => !p.tier).length;
+  if (shared > 0) {
+    reporter.error(undefined, `shared (base.yaml, files): ${plural(shared, "problem")}`);
+  }
+  reporter.error(
+    undefined,
+    `${plural(problems.length, "problem")} in ${where(context)}; fix them and run \`tiers validate\` again`,
+  );
+}
+
+function printSummary(context: CliContext, model: EnvironmentModel): void {
+  const { reporter } = context;
+  const rows = model.order.map((name) => {
+    const tier = model.tiers[name]!;
+    const services = Object.entries(tier.services)
+      .map(([service, spec]) => `${service}×${spec.replicas}`)
+      .join(", ");
+    const features = Object.entries(tier.features)
+      .filter(([, on]) => on)
+      .map(([feature]) => feature)
+      .join(", ");
+    const { required, source } = tier.approvals;
+    const approvals = required > 0 ? `${plural(required, "approval")} (${source})` : "no approvals";
+    return {
+      tier,
+      cells: [name, tier.runtime, tier.deploy.strategy, approvals, `services ${services}`],
+      features: `features ${features || "none"}`,
+    };
+  });
+  // Columns line up so tiers can be compared at a glance.
+  const widths = rows[0]!.cells.map((_, i) => Math.max(...rows.map((r) => r.cells[i]!.length)));
+  for (const row of rows) {
+    const line = [...row.cells.map((cell, i) => cell.padEnd(widths[i]!)), row.features].join("  ");
+    reporter.info(row.tier.tier, line, markerFor(row.tier.tier, row.tier.marker));
+  }
+  reporter.info(
+    undefined,
+    `${reporter.paint("valid", "green")}: ${model.order.length} tiers of ${model.project}, promotion ${model.order.join(" → ")} (${where(context)})`,
+    pipelineMarker,
+  );
+}
+
+function where(context: CliContext): string {
+  const dir = relative(process.cwd(), `${context.root}/environments`) || ".";
+  return `${dir}/`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
