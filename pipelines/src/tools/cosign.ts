@@ -1,0 +1,477 @@
+/**
+ * The cosign v2 CLI: signatures and attestations bound to an image digest.
+ *
+ * Typed options in, argument vectors out, output parsed into typed values, failures into typed
+ * errors. Secrets never reach argv: the key password goes through COSIGN_PASSWORD, an OIDC
+ * token through SIGSTORE_ID_TOKEN (or a 0600 file named by --identity-token), and an
+ * `env://NAME` key through the environment variable cosign reads it from.
+ *
+ * Behaviour relied on (cosign v2 CLI reference):
+ * - `cosign sign --key <ref> --yes [-a k=v]... [--tlog-upload=false] <repo@digest>` pushes the
+ *   signature to `<repo>:sha256-<hex>.sig`; annotations land in the payload's `optional`.
+ * - keyless: no --key; the OIDC token comes from `--identity-token` or `SIGSTORE_ID_TOKEN`.
+ * - `cosign verify` prints a JSON array of verified payloads on stdout
+ *   (`[{critical:{identity:{docker-reference}, image:{docker-manifest-digest}, type},
+ *   optional:{...annotations, Subject, Issuer}}]`) and exits 0; on failure it exits 1 with
+ *   `Error: no signatures found` (unsigned) or `Error: no matching signatures: <why>`
+ *   (a signature exists but not by the expected key/identity, or without the annotation).
+ * - `cosign attest --predicate <file> --type <type>` / `cosign verify-attestation --type`
+ *   print DSSE envelopes (`{payloadType, payload: base64(in-toto statement), signatures}`).
+ */
+import { ToolError } from "./errors.ts";
+import type { Invocation, SecretFile, ToolResult } from "./invocation.ts";
+import { isInsecureRegistry, registryOf } from "./registry.ts";
+
+/** Typed failures promotion branches on. */
+export type CosignErrorKind =
+  /** No signature at all is attached to the digest. */
+  | "unsigned"
+  /** Signatures exist, but none by the expected key or identity. */
+  | "wrong-signer"
+  /** A signature by the right signer exists, but not for this tier (annotation mismatch). */
+  | "wrong-annotation"
+  /** The reference resolves to a different digest than the one recorded. */
+  | "digest-changed"
+  /** The image (or the signature's target) is not in the registry. */
+  | "image-not-found"
+  | "bad-password"
+  | "registry-unreachable";
+
+/** Where a signing or verification key lives, as cosign understands it. */
+export type KeyRef =
+  | { kind: "file"; path: string }
+  | { kind: "env"; variable: string }
+  | { kind: "kms"; uri: string };
+
+const kmsSchemes = ["awskms://", "gcpkms://", "azurekms://", "hashivault://", "k8s://"];
+
+/**
+ * Parses a key reference: a path (`cosign.key`, `file:/run/secrets/cosign.key`), an
+ * environment variable (`env:NAME` or cosign's own `env://NAME`), a KMS URI (`awskms://…`,
+ * `gcpkms://…`, `azurekms://…`, `hashivault://…`) or `vault:<key>` (Vault transit, which cosign
+ * names `hashivault://<key>`). Anything else with a scheme is refused instead of being taken
+ * for a file name.
+ */
+export function parseKeyRef(ref: string): KeyRef {
+  const value = ref.trim();
+  if (kmsSchemes.some((s) => value.startsWith(s))) return { kind: "kms", uri: value };
+  if (value.startsWith("vault:")) return { kind: "kms", uri: `hashivault://${value.slice(6)}` };
+  if (value.startsWith("env://")) return { kind: "env", variable: value.slice(6) };
+  if (value.startsWith("env:")) return { kind: "env", variable: value.slice(4) };
+  if (value.startsWith("file:")) return { kind: "file", path: value.slice(5) };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^(aws-sm|gcp-sm|azure-kv):/.test(value)) {
+    throw new Error(
+      `unsupported cosign key reference "${value}": use a file path, env://NAME, or a KMS URI (${kmsSchemes.join(", ")})`,
+    );
+  }
+  if (value === "") throw new Error("empty cosign key reference");
+  return { kind: "file", path: value };
+}
+
+/** The `--key` argument for a key reference (`env://NAME` for environment keys). */
+export function keyArgument(key: KeyRef): string {
+  if (key.kind === "file") return key.path;
+  if (key.kind === "env") return `env://${key.variable}`;
+  return key.uri;
+}
+
+/** How a signature is made: with a key, or keyless with an OIDC identity token. */
+export type Signer =
+  | {
+      mode: "key";
+      key: KeyRef;
+      /** Logical secret holding the key's password, bound to COSIGN_PASSWORD. */
+      passwordSecret?: string;
+      /** Logical secret holding the key itself when `key` is `env://NAME`. */
+      keySecret?: string;
+    }
+  | {
+      mode: "keyless";
+      /** Logical secret holding the OIDC identity token. */
+      tokenSecret: string;
+      /** `env` (SIGSTORE_ID_TOKEN) or `file` (a 0600 file passed to --identity-token). */
+      tokenVia?: "env" | "file";
+      fulcioUrl?: string;
+      rekorUrl?: string;
+    };
+
+/** Registry flags: loopback registries speak plain HTTP. */
+function registryArgs(ref: string): string[] {
+  return isInsecureRegistry(registryOf(ref))
+    ? ["--allow-insecure-registry=true", "--allow-http-registry=true"]
+    : [];
+}
+
+function annotationArgs(annotations: Readonly<Record<string, string>>): string[] {
+  return Object.entries(annotations)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([k, v]) => ["-a", `${k}=${v}`]);
+}
+
+function requireDigestRef(ref: string): void {
+  if (!/@sha256:[0-9a-f]{64}$/.test(ref)) {
+    throw new Error(`cosign must be given a digest reference (repo@sha256:…), got "${ref}"`);
+  }
+}
+
+function signerBinding(signer: Signer): {
+  args: string[];
+  secretEnv: Record<string, string>;
+  secretFiles: SecretFile[];
+  env: Record<string, string>;
+} {
+  const secretEnv: Record<string, string> = {};
+  const secretFiles: SecretFile[] = [];
+  const env: Record<string, string> = {};
+  const args: string[] = [];
+  if (signer.mode === "key") {
+    args.push("--key", keyArgument(signer.key));
+    // cosign prompts for a password when COSIGN_PASSWORD is unset; an empty one is explicit.
+    if (signer.passwordSecret) secretEnv.COSIGN_PASSWORD = signer.passwordSecret;
+    else env.COSIGN_PASSWORD = "";
+    if (signer.key.kind === "env" && signer.keySecret) {
+      secretEnv[signer.key.variable] = signer.keySecret;
+    }
+  } else {
+    if ((signer.tokenVia ?? "env") === "env") {
+      secretEnv.SIGSTORE_ID_TOKEN = signer.tokenSecret;
+    } else {
+      const path = "/run/secrets/sigstore-id-token";
+      secretFiles.push({ path, secret: signer.tokenSecret });
+      args.push("--identity-token", path);
+    }
+    if (signer.fulcioUrl) args.push("--fulcio-url", signer.fulcioUrl);
+    if (signer.rekorUrl) args.push("--rekor-url", signer.rekorUrl);
+  }
+  return { args, secretEnv, secretFiles, env };
+}
+
+export interface SignOptions {
+  /** `repo@sha256:…`: cosign signs the digest, never a tag. */
+  ref: string;
+  signer: Signer;
+  /** Signed annotations, e.g. `{ "tiers.tier": "staging" }`. */
+  annotations?: Readonly<Record<string, string>>;
+  /** Upload to the Rekor transparency log (default true; keyless always uploads). */
+  tlogUpload?: boolean;
+}
+
+/** `cosign sign`: attaches a signature (with annotations) to a digest. */
+export function sign(options: SignOptions): Invocation {
+  requireDigestRef(options.ref);
+  const bind = signerBinding(options.signer);
+  const tlog = options.signer.mode === "keyless" ? true : (options.tlogUpload ?? true);
+  const args = [
+    "sign",
+    ...bind.args,
+    "--yes",
+    `--tlog-upload=${tlog}`,
+    ...annotationArgs(options.annotations ?? {}),
+    ...registryArgs(options.ref),
+    options.ref,
+  ];
+  return {
+    tool: "cosign",
+    args,
+    env: bind.env,
+    secretEnv: bind.secretEnv,
+    secretFiles: bind.secretFiles,
+  };
+}
+
+export interface AttestOptions extends SignOptions {
+  /** Path of the predicate file (JSON). */
+  predicate: string;
+  /** Predicate type: `slsaprovenance`, `custom`, or a URI. */
+  type: string;
+}
+
+/** `cosign attest`: a signed in-toto statement about the digest. */
+export function attest(options: AttestOptions): Invocation {
+  const base = sign(options);
+  const args = [...base.args];
+  args[0] = "attest";
+  // Annotations are a signature feature; attestations carry their facts in the predicate.
+  const filtered: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-a") {
+      i++;
+      continue;
+    }
+    filtered.push(args[i]!);
+  }
+  filtered.splice(filtered.length - 1, 0, "--predicate", options.predicate, "--type", options.type);
+  return { ...base, args: filtered };
+}
+
+/** Who a signature must be from. */
+export type ExpectedSigner =
+  | { mode: "key"; key: KeyRef; keySecret?: string }
+  | { mode: "keyless"; subject: string; issuer: string };
+
+export interface VerifyOptions {
+  ref: string;
+  expected: ExpectedSigner;
+  /** Only accept signatures carrying these annotations (e.g. the tier). */
+  annotations?: Readonly<Record<string, string>>;
+  /** Signatures were made without the transparency log (private key setups). */
+  ignoreTlog?: boolean;
+}
+
+function expectedArgs(expected: ExpectedSigner): {
+  args: string[];
+  secretEnv: Record<string, string>;
+} {
+  if (expected.mode === "key") {
+    const secretEnv: Record<string, string> = {};
+    if (expected.key.kind === "env" && expected.keySecret) {
+      secretEnv[expected.key.variable] = expected.keySecret;
+    }
+    return { args: ["--key", keyArgument(expected.key)], secretEnv };
+  }
+  return {
+    args: [
+      "--certificate-identity",
+      expected.subject,
+      "--certificate-oidc-issuer",
+      expected.issuer,
+    ],
+    secretEnv: {},
+  };
+}
+
+/** `cosign verify`: checks the digest's signatures against the expected signer. */
+export function verify(options: VerifyOptions): Invocation {
+  requireDigestRef(options.ref);
+  const exp = expectedArgs(options.expected);
+  const args = [
+    "verify",
+    ...exp.args,
+    ...annotationArgs(options.annotations ?? {}),
+    "--output",
+    "json",
+    ...(options.ignoreTlog ? ["--insecure-ignore-tlog=true"] : []),
+    ...registryArgs(options.ref),
+    options.ref,
+  ];
+  return { tool: "cosign", args, secretEnv: exp.secretEnv };
+}
+
+export interface VerifyAttestationOptions extends VerifyOptions {
+  type: string;
+}
+
+/** `cosign verify-attestation --type <type>`. */
+export function verifyAttestation(options: VerifyAttestationOptions): Invocation {
+  const base = verify(options);
+  const args = base.args.filter((_, i, all) => all[i] !== "-a" && all[i - 1] !== "-a");
+  args[0] = "verify-attestation";
+  args.splice(args.length - 1, 0, "--type", options.type);
+  return { ...base, args };
+}
+
+/** `cosign generate-key-pair`: writes cosign.key / cosign.pub in `cwd`. */
+export function generateKeyPair(cwd: string, passwordSecret?: string): Invocation {
+  return passwordSecret
+    ? {
+        tool: "cosign",
+        args: ["generate-key-pair"],
+        cwd,
+        secretEnv: { COSIGN_PASSWORD: passwordSecret },
+      }
+    : { tool: "cosign", args: ["generate-key-pair"], cwd, env: { COSIGN_PASSWORD: "" } };
+}
+
+/** `cosign version`: proves the binary runs. */
+export function version(): Invocation {
+  return { tool: "cosign", args: ["version"] };
+}
+
+/** Where cosign stores the signature of a digest: `<repo>:sha256-<hex>.sig`. */
+export function signatureTag(repository: string, digest: string): string {
+  return `${repository}:${digest.replace(":", "-")}.sig`;
+}
+
+/** One verified signature payload. */
+export interface VerifiedSignature {
+  /** The digest the signature is bound to (`critical.image.docker-manifest-digest`). */
+  digest: string;
+  /** The repository the signer named (`critical.identity.docker-reference`). */
+  dockerReference: string;
+  /** The signed annotations (the payload's `optional`, minus cosign's own keys). */
+  annotations: Record<string, string>;
+  /** Keyless: the certificate subject and issuer cosign reports. */
+  subject?: string;
+  issuer?: string;
+}
+
+const cosignOptionalKeys = new Set(["Bundle", "Issuer", "Subject", "RFC3161Timestamp"]);
+
+/**
+ * Parses `cosign verify --output json`: a JSON array (cosign ≥2 prints one line; older
+ * versions printed one object per line). Throws on anything else, so a changed output format
+ * fails loudly instead of passing a gate.
+ */
+export function parseVerifyOutput(stdout: string): VerifiedSignature[] {
+  const text = stdout.trim();
+  if (!text) throw new Error("cosign verify printed nothing on stdout");
+  let items: unknown[];
+  if (text.startsWith("[")) {
+    items = JSON.parse(text) as unknown[];
+  } else {
+    items = text
+      .split("\n")
+      .filter((l) => l.trim().startsWith("{"))
+      .map((l) => JSON.parse(l) as unknown);
+  }
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new Error("cosign verify output held no signature payloads");
+  }
+  return items.map((item) => {
+    const payload = item as {
+      critical?: {
+        identity?: { "docker-reference"?: string };
+        image?: { "docker-manifest-digest"?: string };
+      };
+      optional?: Record<string, unknown> | null;
+    };
+    const digest = payload.critical?.image?.["docker-manifest-digest"];
+    if (!digest)
+      throw new Error("cosign verify payload has no critical.image.docker-manifest-digest");
+    const annotations: Record<string, string> = {};
+    let subject: string | undefined;
+    let issuer: string | undefined;
+    for (const [k, v] of Object.entries(payload.optional ?? {})) {
+      if (k === "Subject") subject = String(v);
+      else if (k === "Issuer") issuer = String(v);
+      else if (!cosignOptionalKeys.has(k) && typeof v !== "object") annotations[k] = String(v);
+    }
+    const out: VerifiedSignature = {
+      digest,
+      dockerReference: payload.critical?.identity?.["docker-reference"] ?? "",
+      annotations,
+    };
+    if (subject !== undefined) out.subject = subject;
+    if (issuer !== undefined) out.issuer = issuer;
+    return out;
+  });
+}
+
+/** An in-toto statement from `cosign verify-attestation`. */
+export interface VerifiedAttestation {
+  predicateType: string;
+  subjects: Array<{ name: string; digest: string }>;
+  predicate: unknown;
+}
+
+/** Parses `cosign verify-attestation` output: one DSSE envelope (JSON) per line. */
+export function parseAttestationOutput(stdout: string): VerifiedAttestation[] {
+  const lines = stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("{"));
+  if (lines.length === 0) throw new Error("cosign verify-attestation printed no envelopes");
+  return lines.map((line) => {
+    const envelope = JSON.parse(line) as { payload?: string };
+    if (!envelope.payload) throw new Error("attestation envelope has no payload");
+    const statement = JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8")) as {
+      predicateType?: string;
+      subject?: Array<{ name?: string; digest?: { sha256?: string } }>;
+      predicate?: unknown;
+    };
+    return {
+      predicateType: statement.predicateType ?? "",
+      subjects: (statement.subject ?? []).map((s) => ({
+        name: s.name ?? "",
+        digest: s.digest?.sha256 ? `sha256:${s.digest.sha256}` : "",
+      })),
+      predicate: statement.predicate,
+    };
+  });
+}
+
+/** Classifies a failed cosign call from its output (cosign reports everything on stderr). */
+export function classifyFailure(output: string): CosignErrorKind | undefined {
+  if (/no signatures found/i.test(output)) return "unsigned";
+  if (/missing or incorrect annotation/i.test(output)) return "wrong-annotation";
+  if (
+    /none of the expected identities matched|expected identity not found|invalid signature when validating|failed to verify signature|verification error|no matching signatures/i.test(
+      output,
+    )
+  )
+    return "wrong-signer";
+  if (/MANIFEST_UNKNOWN|manifest unknown|image tag not found|NAME_UNKNOWN/i.test(output))
+    return "image-not-found";
+  if (/decrypt|incorrect password|reading key/i.test(output)) return "bad-password";
+  if (/connection refused|no such host|i\/o timeout|dial tcp/i.test(output))
+    return "registry-unreachable";
+  return undefined;
+}
+
+const hints: Record<CosignErrorKind, string> = {
+  unsigned: "sign it: `tiers sign --env <tier> --digest <digest>` (after its gates pass)",
+  "wrong-signer":
+    "the signature was made by another key or identity than the tier's signing policy names; check environments/<tier>.yaml signing",
+  "wrong-annotation": "the digest is signed, but not for this tier; it has not passed that tier",
+  "digest-changed": "the tag was moved after signing; promote the recorded digest, never a tag",
+  "image-not-found": "publish the image first (`tiers publish`), then promote its digest",
+  "bad-password": "COSIGN_PASSWORD does not open the key; check the secret bound to it",
+  "registry-unreachable": "start the registry (`make registry`) or check the network",
+};
+
+/** A typed error for a failed cosign call. */
+export function cosignError(
+  invocation: Invocation,
+  result: ToolResult,
+): ToolError<CosignErrorKind> {
+  const kind = classifyFailure(`${result.stderr}\n${result.stdout}`) ?? "failed";
+  const subject = invocation.args[invocation.args.length - 1] ?? "";
+  const message = {
+    unsigned: `${subject} has no signatures`,
+    "wrong-signer": `${subject} is not signed by the expected key or identity`,
+    "wrong-annotation": `${subject} has no signature with the expected annotations`,
+    "digest-changed": `${subject} resolves to a different digest than recorded`,
+    "image-not-found": `${subject} is not in the registry`,
+    "bad-password": "cosign could not decrypt the signing key",
+    "registry-unreachable": `registry of ${subject} is unreachable`,
+    failed: `cosign ${invocation.args[0]} failed`,
+  }[kind];
+  return new ToolError<CosignErrorKind>(invocation, {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    kind,
+    message,
+    ...(kind === "failed" ? {} : { hint: hints[kind] }),
+  });
+}
+
+/**
+ * Checks verified payloads against what promotion expects: every payload names the recorded
+ * digest (else the reference now points elsewhere: "digest-changed"), and at least one
+ * carries the expected annotations.
+ */
+export function checkVerified(
+  signatures: readonly VerifiedSignature[],
+  digest: string,
+  annotations: Readonly<Record<string, string>>,
+): { ok: true; signature: VerifiedSignature } | { ok: false; kind: CosignErrorKind; why: string } {
+  const other = signatures.find((s) => s.digest !== digest);
+  if (other) {
+    return {
+      ok: false,
+      kind: "digest-changed",
+      why: `signature is bound to ${other.digest}, the record says ${digest}`,
+    };
+  }
+  const match = signatures.find((s) =>
+    Object.entries(annotations).every(([k, v]) => s.annotations[k] === v),
+  );
+  if (!match) {
+    const wanted = Object.entries(annotations)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ");
+    return { ok: false, kind: "wrong-annotation", why: `no signature annotated ${wanted}` };
+  }
+  return { ok: true, signature: match };
+}
