@@ -353,11 +353,6 @@ export function checkTopology(topology: Topology, declared: DeclaredTopology): s
         );
       }
     }
-    if (spec.build?.context && service.build && spec.build.context !== service.build.context) {
-      problems.push(
-        `${name}: compose builds from ${service.build.context}, environments declare ${spec.build.context}`,
-      );
-    }
     if (
       spec.build?.dockerfile &&
       service.build &&

@@ -1,8 +1,10 @@
 import type { RegisterCommand } from "../context.ts";
+import { registerBuild } from "./build.ts";
+import { registerPublish } from "./publish.ts";
 import { registerValidate } from "./validate.ts";
 
 /**
  * Every `tiers` command, in the order `tiers --help` lists them. A new command is one file in
  * this folder plus one line here.
  */
-export const commands: RegisterCommand[] = [registerValidate];
+export const commands: RegisterCommand[] = [registerValidate, registerBuild, registerPublish];

@@ -1,0 +1,243 @@
+/**
+ * Host engine for `tiers build`: builds each service's image once per commit on the local
+ * Docker engine (BuildKit), tagged and labelled from core/artefact.ts, with the services and
+ * their Dockerfiles taken from the compose files (core/topology.ts). A build whose tag already
+ * exists with the same revision is skipped, so building again without a change builds nothing.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type BuildTarget,
+  imageLabels,
+  imageRepository,
+  imageTag,
+  ociLabel,
+  projectLabel,
+  type Revision,
+} from "../../core/artefact.ts";
+import { loadModel } from "../../core/environment/index.ts";
+import { TiersError, UsageError } from "../../core/errors.ts";
+import type { Reporter } from "../../core/log.ts";
+import { builtServices, loadTopology, type ServiceTopology } from "../../core/topology.ts";
+import * as docker from "../../tools/docker.ts";
+import { ToolError } from "../../tools/errors.ts";
+import { runHost } from "./run.ts";
+
+/** What a build needs to know about this machine and project, resolved once. */
+export interface BuildSettings {
+  /** Project name: image title prefix and label-key prefix. */
+  project: string;
+  /** Registry host images are tagged for (and pushed to by `tiers publish`). */
+  registry: string;
+  namespace: string;
+  /** Base image handed to every Dockerfile as `BASE_IMAGE`. */
+  baseImage: string;
+  /** Image of the PostgreSQL container in the dev and test tiers. */
+  postgresImage: string;
+  /** Extra CA bundle path, passed as the BuildKit secret `ca`; undefined when none. */
+  caBundle: string | undefined;
+}
+
+/**
+ * Reads `.tiers/machine.env` (KEY=VALUE, written by scripts/provision.sh). Local stand-in for
+ * contract 2's `loadMachineSettings` until engines/host/machine.ts lands; same precedence:
+ * the process environment wins over the file.
+ */
+async function machineEnv(root: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const values: Record<string, string> = {};
+  try {
+    const text = await readFile(join(root, ".tiers", "machine.env"), "utf8");
+    for (const line of text.split("\n")) {
+      const match = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+      if (match) values[match[1]!] = match[2]!.trim().replace(/^(['"])(.*)\1$/, "$2");
+    }
+  } catch {
+    // No machine file: public defaults apply (a laptop with Docker Hub needs nothing more).
+  }
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith("TIERS_") && value !== undefined) values[key] = value;
+  }
+  return values;
+}
+
+/**
+ * Settings for builds and compose runs: process env > .tiers/machine.env > environments/ >
+ * public defaults.
+ */
+export async function buildSettings(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BuildSettings> {
+  const model = await loadModel(root);
+  const first = model.tiers[model.order[0]!]!;
+  const machine = await machineEnv(root, env);
+  const postgres = first.dependencies.postgres as { image?: string | null } | undefined;
+  const ca = machine.TIERS_EXTRA_CA_BUNDLE ?? first.build.extra_ca_bundle ?? "";
+  return {
+    project: model.project,
+    registry: machine.TIERS_REGISTRY || first.registry.host,
+    namespace: first.registry.namespace,
+    baseImage: machine.TIERS_BASE_IMAGE || first.build.base_image,
+    postgresImage: machine.TIERS_POSTGRES_IMAGE || postgres?.image || "postgres:15-bookworm",
+    caBundle: ca === "" ? undefined : ca,
+  };
+}
+
+/** The commit the working tree is at, its timestamp, whether it is dirty, and its source URL. */
+export async function readRevision(root: string): Promise<Revision> {
+  const git = async (args: string[]) =>
+    (await runHost({ tool: "git", args }, { root })).stdout.trim();
+  let commit: string;
+  try {
+    commit = await git(["rev-parse", "--verify", "HEAD"]);
+  } catch (error) {
+    throw new TiersError("cannot read the current commit", {
+      where: root,
+      hint: "run tiers inside a git repository with at least one commit",
+      cause: error,
+    });
+  }
+  const committedAt = new Date(
+    Number(await git(["show", "-s", "--format=%ct", commit])) * 1000,
+  ).toISOString();
+  const status = await git(["status", "--porcelain", "--untracked-files=normal"]);
+  const origin = await runHost(
+    { tool: "git", args: ["remote", "get-url", "origin"] },
+    { root, reject: false },
+  );
+  const source =
+    origin.exitCode === 0 && origin.stdout.trim() ? origin.stdout.trim() : `file://${root}`;
+  return { commit, committedAt, dirty: status.length > 0, source };
+}
+
+/** One service image, built now or found already built. */
+export interface BuiltImage {
+  service: string;
+  target: BuildTarget;
+  /** `<registry>/<namespace>/<service>` */
+  repository: string;
+  tag: string;
+  /** `<repository>:<tag>` */
+  ref: string;
+  imageId: string;
+  /** True when an image with this tag and revision existed, so nothing was built. */
+  reused: boolean;
+}
+
+export interface BuildRequest {
+  root: string;
+  reporter: Reporter;
+  /** Only these services (default: every service compose builds). */
+  services?: readonly string[];
+  target: BuildTarget;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** Marker of the tier the build is for (🜂 for dev images, 🜁 for test images). */
+  tier?: string;
+  /** Stream docker's build output (otherwise only its tail is shown on failure). */
+  onLine?: (line: string) => void;
+  /** Build even when an image with this tag and revision exists. */
+  force?: boolean;
+}
+
+/** Which compose services are built here, restricted to `wanted` (an unknown name is a usage error). */
+export async function servicesToBuild(
+  root: string,
+  wanted: readonly string[] | undefined,
+): Promise<ServiceTopology[]> {
+  const all = builtServices(await loadTopology(root, "dev", {}));
+  if (!wanted?.length) return all;
+  const unknown = wanted.filter((name) => !all.some((s) => s.name === name));
+  if (unknown.length) {
+    throw new UsageError(`unknown service ${unknown.join(", ")}`, {
+      where: "compose/compose.yaml",
+      hint: `services built here: ${all.map((s) => s.name).join(", ")}`,
+    });
+  }
+  return all.filter((s) => wanted.includes(s.name));
+}
+
+/** Builds (or reuses) the image of each service for `target`. */
+export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> {
+  const { root, reporter, target } = request;
+  const env = request.env ?? process.env;
+  const settings = await buildSettings(root, env);
+  const revision = await readRevision(root);
+  const services = await servicesToBuild(root, request.services);
+  if (revision.dirty) {
+    reporter.warn(
+      request.tier,
+      `working tree has uncommitted changes: images are tagged ${revision.commit.slice(0, 12)}…-dirty, rebuilt every time and never published`,
+    );
+  }
+  const built: BuiltImage[] = [];
+  for (const service of services) {
+    const repository = imageRepository(settings.registry, settings.namespace, service.name);
+    const tag = imageTag(revision.commit, target, revision.dirty);
+    const ref = `${repository}:${tag}`;
+    const existing = await findImage(root, ref);
+    const labels = imageLabels({
+      project: settings.project,
+      service: service.name,
+      target,
+      revision,
+    });
+    if (
+      existing &&
+      !revision.dirty &&
+      !request.force &&
+      existing.labels[ociLabel.revision] === revision.commit &&
+      existing.labels[projectLabel(settings.project).target] === target
+    ) {
+      reporter.skipped(request.tier, `build ${service.name} (${target})`, `${ref} already built`);
+      built.push({
+        service: service.name,
+        target,
+        repository,
+        tag,
+        ref,
+        imageId: existing.id,
+        reused: true,
+      });
+      continue;
+    }
+    await reporter.step(request.tier, `build ${service.name} (${target}) → ${ref}`, async () => {
+      const invocation = docker.build({
+        context: service.build!.context,
+        dockerfile: service.build!.dockerfile,
+        target,
+        tags: [ref],
+        labels,
+        buildArgs: { BASE_IMAGE: settings.baseImage, TIERS_GIT_SHA: revision.commit },
+        ...(settings.caBundle ? { caBundle: settings.caBundle } : {}),
+      });
+      await runHost(invocation, {
+        root,
+        env,
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.onLine ? { onLine: (line: string) => request.onLine!(line) } : {}),
+      });
+    });
+    const image = await findImage(root, ref);
+    if (!image) throw new TiersError(`docker build finished but ${ref} is missing`, { where: ref });
+    built.push({
+      service: service.name,
+      target,
+      repository,
+      tag,
+      ref,
+      imageId: image.id,
+      reused: false,
+    });
+  }
+  return built;
+}
+
+/** The local image `ref`, or undefined when the engine has none. */
+export async function findImage(root: string, ref: string): Promise<docker.LocalImage | undefined> {
+  const invocation = docker.inspectImage(ref);
+  const result = await runHost(invocation, { root, reject: false });
+  if (result.exitCode === 0) return docker.parseImageInspect(result.stdout);
+  if (docker.isNoSuchImage(result)) return undefined;
+  throw new ToolError(invocation, result);
+}
