@@ -1,0 +1,156 @@
+/**
+ * Kubernetes schema validation, offline. The `kubernetes-models` package ships the API's
+ * OpenAPI schemas compiled to validators (ajv), so every built-in object is checked for types,
+ * required fields, enums and quantity/format rules without an API server. Custom resources the
+ * overlays use (External Secrets) are checked against a local schema of the fields we rely on.
+ *
+ * Limit, stated plainly: like kubeconform without `-strict`, the compiled schemas accept
+ * unknown fields, so a misspelt optional field is not caught here. The tier policies and the
+ * drift checks read the fields that matter by name and fail when they are missing.
+ */
+import * as apps from "kubernetes-models/apps/v1";
+import * as autoscaling from "kubernetes-models/autoscaling/v2";
+import * as batch from "kubernetes-models/batch/v1";
+import * as networking from "kubernetes-models/networking.k8s.io/v1";
+import * as policy from "kubernetes-models/policy/v1";
+import * as rbac from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import * as core from "kubernetes-models/v1";
+import { z } from "zod";
+import { type KubeObject, objectId } from "./documents.ts";
+
+/** One schema violation, located by object and JSON path. */
+export interface SchemaFinding {
+  rule: "schema/kubernetes";
+  /** `Kind/name` of the object. */
+  object: string;
+  /** JSON pointer inside the object, e.g. `/spec/template/spec/containers/0/ports/0`. */
+  path: string;
+  message: string;
+}
+
+interface ModelClass {
+  apiVersion: string;
+  kind: string;
+  new (data?: unknown): { validate(): void };
+}
+
+function isModelClass(value: unknown): value is ModelClass {
+  return (
+    typeof value === "function" &&
+    typeof (value as Partial<ModelClass>).apiVersion === "string" &&
+    typeof (value as Partial<ModelClass>).kind === "string"
+  );
+}
+
+/** `apiVersion/kind` -> compiled model, for the API groups a deployable overlay uses. */
+const models = new Map<string, ModelClass>();
+for (const group of [core, apps, autoscaling, batch, networking, policy, rbac]) {
+  for (const value of Object.values(group)) {
+    if (isModelClass(value)) models.set(`${value.apiVersion}/${value.kind}`, value);
+  }
+}
+
+/** The External Secrets fields our overlays use (external-secrets.io/v1 ExternalSecret). */
+const externalSecret = z.object({
+  apiVersion: z.literal("external-secrets.io/v1"),
+  kind: z.literal("ExternalSecret"),
+  metadata: z.object({ name: z.string().min(1) }).loose(),
+  spec: z.strictObject({
+    refreshInterval: z.string().regex(/^\d+(s|m|h)$/, 'expected a duration such as "1h"'),
+    secretStoreRef: z.strictObject({
+      kind: z.enum(["SecretStore", "ClusterSecretStore"]),
+      name: z.string().min(1),
+    }),
+    target: z.strictObject({
+      name: z.string().min(1),
+      creationPolicy: z.enum(["Owner", "Orphan", "Merge", "None"]).optional(),
+    }),
+    data: z
+      .array(
+        z.strictObject({
+          secretKey: z.string().min(1),
+          remoteRef: z.strictObject({
+            key: z.string().min(1),
+            property: z.string().min(1).optional(),
+            version: z.string().optional(),
+          }),
+        }),
+      )
+      .min(1),
+  }),
+});
+
+const customSchemas = new Map<string, z.ZodType>([
+  ["external-secrets.io/v1/ExternalSecret", externalSecret],
+]);
+
+/** True when this module can validate objects of `apiVersion`/`kind`. */
+export function canValidate(apiVersion: string, kind: string): boolean {
+  const key = `${apiVersion}/${kind}`;
+  return models.has(key) || customSchemas.has(key);
+}
+
+/** Validates every object; an object of an unknown apiVersion/kind is itself a finding. */
+export function validateSchemas(objects: readonly KubeObject[]): SchemaFinding[] {
+  const findings: SchemaFinding[] = [];
+  for (const object of objects) {
+    const key = `${object.apiVersion}/${object.kind}`;
+    const id = objectId(object);
+    const custom = customSchemas.get(key);
+    if (custom) {
+      const result = custom.safeParse(object);
+      if (!result.success) {
+        for (const issue of result.error.issues) {
+          findings.push({
+            rule: "schema/kubernetes",
+            object: id,
+            path: `/${issue.path.map(String).join("/")}`,
+            message: issue.message,
+          });
+        }
+      }
+      continue;
+    }
+    const Model = models.get(key);
+    if (!Model) {
+      findings.push({
+        rule: "schema/kubernetes",
+        object: id,
+        path: "",
+        message: `no schema for ${key}: it is not a Kubernetes API kind this pipeline knows`,
+      });
+      continue;
+    }
+    try {
+      new Model(object).validate();
+    } catch (error) {
+      const errors = (error as { errors?: { instancePath?: string; message?: string }[] }).errors;
+      if (!errors?.length) {
+        findings.push({
+          rule: "schema/kubernetes",
+          object: id,
+          path: "",
+          message: error instanceof Error ? error.message : String(error),
+        });
+        continue;
+      }
+      // ajv reports every branch of a oneOf; keep one line per path so the report stays short.
+      const byPath = new Map<string, string[]>();
+      for (const e of errors) {
+        const path = e.instancePath ?? "";
+        const list = byPath.get(path) ?? [];
+        if (e.message && !list.includes(e.message)) list.push(e.message);
+        byPath.set(path, list);
+      }
+      for (const [path, messages] of byPath) {
+        findings.push({
+          rule: "schema/kubernetes",
+          object: id,
+          path,
+          message: messages.join("; "),
+        });
+      }
+    }
+  }
+  return findings;
+}
