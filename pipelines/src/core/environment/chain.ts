@@ -50,18 +50,12 @@ export function promotionChain(
     } else if (!declared.has(link.from)) {
       report(
         link,
-        `${link.tier} promotes from "${link.from}", which is not a declared tier (declared: ${list})${didYouMean(link.from, declared)}`,
+        `${link.tier} promotes from "${link.from}", which is not a declared tier${didYouMean(link.from, declared)}; declared tiers: ${list}`,
       );
     }
   }
 
   const starts = links.filter((l) => l.from === null);
-  if (starts.length === 0 && links.length > 0) {
-    report(
-      links[0]!,
-      `no tier starts the promotion chain: exactly one tier needs promotion.from: null (declared: ${list})`,
-    );
-  }
   for (const extra of starts.slice(1)) {
     report(
       extra,
@@ -84,6 +78,15 @@ export function promotionChain(
   }
   // Starts, branches and cycles can only be judged once every tier has a readable link.
   if (problems.length > 0 || links.length < declared.size) return { problems };
+  if (starts.length === 0) {
+    if (links.length > 0) {
+      report(
+        links[0]!,
+        `no tier starts the promotion chain: exactly one tier needs promotion.from: null (declared: ${list})`,
+      );
+    }
+    return { problems };
+  }
 
   // Exactly one start and no branches: walk it; whatever is left over hangs on a cycle.
   const order: string[] = [starts[0]!.tier];
@@ -94,15 +97,20 @@ export function promotionChain(
   }
   const unreached = links.filter((l) => !order.includes(l.tier));
   for (const link of unreached) {
-    const cycle = [link.tier];
+    // Walk backwards until a tier repeats; the repeated part is the cycle.
+    const walk = [link.tier];
     let from = link.from;
-    while (from !== null && !cycle.includes(from)) {
-      cycle.push(from);
+    while (from !== null && !walk.includes(from)) {
+      walk.push(from);
       from = links.find((l) => l.tier === from)?.from ?? null;
     }
+    const cycle = from === null ? walk : walk.slice(walk.indexOf(from)).reverse();
+    const shown = `${[...cycle, cycle[0]].join(" → ")}`;
     report(
       link,
-      `${link.tier} is not reachable from ${order[0]}: the tiers ${cycle.reverse().join(" → ")} → ${cycle[0]} form a cycle`,
+      cycle.includes(link.tier)
+        ? `${link.tier} is not reachable from ${order[0]}: the tiers ${shown} form a cycle`
+        : `${link.tier} is not reachable from ${order[0]}: it hangs off the cycle ${shown}`,
     );
   }
   return problems.length > 0 ? { problems } : { order, problems };

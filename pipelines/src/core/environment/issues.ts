@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { isMapping } from "./merge.ts";
 import { type Problem, rules } from "./problems.ts";
 import { type OriginTree, originAt } from "./source.ts";
-import { didYouMean } from "./suggest.ts";
+import { closest, didYouMean } from "./suggest.ts";
 
 type Issue = z.core.$ZodIssue;
 // zod keeps a schema's structure in `_zod.def`; only the few fields walked here are typed.
@@ -112,8 +112,11 @@ export interface IssueContext {
   tier: string;
 }
 
+/** A problem plus, for an unknown key, the path of the key it most likely meant. */
+export type IssueProblem = Problem & { suggestion?: string };
+
 /** Located problems for one zod issue (an unknown-keys issue yields one per key). */
-export function problemsFromIssue(issue: Issue, context: IssueContext): Problem[] {
+export function problemsFromIssue(issue: Issue, context: IssueContext): IssueProblem[] {
   const path = issue.path;
   const here = pathText(path);
   const { origin, exact } = originAt(context.origins, path);
@@ -123,8 +126,35 @@ export function problemsFromIssue(issue: Issue, context: IssueContext): Problem[
     rule: Problem["rule"],
     message: string,
     problemPath = here,
-  ): Problem => ({ file, ...at, path: problemPath, message, rule });
+  ): IssueProblem => ({ file, ...at, path: problemPath, message, rule });
   const actual = valueAt(context.value, path);
+
+  // A key nobody wrote: whatever zod expected of it, the fix is to add it.
+  if (
+    actual === undefined &&
+    !exact &&
+    (issue.code === "invalid_type" || issue.code === "invalid_value")
+  ) {
+    const expected =
+      issue.code === "invalid_type"
+        ? (expectedWords[issue.expected] ?? issue.expected)
+        : `one of ${issue.values.map(String).join(", ")}`;
+    const parent = pathText(path.slice(0, -1));
+    const key = String(path[path.length - 1] ?? "");
+    const inside = parent === "" ? "" : ` in ${parent}`;
+    const marker =
+      key === "marker"
+        ? `; tier "${context.tier}" has no default marker, so set one, e.g. marker: "◆"`
+        : "";
+    return [
+      located(
+        origin.at,
+        origin.file,
+        rules.required,
+        `missing required key "${key}"${inside} (expected ${expected})${marker}`,
+      ),
+    ];
+  }
 
   switch (issue.code) {
     case "unrecognized_keys": {
@@ -135,34 +165,21 @@ export function problemsFromIssue(issue: Issue, context: IssueContext): Problem[
         const where = here === "" ? "at the top level" : `in ${here}`;
         const expected = known.length > 0 ? `; expected one of: ${known.join(", ")}` : "";
         const hint = didYouMean(key, known);
-        return located(
+        const meant = closest(key, known);
+        const problem = located(
           found.key ?? found.at,
           found.file,
           rules.unknownKey,
           `unknown key "${key}" ${where}${hint || expected}`,
           pathText(keyPath),
         );
+        return meant === undefined
+          ? problem
+          : { ...problem, suggestion: pathText([...path, meant]) };
       });
     }
     case "invalid_type": {
       const expected = expectedWords[issue.expected] ?? issue.expected;
-      if (actual === undefined || !exact) {
-        const parent = pathText(path.slice(0, -1));
-        const key = String(path[path.length - 1] ?? "");
-        const inside = parent === "" ? "" : ` in ${parent}`;
-        const marker =
-          key === "marker"
-            ? `; tier "${context.tier}" has no default marker, so set one, e.g. marker: "◆"`
-            : "";
-        return [
-          located(
-            origin.at,
-            origin.file,
-            rules.required,
-            `missing required key "${key}"${inside} (expected ${expected})${marker}`,
-          ),
-        ];
-      }
       return [
         located(
           origin.at,

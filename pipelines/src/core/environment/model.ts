@@ -5,7 +5,7 @@
  */
 import { defaultMarkers } from "../markers.ts";
 import { type ChainLink, promotionChain } from "./chain.ts";
-import { describeValue, problemsFromIssue } from "./issues.ts";
+import { describeValue, type IssueProblem, problemsFromIssue } from "./issues.ts";
 import { deepMerge, isMapping } from "./merge.ts";
 import { checkPolicies, type UncheckedTier } from "./policies.ts";
 import { type Problem, rules, sortProblems } from "./problems.ts";
@@ -128,16 +128,10 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
     const result = tierSchema.safeParse(value);
     problems.push(...checkPolicies(name, value as UncheckedTier, merged.origin));
     if (!result.success) {
-      for (const issue of result.error.issues) {
-        problems.push(
-          ...problemsFromIssue(issue, {
-            schema: tierSchema,
-            value,
-            origins: merged.origin,
-            tier: name,
-          }).map((p) => attributeTier(p, name)),
-        );
-      }
+      const found = result.error.issues.flatMap((issue) =>
+        problemsFromIssue(issue, { schema: tierSchema, value, origins: merged.origin, tier: name }),
+      );
+      problems.push(...withoutEchoes(found).map((p) => attributeTier(p, name)));
       continue;
     }
     tiers[name] = result.data;
@@ -153,6 +147,17 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
   if (sorted.length > 0 || !chain.order) return { problems: sorted };
   const project = tiers[chain.order[0]!]!.project;
   return { model: { project, order: chain.order, tiers }, problems: [] };
+}
+
+/**
+ * A misspelt key yields two issues: the unknown key and the missing key it was meant to be.
+ * The first already says "did you mean", so the second is only noise and is dropped.
+ */
+function withoutEchoes(problems: IssueProblem[]): Problem[] {
+  const meant = new Set(problems.map((p) => p.suggestion).filter((s) => s !== undefined));
+  return problems
+    .filter((p) => !(p.rule === rules.required && meant.has(p.path)))
+    .map(({ suggestion: _, ...p }) => p);
 }
 
 /** Problems found in a tier file belong to that tier; those in base.yaml to every tier. */

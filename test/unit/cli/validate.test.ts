@@ -1,0 +1,176 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../../pipelines/src/surfaces/cli/main.ts";
+
+const repoRoot = resolve(import.meta.dirname, "../../..");
+const temps: string[] = [];
+
+/** Runs `tiers <args>` in-process and captures what it prints. */
+async function tiers(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(["node", "tiers", ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** A temporary repository holding a copy of the shipped environments/. */
+function repository(edits: Record<string, (text: string) => string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), "tiers-validate-"));
+  temps.push(dir);
+  cpSync(join(repoRoot, "environments"), join(dir, "environments"), { recursive: true });
+  for (const [file, change] of Object.entries(edits)) {
+    const path = join(dir, "environments", file);
+    writeFileSync(path, change(readFileSync(path, "utf8")));
+  }
+  return dir;
+}
+
+function lineNumberOf(dir: string, file: string, needle: string): number {
+  const lines = readFileSync(join(dir, "environments", file), "utf8").split("\n");
+  const index = lines.findIndex((l) => l.includes(needle));
+  if (index < 0) throw new Error(`${needle} not in ${file}`);
+  return index + 1;
+}
+
+// main() reports failure through process.exitCode; keep one test's code out of the next.
+beforeEach(() => {
+  process.exitCode = undefined;
+});
+afterEach(() => {
+  process.exitCode = undefined;
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const problemLine = /^(environments\/[a-z]+\.yaml):(\d+):(\d+): (.+) \[([a-z]+\/[a-z-]+)\]$/;
+
+describe("tiers validate", () => {
+  it("exits 0 on the shipped repository and summarises each tier behind its marker", async () => {
+    const { code, stdout } = await tiers("--root", repository(), "validate");
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines.map((l) => l.split(" ")[0])).toEqual(["🜂", "🜁", "🜃", "🜄", "▸"]);
+    expect(lines[0]).toMatch(/^🜂 dev +compose +recreate .*features hot_reload, debug_ports/);
+    expect(lines[3]).toMatch(/^🜄 prod +kubernetes +blue-green +2 approvals \(ci-environment\)/);
+    expect(lines[4]).toContain("promotion dev → test → staging → prod");
+  });
+
+  const brokenFiles: Array<[string, string, (t: string) => string, string, string]> = [
+    // [what, file, edit, line to point at, rule]
+    [
+      "a YAML syntax error",
+      "staging.yaml",
+      (t) => t.replace("  level: info", "  level: [info"),
+      "format: json",
+      "yaml/syntax",
+    ],
+    [
+      "an unknown key",
+      "test.yaml",
+      (t) => t.replace("  fixtures: true", "  fixture: true"),
+      "fixture: true",
+      "schema/unknown-key",
+    ],
+    [
+      "a wrong type",
+      "dev.yaml",
+      (t) => t.replace("  hot_reload: true", "  hot_reload: yes please"),
+      "hot_reload: yes please",
+      "schema/type",
+    ],
+    [
+      "a wrong type in base.yaml",
+      "base.yaml",
+      (t) => t.replace("      http: 8080", "      http: eighty"),
+      "http: eighty",
+      "schema/type",
+    ],
+  ];
+  for (const [what, file, change, needle, rule] of brokenFiles) {
+    it(`exits 1 on ${what}, naming ${file} and the line`, async () => {
+      const dir = repository({ [file]: change });
+      const { code, stdout, stderr } = await tiers("--root", dir, "validate");
+      expect(code).toBe(1);
+      const problems = stdout.split("\n").filter((l) => problemLine.test(l));
+      expect(problems).toHaveLength(1);
+      const [, where, line, , , ruleId] = problemLine.exec(problems[0]!)!;
+      expect(where).toBe(`environments/${file}`);
+      expect(Number(line)).toBe(lineNumberOf(dir, file, needle));
+      expect(ruleId).toBe(rule);
+      expect(stderr).toMatch(/1 problem in .*environments\/; fix them/);
+    });
+  }
+
+  it("prints the problem lines first, then a summary line per tier starting with its marker", async () => {
+    const dir = repository({
+      "prod.yaml": (t) =>
+        t.replace("mtls: true", "mtls: false").replace("persistence: true", "persistence: false"),
+    });
+    const { code, stdout, stderr } = await tiers("--root", dir, "validate");
+    expect(code).toBe(1);
+    const mtls = lineNumberOf(dir, "prod.yaml", "mtls: false");
+    const persistence = lineNumberOf(dir, "prod.yaml", "persistence: false");
+    expect(stdout).toBe(
+      [
+        `environments/prod.yaml:${mtls}:9: prod requires mtls: traffic between services must be mutually authenticated; set features.mtls: true [policy/prod-mtls]`,
+        `environments/prod.yaml:${persistence}:16: prod requires persistence: its data must survive a restart; set features.persistence: true [policy/prod-persistence]`,
+        "",
+        "",
+      ].join("\n"),
+    );
+    expect(stderr.split("\n")[0]).toBe("🜄 prod: 2 problems");
+  });
+
+  it("--json prints the problems as an array of {file, line, column, path, message, rule}", async () => {
+    const dir = repository({
+      "test.yaml": (t) => t.replace("  fixtures: true", "  fixture: true"),
+    });
+    const { code, stdout } = await tiers("--root", dir, "validate", "--json");
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toEqual([
+      {
+        file: "environments/test.yaml",
+        line: lineNumberOf(dir, "test.yaml", "fixture: true"),
+        column: 3,
+        path: "features.fixture",
+        message: 'unknown key "fixture" in features (did you mean "fixtures"?)',
+        rule: "schema/unknown-key",
+        tier: "test",
+      },
+    ]);
+  });
+
+  it("--json prints [] and exits 0 when valid", async () => {
+    const { code, stdout } = await tiers("--root", repository(), "validate", "--json");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([]);
+  });
+
+  it("exits 2 on a usage error", async () => {
+    expect((await tiers("--root", repository(), "validate", "--jsn")).code).toBe(2);
+    const missing = await tiers("--root", join(tmpdir(), "tiers-no-such-dir"), "validate");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("does not exist");
+  });
+
+  it("--help shows examples", async () => {
+    const { code, stdout } = await tiers("validate", "--help");
+    expect(code).toBe(0);
+    expect(stdout).toContain("Examples:");
+    expect(stdout).toContain("tiers validate --json");
+  });
+});

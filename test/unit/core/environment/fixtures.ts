@@ -1,0 +1,44 @@
+/**
+ * Test helpers: the shipped environment files as strings, edits that must apply, and an
+ * independent way to find where a text sits (line, column) so expected locations are computed
+ * from the fixture, not from the code under test.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { SourceFile } from "../../../../pipelines/src/core/environment/index.ts";
+
+export const repoRoot = resolve(import.meta.dirname, "../../../..");
+
+/** The repository's own environments/*.yaml, keyed by file name (`prod.yaml`). */
+export function shippedFiles(): Record<string, string> {
+  const dir = join(repoRoot, "environments");
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(".yaml"))) {
+    files[name] = readFileSync(join(dir, name), "utf8");
+  }
+  return files;
+}
+
+export function asSources(files: Record<string, string>): SourceFile[] {
+  return Object.entries(files).map(([name, text]) => ({ file: `environments/${name}`, text }));
+}
+
+/** Replaces `from` by `to`, failing loudly when the fixture no longer contains `from`. */
+export function edit(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`fixture does not contain ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+/**
+ * 1-based line and column of `part` inside the first line containing `line`
+ * (`part` defaults to the whole `line`).
+ */
+export function locate(text: string, line: string, part = line): { line: number; column: number } {
+  const lines = text.split("\n");
+  const index = lines.findIndex((l) => l.includes(line));
+  if (index < 0) throw new Error(`no line contains ${JSON.stringify(line)}`);
+  const within = lines[index]!.indexOf(line);
+  const column = lines[index]!.indexOf(part, within);
+  if (column < 0) throw new Error(`${JSON.stringify(part)} not on the line`);
+  return { line: index + 1, column: column + 1 };
+}

@@ -1,0 +1,159 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  ConfigError,
+  deepMerge,
+  imageRepository,
+  loadModel,
+  nextTier,
+  previousTier,
+  resourceName,
+  runtimeEnvironment,
+  validateRepository,
+  validateSources,
+} from "../../../../pipelines/src/core/environment/index.ts";
+import { parseSource } from "../../../../pipelines/src/core/environment/source.ts";
+import { TiersError } from "../../../../pipelines/src/core/errors.ts";
+import { asSources, repoRoot, shippedFiles } from "./fixtures.ts";
+
+const temps: string[] = [];
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function copyOfRepository(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tiers-env-"));
+  temps.push(dir);
+  cpSync(join(repoRoot, "environments"), join(dir, "environments"), { recursive: true });
+  return dir;
+}
+
+describe("deep merge of a tier file over base.yaml", () => {
+  const merge = (base: string, over: string) =>
+    deepMerge(parseSource("b.yaml", base).located!, parseSource("t.yaml", over).located!);
+
+  it("merges mappings key by key and keeps where each value came from", () => {
+    const merged = merge("a:\n  x: 1\n  y: 2\n", "a:\n  y: 3\n  z: 4\n");
+    expect(merged.value).toEqual({ a: { x: 1, y: 3, z: 4 } });
+    const a = merged.origin.children!.get("a")!.children!;
+    expect(a.get("x")!.origin).toMatchObject({ file: "b.yaml", at: { line: 2, column: 6 } });
+    expect(a.get("y")!.origin).toMatchObject({ file: "t.yaml", at: { line: 2, column: 6 } });
+    expect(a.get("z")!.origin).toMatchObject({ file: "t.yaml", at: { line: 3, column: 6 } });
+  });
+
+  it("replaces lists and scalars whole, and null sets null", () => {
+    const merged = merge(
+      "on: [health, smoke]\nn: 1\nimage: x\n",
+      "on: [smoke]\nn: two\nimage: null\n",
+    );
+    expect(merged.value).toEqual({ on: ["smoke"], n: "two", image: null });
+  });
+
+  it("replaces each secret entry whole, so a reference is never half base, half tier", () => {
+    const merged = merge(
+      "secrets:\n  db: { ref: 'env:DB' }\n",
+      "secrets:\n  db: { value: local }\n",
+    );
+    expect(merged.value).toEqual({ secrets: { db: { value: "local" } } });
+  });
+
+  it("does not modify its inputs", () => {
+    const base = parseSource("b.yaml", "a: { x: 1 }\n").located!;
+    deepMerge(base, parseSource("t.yaml", "a: { x: 2 }\n").located!);
+    expect(base.value).toEqual({ a: { x: 1 } });
+  });
+});
+
+describe("the environment model of the shipped repository", () => {
+  it("has four tiers in promotion order with their markers", async () => {
+    const model = await loadModel(repoRoot);
+    expect(model.project).toBe("tiers");
+    expect(model.order).toEqual(["dev", "test", "staging", "prod"]);
+    expect(model.order.map((t) => model.tiers[t]!.marker)).toEqual(["🜂", "🜁", "🜃", "🜄"]);
+  });
+
+  it("keeps what the sample system and the other areas rely on", async () => {
+    const model = await loadModel(repoRoot);
+    const { dev, test, staging, prod } = model.tiers;
+    expect(dev!.services.api!.ports).toEqual({ http: 8080, debug: 9229 });
+    expect(dev!.services.worker!.ports.debug).toBe(9230);
+    expect(dev!.network.bind_address).toBe("127.0.0.1");
+    expect(dev!.features).toMatchObject({ hot_reload: true, debug_ports: true });
+    expect(test!.features).toMatchObject({ ephemeral: true, fixtures: true });
+    expect(staging!.deploy.strategy).toBe("rolling");
+    expect(staging!.approvals).toEqual({ required: 1, source: "ci-environment" });
+    expect(prod!.deploy.strategy).toBe("blue-green");
+    expect(prod!.approvals).toEqual({ required: 2, source: "ci-environment" });
+    expect(prod!.features).toMatchObject({ mtls: true, persistence: true });
+    expect(prod!.signing).toMatchObject({
+      required: true,
+      mode: "keyless",
+      identity: { issuer: "https://token.actions.githubusercontent.com" },
+    });
+  });
+
+  it("names resources <project>-<tier>-<service> and images <host>/<namespace>/<service>", async () => {
+    const model = await loadModel(repoRoot);
+    expect(resourceName(model.project, "staging", "api")).toBe("tiers-staging-api");
+    expect(imageRepository(model, "prod", "worker")).toBe("127.0.0.1:5000/tiers/worker");
+  });
+
+  it("answers the tier before and after, from the configured order", async () => {
+    const model = await loadModel(repoRoot);
+    expect(previousTier(model, "prod")).toBe("staging");
+    expect(previousTier(model, "dev")).toBeUndefined();
+    expect(nextTier(model, "dev")).toBe("test");
+    expect(nextTier(model, "prod")).toBeUndefined();
+    expect(() => nextTier(model, "qa")).toThrow(/unknown tier "qa"; declared tiers: dev, test/);
+  });
+
+  it("derives the runtime environment a service of a tier starts with", async () => {
+    const model = await loadModel(repoRoot);
+    expect(runtimeEnvironment(model, "prod")).toEqual({
+      TIERS_TIER: "prod",
+      TIERS_MARKER: "🜄",
+      TIERS_RUNTIME: "kubernetes",
+      TIERS_LOG_LEVEL: "info",
+      TIERS_LOG_FORMAT: "json",
+      TIERS_MTLS: "true",
+      TIERS_HOT_RELOAD: "false",
+      TIERS_DEBUG: "false",
+      NODE_ENV: "production",
+    });
+  });
+
+  it("validateSources is pure: the same strings give the same model", () => {
+    const a = validateSources(asSources(shippedFiles()));
+    const b = validateSources(asSources(shippedFiles()));
+    expect(a).toEqual(b);
+  });
+});
+
+describe("loading from a repository root", () => {
+  it("loadModel throws a ConfigError (a TiersError) listing every located problem", async () => {
+    const dir = copyOfRepository();
+    writeFileSync(
+      join(dir, "environments/prod.yaml"),
+      shippedFiles()["prod.yaml"]!.replace("mtls: true", "mtls: false"),
+    );
+    const error = await loadModel(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(TiersError);
+    const config = error as ConfigError;
+    expect(config.exitCode).toBe(1);
+    expect(config.problems).toHaveLength(1);
+    expect(config.message).toMatch(
+      /^environment configuration has 1 problem:\nenvironments\/prod\.yaml:\d+:\d+: prod requires mtls/,
+    );
+  });
+
+  it("a repository without environments/ reports the missing files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiers-env-"));
+    temps.push(dir);
+    const { model, problems } = await validateRepository(dir);
+    expect(model).toBeUndefined();
+    expect(problems.map((p) => p.rule)).toEqual(["files/missing", "files/missing"]);
+  });
+});

@@ -1,0 +1,250 @@
+import { describe, expect, it } from "vitest";
+import { type Problem, validateSources } from "../../../../pipelines/src/core/environment/index.ts";
+import { asSources, edit, locate, shippedFiles } from "./fixtures.ts";
+
+function validateWith(change: (files: Record<string, string>) => void) {
+  const files = shippedFiles();
+  change(files);
+  return { files, result: validateSources(asSources(files)) };
+}
+
+function only(problems: Problem[]): Problem {
+  expect(problems).toHaveLength(1);
+  return problems[0]!;
+}
+
+describe("schema errors name the original file:line:col, the key path and what was expected", () => {
+  it("an unknown key is reported at the key, with a suggestion when it is a likely typo", () => {
+    const { files, result } = validateWith((f) => {
+      f["staging.yaml"] = edit(f["staging.yaml"]!, "    replicas: 2", "    replica: 2");
+    });
+    expect(result.model).toBeUndefined();
+    expect(only(result.problems)).toEqual({
+      file: "environments/staging.yaml",
+      ...locate(files["staging.yaml"]!, "    replica: 2", "replica"),
+      path: "services.api.replica",
+      rule: "schema/unknown-key",
+      tier: "staging",
+      message: 'unknown key "replica" in services.api (did you mean "replicas"?)',
+    });
+  });
+
+  it("an unknown key with no close match lists the keys that are allowed there", () => {
+    const { files, result } = validateWith((f) => {
+      f["test.yaml"] = edit(f["test.yaml"]!, "logging:\n", "logging:\n  colour: always\n");
+    });
+    expect(only(result.problems)).toMatchObject({
+      file: "environments/test.yaml",
+      ...locate(files["test.yaml"]!, "colour: always", "colour"),
+      path: "logging.colour",
+      message: 'unknown key "colour" in logging; expected one of: level, format',
+    });
+  });
+
+  it("an unknown top-level key in base.yaml is reported once, at base.yaml, for all tiers", () => {
+    const { files, result } = validateWith((f) => {
+      f["base.yaml"] = edit(f["base.yaml"]!, "project: tiers", "project: tiers\nregistri: {}");
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/base.yaml",
+      ...locate(files["base.yaml"]!, "registri: {}", "registri"),
+      path: "registri",
+      rule: "schema/unknown-key",
+      message: 'unknown key "registri" at the top level (did you mean "registry"?)',
+    });
+  });
+
+  it("a wrong type says what was expected and what was found", () => {
+    const { files, result } = validateWith((f) => {
+      f["prod.yaml"] = edit(f["prod.yaml"]!, "    replicas: 3", '    replicas: "three"');
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/prod.yaml",
+      ...locate(files["prod.yaml"]!, 'replicas: "three"', '"three"'),
+      path: "services.api.replicas",
+      rule: "schema/type",
+      tier: "prod",
+      message: 'services.api.replicas: expected a number, got the string "three"',
+    });
+  });
+
+  it("a value outside an enumeration lists the allowed values and suggests the closest", () => {
+    const { files, result } = validateWith((f) => {
+      f["prod.yaml"] = edit(f["prod.yaml"]!, "strategy: blue-green", "strategy: blue_green");
+    });
+    expect(only(result.problems)).toMatchObject({
+      file: "environments/prod.yaml",
+      ...locate(files["prod.yaml"]!, "strategy: blue_green", "blue_green"),
+      path: "deploy.strategy",
+      rule: "schema/invalid-value",
+      message:
+        'deploy.strategy: expected one of recreate, rolling, blue-green, got the string "blue_green" (did you mean "blue-green"?)',
+    });
+  });
+
+  it("a missing key is reported in the tier file that should add it", () => {
+    const { files, result } = validateWith((f) => {
+      f["test.yaml"] = edit(f["test.yaml"]!, "runtime: ephemeral\n", "");
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/test.yaml",
+      // The tier file's top-level mapping starts at its first key.
+      ...locate(files["test.yaml"]!, "tier: test"),
+      path: "runtime",
+      rule: "schema/required",
+      tier: "test",
+      message: 'missing required key "runtime" (expected one of compose, ephemeral, kubernetes)',
+    });
+  });
+
+  it("a cross-field rule (signing mode keyless without identity) is located at the mapping", () => {
+    const { files, result } = validateWith((f) => {
+      f["staging.yaml"] = edit(
+        f["staging.yaml"]!,
+        "  identity:\n    subject: https://github.com/tiers-dev/tiers/.github/workflows/release.yml@refs/heads/main\n    issuer: https://token.actions.githubusercontent.com\n",
+        "",
+      );
+    });
+    expect(only(result.problems)).toMatchObject({
+      file: "environments/staging.yaml",
+      ...locate(files["staging.yaml"]!, "  required: true", "required"),
+      path: "signing.identity",
+      message: 'signing.identity: mode "keyless" needs identity: { subject, issuer }',
+    });
+  });
+
+  it("a secret reference with an unknown scheme names the accepted schemes", () => {
+    const { files, result } = validateWith((f) => {
+      f["prod.yaml"] = edit(f["prod.yaml"]!, '{ ref: "vault:kv/', '{ ref: "hashi:kv/');
+    });
+    expect(only(result.problems)).toMatchObject({
+      file: "environments/prod.yaml",
+      ...locate(files["prod.yaml"]!, '{ ref: "hashi:kv/', '"hashi'),
+      path: "secrets.database_url.ref",
+      rule: "schema/invalid-value",
+      message:
+        'secrets.database_url.ref: expected a secret reference "<scheme>:<path>" with scheme one of env, file, vault, aws-sm, gcp-sm, azure-kv, got the string "hashi:kv/tiers/prod/database#url"',
+    });
+  });
+
+  it("a YAML syntax error names the file, line and column and stops only that file", () => {
+    const { result } = validateWith((f) => {
+      f["dev.yaml"] = edit(f["dev.yaml"]!, "runtime: compose", "runtime: [compose");
+    });
+    const problem = only(result.problems);
+    expect(problem).toMatchObject({ file: "environments/dev.yaml", rule: "yaml/syntax" });
+    expect(problem.message).toMatch(/^YAML syntax error: /);
+    // The parser notices the unclosed list on the line after it starts.
+    const runtimeLine = locate(shippedFiles()["dev.yaml"]!, "runtime: compose").line;
+    expect(problem.line).toBeGreaterThanOrEqual(runtimeLine);
+    expect(problem.line).toBeLessThanOrEqual(runtimeLine + 1);
+  });
+
+  it("a duplicate key is a YAML error at the second occurrence", () => {
+    const { files, result } = validateWith((f) => {
+      f["prod.yaml"] = edit(
+        f["prod.yaml"]!,
+        "runtime: kubernetes",
+        "runtime: kubernetes\nruntime: compose",
+      );
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/prod.yaml",
+      ...locate(files["prod.yaml"]!, "runtime: compose"),
+      path: "",
+      rule: "yaml/syntax",
+      message: "YAML syntax error: map keys must be unique",
+    });
+  });
+
+  it("a tier file that is not a mapping says so", () => {
+    const { result } = validateWith((f) => {
+      f["test.yaml"] = "- tier: test\n";
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/test.yaml",
+      line: 1,
+      column: 1,
+      path: "",
+      rule: "schema/type",
+      message: "expected a mapping of keys at the top of environments/test.yaml, got a list",
+    });
+  });
+
+  it("every problem is reported in one pass, sorted by file and line", () => {
+    const { result } = validateWith((f) => {
+      f["prod.yaml"] = edit(f["prod.yaml"]!, "mtls: true", "mtls: nope");
+      f["dev.yaml"] = edit(f["dev.yaml"]!, "level: debug", "level: loud");
+      f["staging.yaml"] = edit(f["staging.yaml"]!, "hot_reload: false", "hot_reload: true");
+    });
+    expect(result.problems.map((p) => [p.file, p.rule])).toEqual([
+      ["environments/dev.yaml", "schema/invalid-value"],
+      ["environments/prod.yaml", "schema/type"],
+      ["environments/staging.yaml", "policy/no-dev-features"],
+    ]);
+  });
+});
+
+describe("tier files", () => {
+  it("a tier file's tier: must match its file name", () => {
+    const { files, result } = validateWith((f) => {
+      f["staging.yaml"] = edit(f["staging.yaml"]!, "tier: staging", "tier: stage");
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/staging.yaml",
+      ...locate(files["staging.yaml"]!, "tier: stage", "stage"),
+      path: "tier",
+      rule: "tier/name-mismatch",
+      tier: "staging",
+      message:
+        'tier is the string "stage" but the file is environments/staging.yaml; a tier file is named after its tier, so set tier: staging or rename the file',
+    });
+  });
+
+  it("the marker defaults from core/markers.ts when a tier file leaves it out", () => {
+    const { result } = validateWith((f) => {
+      f["test.yaml"] = edit(f["test.yaml"]!, "marker: 🜁\n", "");
+    });
+    expect(result.problems).toEqual([]);
+    expect(result.model?.tiers.test?.marker).toBe("🜁");
+  });
+
+  it("a tier without a default marker must declare one", () => {
+    const { files, result } = validateWith((f) => {
+      f["qa.yaml"] = edit(f["test.yaml"]!, "tier: test\nmarker: 🜁\n", "tier: qa\n");
+      f["staging.yaml"] = edit(f["staging.yaml"]!, "from: test", "from: qa");
+      f["qa.yaml"] = edit(f["qa.yaml"]!, "from: dev", "from: test");
+    });
+    expect(only(result.problems)).toMatchObject({
+      file: "environments/qa.yaml",
+      ...locate(files["qa.yaml"]!, "tier: qa"),
+      path: "marker",
+      rule: "schema/required",
+      message:
+        'missing required key "marker" (expected a string); tier "qa" has no default marker, so set one, e.g. marker: "◆"',
+    });
+  });
+
+  it("base.yaml may not declare keys that describe one tier", () => {
+    const { files, result } = validateWith((f) => {
+      f["base.yaml"] = `${f["base.yaml"]}promotion:\n  from: null\n`;
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/base.yaml",
+      ...locate(files["base.yaml"]!, "promotion:"),
+      path: "promotion",
+      rule: "tier/key-in-base",
+      message:
+        '"promotion" describes one tier, so it belongs in each tier file, not in environments/base.yaml',
+    });
+  });
+
+  it("a missing base.yaml is reported", () => {
+    const files = shippedFiles();
+    delete files["base.yaml"];
+    const problems = validateSources(asSources(files)).problems;
+    expect(problems).toContainEqual(
+      expect.objectContaining({ file: "environments/base.yaml", rule: "files/missing" }),
+    );
+  });
+});
