@@ -36,7 +36,10 @@ export interface CandidateFacts {
   previousTier: string;
   /** True when the previous tier is the chain start, whose "passage" is being published. */
   previousIsChainStart: boolean;
-  previousEvidence: EvidenceCheck;
+  /** The previous tier's passage: its git record exists and the registry still serves it. */
+  passage: EvidenceCheck;
+  /** The previous tier's passage signature, verified against this tier's signing policy. */
+  signature: EvidenceCheck;
   tests: Fact<{ passed: boolean; where: string; summary: string }>;
   labels: Fact<Record<string, string>>;
   /** What the registry serves for the candidate: the manifest digest it resolves to. */
@@ -47,20 +50,42 @@ export interface CandidateFacts {
 /** Facts about the tier as a whole. */
 export interface TierFacts {
   approvals: { ok: boolean; why: string };
-  signing: { ok: boolean; why: string };
 }
 
-export const gateNames = [
-  "previous-passage",
-  "tests-passed",
-  "no-dev-label",
-  "immutable-reference",
-  "registry-digest",
+/**
+ * Gates a tier can ask for in `promotion.gates` (environments/<tier>.yaml), with the names the
+ * environment schema uses.
+ */
+export const configurableGates = [
+  "passage",
+  "signature",
   "not-rejected",
+  "no-dev-image",
   "approvals",
-  "signing-policy",
 ] as const;
-export type GateName = (typeof gateNames)[number];
+
+/**
+ * Gates every promotion checks whatever the configuration says, because they are what
+ * "build once, promote the digest" means: a digest (never a tag), the digest the registry
+ * serves, built from a commit whose tests passed.
+ */
+export const invariantGates = ["immutable-reference", "registry-digest", "tests-passed"] as const;
+
+export type GateName = (typeof configurableGates)[number] | (typeof invariantGates)[number];
+
+/** The gates a promotion into a tier checks: its configured ones plus the invariants. */
+export function requiredGates(
+  configured: readonly string[],
+  signingRequired: boolean,
+): Set<GateName> {
+  const set = new Set<GateName>(invariantGates);
+  for (const name of configured) {
+    if ((configurableGates as readonly string[]).includes(name)) set.add(name as GateName);
+  }
+  // A signing policy that requires signatures implies the signature gate.
+  if (signingRequired) set.add("signature");
+  return set;
+}
 
 function gate(name: GateName, ok: boolean, why: string, service?: string): GateResult {
   return service === undefined ? { gate: name, ok, why } : { gate: name, ok, why, service };
@@ -71,92 +96,115 @@ export function devLabelKey(project: string): string {
   return `${project}.environment`;
 }
 
-export function candidateGates(project: string, facts: CandidateFacts): GateResult[] {
+/** The gates of one candidate, in a fixed order, limited to `required`. */
+export function candidateGates(
+  project: string,
+  facts: CandidateFacts,
+  required: ReadonlySet<GateName>,
+): GateResult[] {
   const { candidate: c } = facts;
   const s = c.service;
   const results: GateResult[] = [];
+  const want = (name: GateName) => required.has(name);
 
-  results.push(
-    gate(
-      "previous-passage",
-      facts.previousEvidence.ok,
-      facts.previousIsChainStart
-        ? `published from ${facts.previousTier}: ${facts.previousEvidence.why}`
-        : facts.previousEvidence.ok
-          ? `passed ${facts.previousTier}: ${facts.previousEvidence.why}`
-          : `has not passed ${facts.previousTier}: ${facts.previousEvidence.why}`,
-      s,
-    ),
-  );
-
-  results.push(
-    facts.tests.ok
-      ? gate(
-          "tests-passed",
-          facts.tests.value.passed,
-          `${facts.tests.value.passed ? "tests passed" : "tests FAILED"}: ${facts.tests.value.summary} (${facts.tests.value.where})`,
-          s,
-        )
-      : gate("tests-passed", false, `no passing test report: ${facts.tests.why}`, s),
-  );
-
-  if (facts.labels.ok) {
-    const key = devLabelKey(project);
-    const value = facts.labels.value[key];
-    results.push(
-      value === "dev"
-        ? gate("no-dev-label", false, `image is labelled ${key}=dev (a development build)`, s)
-        : gate("no-dev-label", true, `no ${key}=dev label`, s),
-    );
-  } else {
-    results.push(gate("no-dev-label", false, `labels could not be read: ${facts.labels.why}`, s));
-  }
-
-  const byDigest = c.reference.includes("@") && c.digest !== undefined && isDigest(c.digest);
-  results.push(
-    byDigest
-      ? gate("immutable-reference", true, `referenced by digest ${c.digest}`, s)
-      : gate(
-          "immutable-reference",
-          false,
-          `"${c.reference}" is a mutable tag; promote a digest (sha256:…) instead`,
-          s,
-        ),
-  );
-
-  if (!facts.registryDigest.ok) {
-    results.push(gate("registry-digest", false, facts.registryDigest.why, s));
-  } else if (c.digest && facts.registryDigest.value !== c.digest) {
+  if (want("passage")) {
     results.push(
       gate(
-        "registry-digest",
-        false,
-        `digest changed: the registry serves ${facts.registryDigest.value}, the record says ${c.digest}`,
+        "passage",
+        facts.passage.ok,
+        facts.previousIsChainStart
+          ? `published from ${facts.previousTier}: ${facts.passage.why}`
+          : facts.passage.ok
+            ? `passed ${facts.previousTier}: ${facts.passage.why}`
+            : `has not passed ${facts.previousTier}: ${facts.passage.why}`,
         s,
       ),
     );
-  } else {
-    results.push(gate("registry-digest", true, `registry serves ${facts.registryDigest.value}`, s));
+  }
+  if (want("signature")) {
+    results.push(gate("signature", facts.signature.ok, facts.signature.why, s));
   }
 
-  results.push(
-    facts.rejection
-      ? gate(
-          "not-rejected",
+  if (want("tests-passed")) {
+    results.push(
+      facts.tests.ok
+        ? gate(
+            "tests-passed",
+            facts.tests.value.passed,
+            `${facts.tests.value.passed ? "tests passed" : "tests FAILED"}: ${facts.tests.value.summary} (${facts.tests.value.where})`,
+            s,
+          )
+        : gate("tests-passed", false, `no passing test report: ${facts.tests.why}`, s),
+    );
+  }
+
+  if (want("no-dev-image")) {
+    if (facts.labels.ok) {
+      const key = devLabelKey(project);
+      const value = facts.labels.value[key];
+      results.push(
+        value === "dev"
+          ? gate("no-dev-image", false, `image is labelled ${key}=dev (a development build)`, s)
+          : gate("no-dev-image", true, `no ${key}=dev label`, s),
+      );
+    } else {
+      results.push(gate("no-dev-image", false, `labels could not be read: ${facts.labels.why}`, s));
+    }
+  }
+
+  if (want("immutable-reference")) {
+    const byDigest = c.reference.includes("@") && c.digest !== undefined && isDigest(c.digest);
+    results.push(
+      byDigest
+        ? gate("immutable-reference", true, `referenced by digest ${c.digest}`, s)
+        : gate(
+            "immutable-reference",
+            false,
+            `"${c.reference}" is a mutable tag; promote a digest (sha256:…) instead`,
+            s,
+          ),
+    );
+  }
+
+  if (want("registry-digest")) {
+    if (!facts.registryDigest.ok) {
+      results.push(gate("registry-digest", false, facts.registryDigest.why, s));
+    } else if (c.digest && facts.registryDigest.value !== c.digest) {
+      results.push(
+        gate(
+          "registry-digest",
           false,
-          `rejected by ${facts.rejection.rejected_by} at ${facts.rejection.rejected_at}: ${facts.rejection.reason}`,
+          `digest changed: the registry serves ${facts.registryDigest.value}, the record says ${c.digest}`,
           s,
-        )
-      : gate("not-rejected", true, "no rejection recorded", s),
-  );
+        ),
+      );
+    } else {
+      results.push(
+        gate("registry-digest", true, `registry serves ${facts.registryDigest.value}`, s),
+      );
+    }
+  }
+
+  if (want("not-rejected")) {
+    results.push(
+      facts.rejection
+        ? gate(
+            "not-rejected",
+            false,
+            `rejected by ${facts.rejection.rejected_by} at ${facts.rejection.rejected_at}: ${facts.rejection.reason}`,
+            s,
+          )
+        : gate("not-rejected", true, "no rejection recorded", s),
+    );
+  }
   return results;
 }
 
-export function tierGates(facts: TierFacts): GateResult[] {
-  return [
-    gate("approvals", facts.approvals.ok, facts.approvals.why),
-    gate("signing-policy", facts.signing.ok, facts.signing.why),
-  ];
+/** Tier-wide gates (approvals), limited to `required`. */
+export function tierGates(facts: TierFacts, required: ReadonlySet<GateName>): GateResult[] {
+  return required.has("approvals")
+    ? [gate("approvals", facts.approvals.ok, facts.approvals.why)]
+    : [];
 }
 
 /** Approval policy of a tier, as configuration states it. */

@@ -8,6 +8,7 @@
  *   releases/rejections/sha256-<hex>.yaml          a digest may never be promoted again
  *   releases/approvals/<tier>/sha256-<hex>.yaml    who approved a digest for <tier>
  *   releases/history/<tier>/<stamp>-<action>.yaml  each promotion and rollback of <tier>
+ *   releases/tests/<commit>.yaml                   the test tier's verdict on a commit
  */
 import { parse, stringify } from "yaml";
 import { z } from "zod";
@@ -93,6 +94,22 @@ export const historySchema = z.strictObject({
   restored_from: z.string().nullable().default(null),
 });
 export type HistoryRecord = z.infer<typeof historySchema>;
+
+/** The test tier's verdict on a commit: what the `tests-passed` gate reads. */
+export const testReportSchema = z.strictObject({
+  kind: z.literal("test-report"),
+  commit: z.string().regex(/^[0-9a-f]{40}$/, "a 40-hex git commit SHA"),
+  passed: z.boolean(),
+  /** One line, e.g. "api 42 passed, worker 17 passed". */
+  summary: z.string(),
+  recorded_by: z.string(),
+  recorded_at: z.string(),
+});
+export type TestReportRecord = z.infer<typeof testReportSchema>;
+
+export function testReportPath(commit: string): string {
+  return `${releasesDir}/tests/${commit}.yaml`;
+}
 
 export function passagePath(tier: string, digestValue: string): string {
   return `${releasesDir}/passages/${tier}/${digestFileName(digestValue)}.yaml`;

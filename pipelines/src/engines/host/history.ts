@@ -1,0 +1,288 @@
+/**
+ * Git as the promotion log: reading records and overlay history at a revision, and writing
+ * one commit per promotion, rollback or rejection with a compare-and-swap on the branch.
+ *
+ * Records are read from HEAD, not from the working tree: a passage or approval only counts
+ * once it is committed, so an uncommitted file can never open a gate.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, open, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { z } from "zod";
+import { TiersError } from "../../core/errors.ts";
+import { type OverlayPin, overlayPath, readPins } from "../../core/promotion/overlay.ts";
+import { parseRecord } from "../../core/promotion/records.ts";
+import { ToolError } from "../../tools/errors.ts";
+import * as git from "../../tools/git.ts";
+import type { Invocation, ToolResult } from "../../tools/invocation.ts";
+import { runHost } from "./run.ts";
+
+/** The digest overlays carry before anything was promoted ("nothing here yet"). */
+export const unpromotedDigest = `sha256:${"0".repeat(64)}`;
+
+/** A repository promotion reads and commits to. */
+export class PromotionRepo {
+  constructor(
+    readonly root: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /** Runs git; returns the result even on a non-zero exit when `allowFailure`. */
+  async run(invocation: Invocation, allowFailure = false): Promise<ToolResult> {
+    return runHost(invocation, {
+      root: this.root,
+      env: { ...this.env, GIT_TERMINAL_PROMPT: "0" },
+      reject: !allowFailure,
+    });
+  }
+
+  async head(): Promise<string> {
+    const result = await this.run(git.revParse("HEAD"), true);
+    if (result.exitCode !== 0 || !result.stdout.trim()) {
+      throw new TiersError("this repository has no commits yet", {
+        where: this.root,
+        hint: "commit the environments/ and k8s/ files first; promotion records live in git",
+      });
+    }
+    return result.stdout.trim();
+  }
+
+  /** Full SHA of a revision, or undefined when it does not name a commit. */
+  async resolve(rev: string): Promise<string | undefined> {
+    const result = await this.run(git.revParse(rev), true);
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }
+
+  async gitDir(): Promise<string> {
+    const result = await this.run(git.gitDir(), true);
+    if (result.exitCode !== 0) {
+      throw new TiersError("not a git repository", {
+        where: this.root,
+        hint: "run tiers from a clone of the project (promotion records and pins live in git)",
+      });
+    }
+    return result.stdout.trim();
+  }
+
+  /** A file's text at a revision, or undefined when it does not exist there. */
+  async showAt(rev: string, path: string): Promise<string | undefined> {
+    const result = await this.run(git.showFile(rev, path), true);
+    return result.exitCode === 0 ? `${result.stdout}\n`.replace(/\n+$/, "\n") : undefined;
+  }
+
+  /** A record at a revision (default HEAD), validated; undefined when absent. */
+  async record<T>(schema: z.ZodType<T>, path: string, rev = "HEAD"): Promise<T | undefined> {
+    const text = await this.showAt(rev, path);
+    return text === undefined
+      ? undefined
+      : parseRecord(schema, text, `${path} (at ${rev.slice(0, 12)})`);
+  }
+
+  /** Files under `dir` at a revision. */
+  async files(dir: string, rev = "HEAD"): Promise<string[]> {
+    const result = await this.run(git.listFiles(rev, dir), true);
+    return result.exitCode === 0 ? result.stdout.split("\n").filter(Boolean) : [];
+  }
+
+  async log(paths: readonly string[], max?: number): Promise<git.LogEntry[]> {
+    const result = await this.run(git.log(paths, max ? { max } : {}), true);
+    return result.exitCode === 0 ? git.parseLog(result.stdout) : [];
+  }
+
+  /** Uncommitted changes (staged, unstaged or untracked) to the given paths. */
+  async dirty(paths: readonly string[]): Promise<string[]> {
+    const result = await this.run(git.statusPorcelain(paths));
+    return result.stdout.split("\n").filter(Boolean);
+  }
+
+  /**
+   * Commits `writes` on top of `expectedHead` and moves the branch only if it still points
+   * there. The working tree is written first (temp file + rename per file); on any failure
+   * every file is put back as it was, so nothing is half-applied.
+   */
+  async commit(options: {
+    expectedHead: string;
+    writes: ReadonlyArray<{ path: string; content: string | null }>;
+    message: string;
+  }): Promise<string> {
+    const backups: Array<{ path: string; content: string | null }> = [];
+    const restore = async () => {
+      for (const b of backups.reverse()) {
+        const abs = join(this.root, b.path);
+        if (b.content === null) await rm(abs, { force: true });
+        else await atomicWrite(abs, b.content);
+      }
+    };
+    const tempDir = await mkdtemp(join(tmpdir(), "tiers-index-"));
+    const index = join(tempDir, "index");
+    try {
+      for (const w of options.writes) {
+        const abs = join(this.root, w.path);
+        backups.push({ path: w.path, content: await readFile(abs, "utf8").catch(() => null) });
+        if (w.content === null) await rm(abs, { force: true });
+        else await atomicWrite(abs, w.content);
+      }
+      await this.run(git.plumbing.readTree(index, options.expectedHead));
+      for (const w of options.writes) {
+        if (w.content === null) {
+          await this.run(git.plumbing.remove(index, w.path));
+        } else {
+          const blob = (await this.run(git.hashObject(w.path, true))).stdout.trim();
+          await this.run(git.plumbing.addBlob(index, blob, w.path));
+        }
+      }
+      const tree = (await this.run(git.plumbing.writeTree(index))).stdout.trim();
+      const created = await this.run(
+        git.plumbing.commitTree(tree, options.expectedHead, options.message),
+        true,
+      );
+      if (created.exitCode !== 0) {
+        throw new TiersError(`git could not create the commit: ${created.stderr.trim()}`, {
+          where: this.root,
+          hint: 'set a committer: git config user.name "…" && git config user.email "…"',
+        });
+      }
+      const commit = created.stdout.trim();
+      const subject = options.message.split("\n")[0] ?? "tiers";
+      const moved = await this.run(
+        git.plumbing.updateRef("HEAD", commit, options.expectedHead, subject),
+        true,
+      );
+      if (moved.exitCode !== 0) {
+        const now = await this.resolve("HEAD");
+        throw new TiersError(
+          `the branch moved while this promotion ran (expected ${options.expectedHead.slice(0, 12)}, now ${now?.slice(0, 12) ?? "unknown"}); nothing was changed`,
+          {
+            where: this.root,
+            hint: "another promotion or commit landed first; run `tiers plan` again and retry",
+          },
+        );
+      }
+      // Keep the user's index in step with the new HEAD for the files this commit wrote.
+      const synced = await this.run(git.add(options.writes.map((w) => w.path)), true);
+      if (synced.exitCode !== 0) {
+        // The commit landed; only the index is stale, which `git status` shows and `git add` fixes.
+      }
+      return commit;
+    } catch (error) {
+      await restore();
+      throw error;
+    } finally {
+      await rm(tempDir, { recursive: true, force: true });
+    }
+  }
+
+  /** The overlay's pins at a revision (undefined when the tier has no overlay there). */
+  async pinsAt(tier: string, rev = "HEAD"): Promise<OverlayPin[] | undefined> {
+    const path = overlayPath(tier);
+    const text = await this.showAt(rev, path);
+    return text === undefined ? undefined : readPins(text, `${path} (at ${rev.slice(0, 12)})`);
+  }
+
+  /**
+   * The overlay's pin history, newest first: one entry per commit that changed a digest.
+   * This is the deploy and rollback log the architecture promises.
+   */
+  async pinHistory(tier: string, max = 50): Promise<PinHistoryEntry[]> {
+    const path = overlayPath(tier);
+    const entries = await this.log([path], max * 4);
+    const out: PinHistoryEntry[] = [];
+    const withPins: PinHistoryEntry[] = [];
+    for (const entry of entries) {
+      const pins = await this.pinsAt(tier, entry.commit).catch(() => undefined);
+      if (!pins) continue;
+      withPins.push({
+        ...entry,
+        pins: Object.fromEntries(pins.map((p) => [p.name, p.digest ?? ""])),
+      });
+    }
+    // Keep only commits whose pins differ from the commit before them (older neighbour).
+    for (let i = 0; i < withPins.length; i++) {
+      const older = withPins[i + 1];
+      const current = withPins[i]!;
+      if (!older || JSON.stringify(older.pins) !== JSON.stringify(current.pins)) out.push(current);
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+}
+
+export interface PinHistoryEntry extends git.LogEntry {
+  /** Image name -> pinned digest at that commit. */
+  pins: Record<string, string>;
+}
+
+/** Writes a file so readers see the old or the new content, never a torn one. */
+export async function atomicWrite(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.tiers-${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+  await writeFile(temp, content);
+  await rename(temp, path);
+}
+
+/** An exclusive promotion lock under .git: one promotion, rollback or rejection at a time. */
+export interface PromotionLock {
+  path: string;
+  release(): Promise<void>;
+}
+
+/** Takes the lock with O_EXCL; the loser learns who holds it and what to do. */
+export async function acquireLock(gitDirPath: string, what: string): Promise<PromotionLock> {
+  const path = join(gitDirPath, "tiers-promotion.lock");
+  try {
+    const handle = await open(path, "wx", 0o644);
+    await handle.writeFile(
+      `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), what })}\n`,
+    );
+    await handle.close();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    const holder = await readFile(path, "utf8").catch(() => "");
+    let detail = "";
+    try {
+      const h = JSON.parse(holder) as {
+        pid?: number;
+        host?: string;
+        since?: string;
+        what?: string;
+      };
+      detail = ` (${h.what ?? "a promotion"}, pid ${h.pid} on ${h.host}, since ${h.since})`;
+    } catch {
+      // An unreadable lock is still a lock.
+    }
+    throw new TiersError(`another promotion is in progress${detail}; nothing was changed`, {
+      where: path,
+      hint: `wait for it to finish and run again; if no tiers process is running, delete ${path}`,
+    });
+  }
+  let released = false;
+  return {
+    path,
+    async release() {
+      if (released) return;
+      released = true;
+      await unlink(path).catch(() => undefined);
+    },
+  };
+}
+
+/** Who is promoting: the CI actor when in CI, else the git user, else the login name. */
+export async function whoAmI(repo: PromotionRepo, env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.TIERS_ACTOR) return env.TIERS_ACTOR;
+  if (env.GITHUB_ACTOR) return `${env.GITHUB_ACTOR} (github actions)`;
+  if (env.GITLAB_USER_LOGIN) return `${env.GITLAB_USER_LOGIN} (gitlab ci)`;
+  const email = await repo.run(git.configGet("user.email"), true);
+  const name = await repo.run(git.configGet("user.name"), true);
+  if (email.exitCode === 0 && email.stdout.trim()) {
+    return name.stdout.trim()
+      ? `${name.stdout.trim()} <${email.stdout.trim()}>`
+      : email.stdout.trim();
+  }
+  return env.USER ?? env.LOGNAME ?? "unknown";
+}
+
+/** True when a ToolError says the program is missing. */
+export function isMissingTool(error: unknown): boolean {
+  return error instanceof ToolError && error.kind === "not-found";
+}
