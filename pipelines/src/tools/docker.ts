@@ -129,7 +129,7 @@ export function classifyRegistryFailure(output: string): DockerErrorKind | undef
 /** Resource kinds the pipeline creates and later removes by label. */
 export type ResourceKind = "container" | "network" | "volume";
 
-/** Lists IDs (or names, for volumes) of resources carrying every given label. */
+/** Lists the names of resources carrying every given label (names read well in reports). */
 export function listByLabel(kind: ResourceKind, labels: Readonly<Record<string, string>>) {
   const filters = Object.entries(labels).flatMap(([key, value]) => [
     "--filter",
@@ -137,10 +137,10 @@ export function listByLabel(kind: ResourceKind, labels: Readonly<Record<string, 
   ]);
   const args =
     kind === "container"
-      ? ["ps", "--all", "--quiet", "--no-trunc", ...filters]
+      ? ["ps", "--all", ...filters, "--format", "{{.Names}}"]
       : kind === "network"
-        ? ["network", "ls", "--quiet", "--no-trunc", ...filters]
-        : ["volume", "ls", "--quiet", ...filters];
+        ? ["network", "ls", ...filters, "--format", "{{.Name}}"]
+        : ["volume", "ls", ...filters, "--format", "{{.Name}}"];
   return { tool: "docker", args } satisfies Invocation;
 }
 

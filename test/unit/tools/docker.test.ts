@@ -109,11 +109,12 @@ describe("docker output parsers", () => {
     expect(listByLabel("volume", { "tiers.tier": "test", "tiers.run": "" }).args).toEqual([
       "volume",
       "ls",
-      "--quiet",
       "--filter",
       "label=tiers.tier=test",
       "--filter",
       "label=tiers.run",
+      "--format",
+      "{{.Name}}",
     ]);
     expect(listByLabel("container", { a: "b" }).args.slice(0, 2)).toEqual(["ps", "--all"]);
     expect(remove("container", ["1", "2"]).args).toEqual(["rm", "--force", "--volumes", "1", "2"]);

@@ -241,3 +241,32 @@ export async function findImage(root: string, ref: string): Promise<docker.Local
   if (docker.isNoSuchImage(result)) return undefined;
   throw new ToolError(invocation, result);
 }
+
+/**
+ * The variables the compose files interpolate, so compose runs exactly the images the pipeline
+ * built: `${TIERS_IMAGE_PREFIX}/<service>:${TIERS_IMAGE_TAG}`, the PostgreSQL image, and the
+ * label-key prefix (the project name). Host-port overrides (TIERS_*_PORT) pass through.
+ */
+export function composeVariables(
+  settings: BuildSettings,
+  images: readonly BuiltImage[],
+  extra: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const tags = [...new Set(images.map((image) => image.tag))];
+  const passthrough = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        /^TIERS_[A-Z0-9_]+_PORT$/.test(entry[0]) && entry[1] !== undefined,
+    ),
+  );
+  return {
+    ...passthrough,
+    TIERS_IMAGE_PREFIX: `${settings.registry}/${settings.namespace}`,
+    ...(tags.length === 1 ? { TIERS_IMAGE_TAG: tags[0]! } : {}),
+    TIERS_POSTGRES_IMAGE: settings.postgresImage,
+    TIERS_BASE_IMAGE: settings.baseImage,
+    TIERS_LABEL_PREFIX: settings.project,
+    ...extra,
+  };
+}

@@ -1,0 +1,415 @@
+/**
+ * 🜁 The test tier on the host engine: an isolated, uniquely named Compose project
+ * (`<project>-test-<id>`) with its own network, a PostgreSQL loaded with migrations and
+ * fixtures, and each service's `test` image run once. Logs stream with the tier's marker, a
+ * report lands in `.tiers/reports/test-<id>.json`, and everything the run created is torn down
+ * whatever happens: success, failure, error, Ctrl-C or SIGTERM. A run killed outright (SIGKILL)
+ * leaves labelled resources that `cleanTestTier` finds and removes.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { projectLabel } from "../../core/artefact.ts";
+import { TiersError } from "../../core/errors.ts";
+import type { Reporter } from "../../core/log.ts";
+import { composeFilesFor } from "../../core/topology.ts";
+import * as compose from "../../tools/compose.ts";
+import * as docker from "../../tools/docker.ts";
+import type { Invocation } from "../../tools/invocation.ts";
+import { buildImages, buildSettings, composeVariables } from "./build.ts";
+import { writeFileAtomic } from "./publish.ts";
+import { runHost } from "./run.ts";
+import { SecretStore } from "./secrets.ts";
+
+const tier = "test";
+
+/** Outcome of one service's test run. */
+export interface ServiceResult {
+  service: string;
+  outcome: "passed" | "failed" | "not-run";
+  exitCode: number | null;
+  durationMs: number;
+}
+
+/** `.tiers/reports/test-<id>.json`. */
+export interface TestTierReport {
+  id: string;
+  composeProject: string;
+  commit: string;
+  startedAt: string;
+  finishedAt: string;
+  outcome: "passed" | "failed" | "interrupted" | "error";
+  /** Wall time of each phase (ms): image builds, environment setup, tests, teardown. */
+  durations: { build: number; setup: number; tests: number; teardown: number; total: number };
+  services: ServiceResult[];
+  /** What teardown removed, and anything it could not. */
+  teardown: { removed: CleanResult; leftovers: string[] };
+  error?: string;
+}
+
+export interface TestTierRequest {
+  root: string;
+  reporter: Reporter;
+  services?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /** Aborting it stops the running step; teardown still runs. */
+  signal?: AbortSignal;
+  /** Seconds PostgreSQL may take to become healthy (migrations and fixtures included). */
+  setupTimeoutSeconds?: number;
+  /** Fixed run id (tests); random otherwise. */
+  runId?: string;
+  /** Called as soon as the run id is known (so a caller can report or kill it). */
+  onStart?: (info: { id: string; composeProject: string }) => void;
+}
+
+/** Resources removed, by kind. */
+export interface CleanResult {
+  containers: string[];
+  networks: string[];
+  volumes: string[];
+}
+
+/** The compose project name of a test run. */
+export function testProjectName(project: string, id: string): string {
+  return `${project}-test-${id}`;
+}
+
+/** Runs the test tier once; never leaves a container, network or volume behind. */
+export async function runTestTier(request: TestTierRequest): Promise<TestTierReport> {
+  const { root, reporter } = request;
+  const env = request.env ?? process.env;
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const settings = await buildSettings(root, env);
+  const id = request.runId ?? randomBytes(4).toString("hex");
+  const composeProject = testProjectName(settings.project, id);
+  const labels = projectLabel(settings.project);
+  const runLabels = { [labels.tier]: tier, [labels.run]: id };
+  request.onStart?.({ id, composeProject });
+  reporter.info(tier, `test run ${id} (compose project ${composeProject})`);
+
+  const durations = { build: 0, setup: 0, tests: 0, teardown: 0, total: 0 };
+  const services: ServiceResult[] = [];
+  let outcome: TestTierReport["outcome"] = "error";
+  let failure: unknown;
+  let commit = "";
+  // A fresh password per run, handed to compose by secret name so it never reaches argv/logs.
+  const secrets = new SecretStore(env).define("test-db-password", {
+    value: randomBytes(18).toString("base64url"),
+  });
+  let project: compose.ComposeProject | undefined;
+  let planned: string[] = [...(request.services ?? [])];
+  const run = (invocation: Invocation, options: { stream?: string; reject?: boolean } = {}) =>
+    runHost(
+      {
+        ...invocation,
+        secretEnv: { ...invocation.secretEnv, TIERS_DB_PASSWORD: "test-db-password" },
+      },
+      {
+        root,
+        env,
+        secrets,
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(options.reject === false ? { reject: false } : {}),
+        ...(options.stream
+          ? { onLine: (line: string) => reporter.info(tier, `${options.stream} │ ${line}`) }
+          : {}),
+      },
+    );
+
+  try {
+    let phase = performance.now();
+    const images = await buildImages({
+      root,
+      reporter,
+      target: "test",
+      tier,
+      env,
+      ...(request.services ? { services: request.services } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    commit = images[0]?.tag.slice(0, 40) ?? "";
+    planned = images.map((image) => image.service);
+    durations.build = performance.now() - phase;
+    project = {
+      name: composeProject,
+      files: composeFilesFor("test"),
+      env: composeVariables(settings, images, { TIERS_RUN_ID: id, TIERS_GIT_SHA: commit }, env),
+    };
+
+    phase = performance.now();
+    await reporter.step(tier, "start PostgreSQL with migrations and fixtures", async () => {
+      await run(compose.up(project!, { services: ["postgres"] }));
+      await waitHealthy(
+        root,
+        project!,
+        ["postgres"],
+        request.setupTimeoutSeconds ?? 120,
+        run,
+        request.signal,
+      );
+    });
+    durations.setup = performance.now() - phase;
+
+    phase = performance.now();
+    for (const image of images) {
+      request.signal?.throwIfAborted();
+      const began = performance.now();
+      const result = await reporter
+        .step(tier, `tests of ${image.service}`, async () => {
+          const r = await run(
+            compose.run(project!, { service: image.service, noDeps: true, labels: runLabels }),
+            { stream: image.service, reject: false },
+          );
+          if (r.exitCode !== 0) throw new TestsFailed(image.service, r.exitCode);
+          return r;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof TestsFailed) return { exitCode: error.code };
+          throw error;
+        });
+      services.push({
+        service: image.service,
+        outcome: result.exitCode === 0 ? "passed" : "failed",
+        exitCode: result.exitCode,
+        durationMs: Math.round(performance.now() - began),
+      });
+    }
+    durations.tests = performance.now() - phase;
+    outcome = services.every((s) => s.outcome === "passed") ? "passed" : "failed";
+  } catch (error) {
+    failure = error;
+    outcome = request.signal?.aborted ? "interrupted" : "error";
+  }
+
+  // Teardown is not abortable: a second Ctrl-C must not leave the environment half-removed.
+  const phase = performance.now();
+  const teardown = await reporter.step(tier, `tear down ${composeProject}`, async () => {
+    if (project) {
+      await runHost(
+        {
+          ...compose.down(project, { volumes: true, removeOrphans: true, timeout: 5 }),
+          secretEnv: { TIERS_DB_PASSWORD: "test-db-password" },
+        },
+        { root, env, secrets, reject: false },
+      );
+    }
+    // Whatever compose did not remove (a one-off container mid-start, a killed child) goes by label.
+    const removed = await removeByLabels(root, runLabels, env);
+    const leftovers = await listByLabels(root, runLabels, env);
+    return {
+      removed,
+      leftovers: [...leftovers.containers, ...leftovers.networks, ...leftovers.volumes],
+    };
+  });
+  durations.teardown = performance.now() - phase;
+  durations.total = performance.now() - started;
+  for (const name of planned) {
+    if (!services.some((s) => s.service === name)) {
+      services.push({ service: name, outcome: "not-run", exitCode: null, durationMs: 0 });
+    }
+  }
+  const report: TestTierReport = {
+    id,
+    composeProject,
+    commit,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    outcome,
+    durations: Object.fromEntries(
+      Object.entries(durations).map(([k, v]) => [k, Math.round(v)]),
+    ) as TestTierReport["durations"],
+    services,
+    teardown,
+    ...(failure ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
+  };
+  const file = await writeReport(root, report);
+  reporter.info(tier, `report: ${file}`);
+  if (teardown.leftovers.length) {
+    throw new TiersError(`teardown left ${teardown.leftovers.length} resource(s) behind`, {
+      where: composeProject,
+      hint: "run `tiers env test clean` to remove them",
+    });
+  }
+  if (failure && outcome === "error") throw failure;
+  return report;
+}
+
+class TestsFailed extends Error {
+  constructor(
+    readonly service: string,
+    readonly code: number,
+  ) {
+    super(`tests of ${service} failed with exit code ${code}`);
+  }
+}
+
+async function writeReport(root: string, report: TestTierReport): Promise<string> {
+  const dir = join(root, ".tiers", "reports");
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `test-${report.id}.json`);
+  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file;
+}
+
+/**
+ * Waits until every named service's container reports healthy. Fails fast when one turns
+ * unhealthy or exits, and on timeout, naming the service and showing its last log lines.
+ */
+export async function waitHealthy(
+  root: string,
+  project: compose.ComposeProject,
+  serviceNames: readonly string[],
+  timeoutSeconds: number,
+  run: (invocation: Invocation) => Promise<{ stdout: string }> = (invocation) =>
+    runHost(invocation, { root }),
+  signal?: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const pending = new Set(serviceNames);
+  let last = new Map<string, docker.ContainerState>();
+  while (pending.size > 0) {
+    signal?.throwIfAborted();
+    last = await serviceStates(root, project, [...pending], run);
+    for (const name of [...pending]) {
+      const state = last.get(name);
+      if (state?.health === "healthy" || (state?.health === "none" && state.status === "running")) {
+        pending.delete(name);
+      } else if (
+        state &&
+        (state.health === "unhealthy" || state.status === "exited" || state.status === "dead")
+      ) {
+        throw await unhealthyError(
+          root,
+          project,
+          name,
+          `is ${state.health === "unhealthy" ? "unhealthy" : `${state.status} (exit code ${state.exitCode})`}`,
+          run,
+        );
+      }
+    }
+    if (pending.size === 0) break;
+    if (Date.now() > deadline) {
+      const name = [...pending][0]!;
+      const state = last.get(name);
+      throw await unhealthyError(
+        root,
+        project,
+        name,
+        `is not healthy after ${timeoutSeconds}s (${state ? `${state.status}, health ${state.health}` : "no container"})`,
+        run,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Container state of each service of a compose project (first container per service). */
+export async function serviceStates(
+  root: string,
+  project: compose.ComposeProject,
+  serviceNames: readonly string[],
+  run: (invocation: Invocation) => Promise<{ stdout: string }> = (invocation) =>
+    runHost(invocation, { root }),
+): Promise<Map<string, docker.ContainerState>> {
+  const ids = docker.parseIdList((await run(compose.psQuiet(project))).stdout);
+  const states = new Map<string, docker.ContainerState>();
+  if (ids.length === 0) return states;
+  const inspected = docker.parseContainerInspect(
+    (await runHost(docker.inspectContainers(ids), { root })).stdout,
+  );
+  for (const state of inspected) {
+    const service = state.labels["com.docker.compose.service"];
+    const oneOff = state.labels["com.docker.compose.oneoff"] === "True";
+    if (service && serviceNames.includes(service) && !oneOff && !states.has(service)) {
+      states.set(service, state);
+    }
+  }
+  return states;
+}
+
+async function unhealthyError(
+  root: string,
+  project: compose.ComposeProject,
+  service: string,
+  what: string,
+  run: (invocation: Invocation) => Promise<{ stdout: string }>,
+): Promise<TiersError> {
+  let tail = "";
+  try {
+    tail = (await run(compose.logs(project, { tail: 15, services: [service] }))).stdout;
+  } catch {
+    tail = "(logs unavailable)";
+  }
+  return new TiersError(
+    `service ${service} ${what}\n  last log lines:\n    ${tail.trim().split("\n").slice(-15).join("\n    ")}`,
+    {
+      where: `${project.name}/${service}`,
+      hint: `inspect it with: docker-compose -p ${project.name} ${project.files.map((f) => `-f ${f}`).join(" ")} logs ${service}`,
+    },
+  );
+}
+
+/** Lists containers, networks and volumes carrying every given label. */
+export async function listByLabels(
+  root: string,
+  labels: Record<string, string>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CleanResult> {
+  const list = async (kind: docker.ResourceKind) =>
+    docker.parseIdList((await runHost(docker.listByLabel(kind, labels), { root, env })).stdout);
+  return {
+    containers: await list("container"),
+    networks: await list("network"),
+    volumes: await list("volume"),
+  };
+}
+
+/** Removes containers first (they hold networks and volumes), then networks, then volumes. */
+export async function removeByLabels(
+  root: string,
+  labels: Record<string, string>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CleanResult> {
+  const found = await listByLabels(root, labels, env);
+  if (found.containers.length)
+    await runHost(docker.remove("container", found.containers), { root, env });
+  if (found.networks.length) await runHost(docker.remove("network", found.networks), { root, env });
+  if (found.volumes.length) await runHost(docker.remove("volume", found.volumes), { root, env });
+  return found;
+}
+
+/**
+ * `tiers env test clean`: removes everything any test run left behind (or one run's, with
+ * `runId`), found by the `<project>.tier=test` label.
+ */
+export async function cleanTestTier(options: {
+  root: string;
+  reporter: Reporter;
+  runId?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<CleanResult> {
+  const env = options.env ?? process.env;
+  const settings = await buildSettings(options.root, env);
+  const labels = projectLabel(settings.project);
+  const selector = {
+    [labels.tier]: tier,
+    ...(options.runId ? { [labels.run]: options.runId } : {}),
+  };
+  const removed = await removeByLabels(options.root, selector, env);
+  const total = removed.containers.length + removed.networks.length + removed.volumes.length;
+  if (total === 0) {
+    options.reporter.info(tier, "nothing to clean: no test-tier containers, networks or volumes");
+  } else {
+    for (const [kind, ids] of Object.entries(removed)) {
+      for (const resource of ids as string[]) {
+        options.reporter.info(tier, `removed ${kind.replace(/s$/, "")} ${resource}`);
+      }
+    }
+    options.reporter.info(
+      tier,
+      `removed ${removed.containers.length} container(s), ${removed.networks.length} network(s), ${removed.volumes.length} volume(s)`,
+    );
+  }
+  return removed;
+}
