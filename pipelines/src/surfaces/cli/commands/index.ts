@@ -1,8 +1,7 @@
 import type { RegisterCommand } from "../context.ts";
 import { registerBuild } from "./build.ts";
-import { registerEnv } from "./env.ts";
-import { registerEnv } from "./env.ts";
 import { registerDeploy } from "./deploy.ts";
+import { registerEnv } from "./env.ts";
 import { registerPublish } from "./publish.ts";
 import { registerValidate } from "./validate.ts";
 
