@@ -5,8 +5,7 @@
  * Every function is lazy (builds a query, runs nothing), which is what lets the tests read the
  * exact operations without an engine.
  */
-import { type Container, type Directory, dag, type Secret, type Service } from "@dagger.io/dagger";
-import { imageRef, supportImages } from "../../tools/images.ts";
+import { type Container, type Directory, dag, type Secret } from "@dagger.io/dagger";
 
 /** One image build, fully decided by core: what to build, from where, with which labels. */
 export interface ImageBuild {
@@ -40,7 +39,11 @@ export function relativeTo(dir: string, file: string): string {
 
 /** Builds the service image with the repository's own Dockerfile and labels it. */
 export function buildImage(build: ImageBuild): Container {
-  let image = build.source.directory(build.context).dockerBuild({
+  const context =
+    build.context === "." || build.context === ""
+      ? build.source
+      : build.source.directory(build.context);
+  let image = context.dockerBuild({
     dockerfile: relativeTo(build.context, build.dockerfile),
     target: build.target,
     buildArgs: Object.entries(build.buildArgs).map(([name, value]) => ({ name, value })),
@@ -53,89 +56,12 @@ export function buildImage(build: ImageBuild): Container {
   return image;
 }
 
-/** What the test database needs: image, database name, and the SQL to load, in order. */
-export interface DatabaseSpec {
-  /** Image reference; the tier config's `dependencies.postgres.image` or the pinned default. */
-  image?: string;
-  database: string;
-  port: number;
-  /** Directories of `*.sql` files applied in order on first start (migrations, then fixtures). */
-  sql: readonly { name: string; dir: Directory }[];
-}
-
-/** The script the official postgres image runs once on an empty data directory. */
-export function initScript(names: readonly string[]): string {
-  const dirs = names.map((name) => `/tiers/sql/${name}`).join(" ");
-  return [
-    "#!/bin/sh",
-    "# Applies each SQL directory in order; stops at the first error so a broken fixture fails the run.",
-    "set -eu",
-    `for dir in ${dirs}; do`,
-    '  for file in "$dir"/*.sql; do',
-    '    [ -e "$file" ] || continue',
-    '    psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -f "$file"',
-    "  done",
-    "done",
-    "",
-  ].join("\n");
-}
-
 /**
- * PostgreSQL as a Dagger service. The test database is throwaway and reachable only from the
- * containers it is bound to, so it trusts local connections instead of carrying a password.
+ * The CA bundle as the build secret named `ca`. Dockerfiles mount build secrets by name
+ * (`RUN --mount=type=secret,id=ca`), and a secret given on the command line carries a name of
+ * Dagger's choosing, so its value is re-registered under the fixed name. The value travels
+ * only to the engine, never into a layer or a log.
  */
-export function databaseService(spec: DatabaseSpec): Service {
-  let db = dag
-    .container()
-    .from(spec.image ?? imageRef(supportImages.postgres))
-    .withEnvVariable("POSTGRES_DB", spec.database)
-    .withEnvVariable("POSTGRES_USER", "postgres")
-    .withEnvVariable("POSTGRES_HOST_AUTH_METHOD", "trust");
-  for (const { name, dir } of spec.sql) db = db.withMountedDirectory(`/tiers/sql/${name}`, dir);
-  return db
-    .withNewFile(
-      "/docker-entrypoint-initdb.d/10-tiers.sh",
-      initScript(spec.sql.map((s) => s.name)),
-      {
-        permissions: 0o755,
-      },
-    )
-    .withExposedPort(spec.port)
-    .asService({ useEntrypoint: true });
-}
-
-/** The connection string a bound container uses for a database service bound as `alias`. */
-export function databaseUrl(alias: string, spec: Pick<DatabaseSpec, "database" | "port">): string {
-  return `postgres://postgres@${alias}:${spec.port}/${spec.database}`;
-}
-
-/** A service container with its environment, bindings and exposed ports. */
-export interface RunningService {
-  image: Container;
-  env: Readonly<Record<string, string>>;
-  bindings: Readonly<Record<string, Service>>;
-  ports: readonly number[];
-}
-
-/** Applies environment and bindings, in a stable order. */
-export function withRuntime(service: RunningService): Container {
-  let container = service.image;
-  for (const [alias, bound] of Object.entries(service.bindings)) {
-    container = container.withServiceBinding(alias, bound);
-  }
-  for (const [name, value] of Object.entries(service.env).sort(([a], [b]) => a.localeCompare(b))) {
-    container = container.withEnvVariable(name, value);
-  }
-  for (const port of service.ports) container = container.withExposedPort(port);
-  return container;
-}
-
-/** Runs the image's test command (its default command) with the database bound. */
-export function testRun(service: RunningService, command: readonly string[]): Container {
-  return withRuntime(service).withExec([...command]);
-}
-
-/** Runs the service with its image's entrypoint as a long-lived Dagger service. */
-export function asLongRunning(service: RunningService): Service {
-  return withRuntime(service).asService({ useEntrypoint: true });
+export async function caSecret(bundle: Secret | undefined): Promise<Secret | undefined> {
+  return bundle ? dag.setSecret("ca", await bundle.plaintext()) : undefined;
 }

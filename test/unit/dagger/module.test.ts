@@ -1,0 +1,258 @@
+/**
+ * The Dagger module, checked without a Dagger engine (none can run here): each function's
+ * query is built lazily against the real SDK and read back through query.ts; the function
+ * definitions are read by the SDK's own introspector (introspect.ts). Inputs come from this
+ * repository's real environments/ and compose/ files.
+ */
+import { fileURLToPath } from "node:url";
+import { Container, dag, Service } from "@dagger.io/dagger";
+import { describe, expect, it } from "vitest";
+import type { Revision } from "../../../pipelines/src/core/artefact.ts";
+import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
+import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
+import { Tiers } from "../../../pipelines/src/index.ts";
+import { introspect } from "./introspect.ts";
+import {
+  chainOf,
+  envVariables,
+  kindOf,
+  labels,
+  type NestedObject,
+  opsNamed,
+  secretName,
+  visibleText,
+} from "./query.ts";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const moduleFile = new URL("../../../pipelines/src/index.ts", import.meta.url);
+const commit = "0123456789abcdef0123456789abcdef01234567";
+
+/** The module with its two engine-bound inputs replaced: files from this checkout, a fixed revision. */
+class OfflineTiers extends Tiers {
+  dirty = false;
+  protected override async workspace(): Promise<string> {
+    return root;
+  }
+  protected override async revision(given?: string): Promise<Revision> {
+    return {
+      commit: given ?? commit,
+      committedAt: "2026-01-02T03:04:05.000Z",
+      dirty: this.dirty,
+      source: "https://example.test/tiers.git",
+    };
+  }
+}
+
+function tiers(): OfflineTiers {
+  return new OfflineTiers(dag.directory(), dag.git("https://example.test/tiers.git"));
+}
+
+function nested(value: unknown): NestedObject {
+  if (!kindOf(value)) throw new Error("expected a nested Dagger object");
+  return value as NestedObject;
+}
+
+/** The service bound under `alias` in a container's chain. */
+function bound(object: unknown, alias: string): NestedObject {
+  const op = opsNamed(object, "withServiceBinding").find((o) => o.args.alias === alias);
+  if (!op) throw new Error(`no service bound as ${alias}`);
+  return nested(op.args.service);
+}
+
+function opsIn(chain: NestedObject, operation: string) {
+  return chain.chain.filter((op) => op.operation === operation);
+}
+
+describe("build (builds the query: no Dagger engine here)", () => {
+  it("returns a Container built from the service's Dockerfile target, so `terminal` chains", async () => {
+    const image = await tiers().build("api", "production", undefined, "local/node:22");
+    expect(image).toBeInstanceOf(Container);
+    const [build] = opsNamed(image, "dockerBuild");
+    // compose/compose.yaml builds from the repository root with the service's Dockerfile.
+    expect(build?.args).toMatchObject({
+      dockerfile: "services/api/Dockerfile",
+      target: "production",
+      buildArgs: [{ name: "BASE_IMAGE", value: "local/node:22" }],
+    });
+    // The build context is the repository argument itself: no sub-directory is selected.
+    expect(
+      chainOf(image)
+        .map((op) => op.operation)
+        .slice(0, 2),
+    ).toEqual(["directory", "dockerBuild"]);
+  });
+
+  it("labels the image with the OCI labels and the project's own, from the commit", async () => {
+    const image = await tiers().build("api");
+    expect(labels(image)).toEqual({
+      "org.opencontainers.image.revision": commit,
+      "org.opencontainers.image.source": "https://example.test/tiers.git",
+      "org.opencontainers.image.created": "2026-01-02T03:04:05.000Z",
+      "org.opencontainers.image.version": commit,
+      "org.opencontainers.image.title": "tiers-api",
+      "tiers.service": "api",
+      "tiers.target": "production",
+    });
+  });
+
+  it("marks development images with the dev tier label that policy keeps out of staging and prod", async () => {
+    const image = await tiers().build("worker", "development");
+    expect(labels(image)["tiers.environment"]).toBe("dev");
+    expect(labels(image)["org.opencontainers.image.version"]).toBe(`${commit}-development`);
+    expect(opsNamed(image, "dockerBuild")[0]?.args.target).toBe("development");
+  });
+
+  it("passes the CA bundle as the build secret `ca`, never as a build argument", async () => {
+    const ca = dag.setSecret("ca", "-----BEGIN CERTIFICATE-----\nMIIproxyCA\n");
+    const [plan] = (
+      await tiers().publishPlan({ commit, extraCaBundle: ca, baseImage: "local/node:22" })
+    ).images;
+    const [build] = opsNamed(plan?.container, "dockerBuild");
+    const secrets = build?.args.secrets as unknown[];
+    expect(secrets.map(secretName)).toEqual(["ca"]);
+    expect(visibleText(plan?.container)).not.toContain("MIIproxyCA");
+  });
+
+  it("refuses an unknown service or target with a usage error naming the valid ones", async () => {
+    await expect(tiers().build("nope")).rejects.toThrow(UsageError);
+    await expect(tiers().build("nope")).rejects.toThrow(/unknown service "nope"/);
+    await expect(tiers().build("api", "release")).rejects.toThrow(
+      /--target must be production, development or test/,
+    );
+  });
+});
+
+describe("test (builds the query: no Dagger engine here)", () => {
+  it("builds each service's test target with PostgreSQL bound as a Dagger service", async () => {
+    const runners = await tiers().testRunners({});
+    expect(Object.keys(runners).sort()).toEqual(["api", "worker"]);
+    for (const runner of Object.values(runners)) {
+      expect(opsNamed(runner, "dockerBuild")[0]?.args.target).toBe("test");
+      const db = bound(runner, "postgres");
+      expect(db.kind).toBe("Service");
+      expect(envVariables(runner).DATABASE_URL).toMatch(/@postgres:5432\//);
+      expect(envVariables(runner).NODE_ENV).toBe("test");
+    }
+  });
+
+  it("loads migrations and fixtures into the database exactly as compose.test.yaml says", async () => {
+    const { api } = await tiers().testRunners({});
+    const db = bound(api, "postgres");
+    const files = opsIn(db, "withMountedFile").map((op) => op.args.path);
+    expect(files).toContain("/docker-entrypoint-initdb.d/10-load-fixtures.sh");
+    const dirs = opsIn(db, "withMountedDirectory").map((op) => op.args.path);
+    expect(dirs).toContain("/tiers/db");
+    // The data directory is a tmpfs: nothing outlives the run.
+    expect(opsIn(db, "withMountedTemp").map((op) => op.args.path)).toContain(
+      "/var/lib/postgresql/data",
+    );
+    expect(opsIn(db, "asService")).toHaveLength(1);
+  });
+
+  it("binds infrastructure only: a test runner never starts another service's runner", async () => {
+    const { worker } = await tiers().testRunners({});
+    const aliases = opsNamed(worker, "withServiceBinding").map((op) => op.args.alias);
+    expect(aliases).toEqual(["postgres"]);
+  });
+
+  it("runs one service when asked, and refuses an unknown one", async () => {
+    expect(Object.keys(await tiers().testRunners({ service: "worker" }))).toEqual(["worker"]);
+    await expect(tiers().testRunners({ service: "postgres" })).rejects.toThrow(UsageError);
+  });
+});
+
+describe("dev (builds the query: no Dagger engine here)", () => {
+  it("returns one Service forwarding every port the dev override publishes", async () => {
+    const front = await tiers().dev();
+    expect(front).toBeInstanceOf(Service);
+    const chain = chainOf(front);
+    const exposed = chain
+      .filter((op) => op.operation === "withExposedPort")
+      .map((op) => op.args.port);
+    expect(exposed.sort()).toEqual([5432, 8080, 8081, 9229, 9230]);
+    const aliases = chain
+      .filter((op) => op.operation === "withServiceBinding")
+      .map((op) => op.args.alias);
+    expect(aliases.sort()).toEqual(["api", "postgres", "worker"]);
+  });
+
+  it("runs development targets with the source mounted and the database in a cache volume", async () => {
+    const front = await tiers().dev();
+    const api = bound(front, "api");
+    expect(opsIn(api, "dockerBuild")[0]?.args.target).toBe("development");
+    const mounts = opsIn(api, "withMountedDirectory");
+    const src = mounts.find((op) => String(op.args.path).endsWith("/services/api/src"));
+    expect(src, "the dev override mounts the API source for hot reload").toBeDefined();
+    expect(nested(src?.args.source).chain.at(-1)?.args.path).toBe("services/api/src");
+    const db = nested(
+      opsIn(api, "withServiceBinding").find((op) => op.args.alias === "postgres")?.args.service,
+    );
+    const cache = opsIn(db, "withMountedCache")[0];
+    expect(cache?.args.path).toBe("/var/lib/postgresql/data");
+    expect(nested(cache?.args.cache).chain[0]?.args.key).toBe("tiers-dev-pgdata");
+  });
+});
+
+describe("publish (builds the query: no Dagger engine here)", () => {
+  const password = "registry-Pa55-value";
+
+  it("tags each production image with the commit and binds the registry password as a secret", async () => {
+    const plan = await tiers().publishPlan({
+      commit,
+      registryUsername: "ci",
+      registryPassword: dag.setSecret("registry-password", password),
+      registry: "registry.example.test",
+    });
+    expect(plan.images.map((i) => i.ref)).toEqual([
+      `registry.example.test/tiers/api:${commit}`,
+      `registry.example.test/tiers/worker:${commit}`,
+    ]);
+    for (const { container } of plan.images) {
+      const [auth] = opsNamed(container, "withRegistryAuth");
+      expect(auth?.args.address).toBe("registry.example.test");
+      expect(auth?.args.username).toBe("ci");
+      expect(secretName(auth?.args.secret)).toBe("registry-password");
+      expect(visibleText(container)).not.toContain(password);
+      expect(labels(container)["tiers.target"]).toBe("production");
+    }
+  });
+
+  it("refuses a working tree with uncommitted changes and builds nothing", async () => {
+    const dirty = tiers();
+    dirty.dirty = true;
+    await expect(dirty.publishPlan({})).rejects.toThrow(TiersError);
+    await expect(dirty.publishPlan({})).rejects.toThrow(/uncommitted changes/);
+  });
+});
+
+describe("module definition as Dagger's introspector reads it (no Dagger engine here)", () => {
+  const module = introspect(moduleFile, "Tiers");
+  const functions = Object.values(module.functions);
+
+  it("documents every function and every argument", () => {
+    expect(functions.length).toBeGreaterThanOrEqual(5);
+    for (const fn of functions) {
+      expect(fn.description, fn.name).not.toBe("");
+      for (const arg of fn.arguments)
+        expect(arg.description, `${fn.name}(${arg.name})`).not.toBe("");
+    }
+    for (const arg of module.constructorArguments) expect(arg.description, arg.name).not.toBe("");
+  });
+
+  it("never caches a function with side effects", () => {
+    for (const name of ["publish", "sign", "deploy", "promote", "rollback"]) {
+      const fn = module.functions[name];
+      if (fn) expect(fn.cache, name).toBe("never");
+    }
+    // And the check can fail: build is deliberately cached by its inputs.
+    expect(module.functions.build?.cache).toBeUndefined();
+  });
+
+  it("takes the repository from the module's context with the ignore list, and git history separately", () => {
+    const [source, repo] = module.constructorArguments;
+    expect(source?.defaultPath).toBe("/");
+    expect(source?.ignore).toEqual([...repositoryIgnore]);
+    expect(source?.ignore).toEqual(expect.arrayContaining(["**/node_modules", "**/dist", ".git"]));
+    expect(repo?.defaultPath).toBe("/");
+  });
+});
