@@ -20,7 +20,7 @@ export interface DevRequest {
   root: string;
   reporter: Reporter;
   env?: NodeJS.ProcessEnv;
-  /** Compose project name (default `<project>-dev`); tests pass a unique one. */
+  /** Compose project name (default TIERS_DEV_PROJECT, else `<project>-dev`); tests pass a unique one. */
   projectName?: string;
   signal?: AbortSignal;
 }
@@ -32,7 +32,7 @@ export async function devProject(
   const env = request.env ?? process.env;
   const settings = await buildSettings(request.root, env);
   const revision = await readRevision(request.root);
-  const name = request.projectName ?? `${settings.project}-dev`;
+  const name = request.projectName ?? env.TIERS_DEV_PROJECT ?? `${settings.project}-dev`;
   const tag = imageTag(revision.commit, "development", revision.dirty);
   const variables = {
     ...composeVariables(

@@ -1,0 +1,112 @@
+/**
+ * `tiers build` on the real Docker engine (BuildKit): production images tagged with the git
+ * SHA and labelled; building again without a change builds nothing; a dirty tree is tagged so
+ * it can never pass for a release. Labels are read back with docker inspect here and with a
+ * registry client (skopeo) in publish.test.ts.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker, requirePrerequisites } from "../support/docker.ts";
+import { runTiers, snapshotRepo, type TempRepo } from "../support/repo.ts";
+
+let repo: TempRepo;
+let first: Awaited<ReturnType<typeof runTiers>>;
+const services = ["api", "worker"];
+const ref = (service: string, tag: string) => `127.0.0.1:5000/tiers/${service}:${tag}`;
+
+beforeAll(async () => {
+  await requirePrerequisites();
+  repo = await snapshotRepo();
+  // Built once for the whole file (and reused by later files: same tree, same SHA, same tag).
+  first = await runTiers(repo.root, ["build"]);
+});
+
+afterAll(async () => {
+  await repo?.remove();
+});
+
+describe("tiers build (real Docker engine)", () => {
+  it("tags each service's production image with the commit SHA", () => {
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    for (const service of services) {
+      expect(docker("image", "inspect", "--format", "{{.Id}}", ref(service, repo.commit))).toMatch(
+        /^sha256:/,
+      );
+    }
+  });
+
+  it("labels them with the OCI labels and the project's service and target labels", () => {
+    for (const service of services) {
+      const labels = JSON.parse(
+        docker(
+          "image",
+          "inspect",
+          "--format",
+          "{{json .Config.Labels}}",
+          ref(service, repo.commit),
+        ),
+      ) as Record<string, string>;
+      expect(labels).toMatchObject({
+        "org.opencontainers.image.revision": repo.commit,
+        "org.opencontainers.image.created": "2026-01-01T00:00:00.000Z",
+        "org.opencontainers.image.version": repo.commit,
+        "org.opencontainers.image.title": `tiers-${service}`,
+        "tiers.service": service,
+        "tiers.target": "production",
+      });
+      expect(labels["org.opencontainers.image.source"]).toBeTruthy();
+      expect(labels).not.toHaveProperty("tiers.environment");
+      expect(labels).not.toHaveProperty("tiers.dirty");
+    }
+  });
+
+  it("builds nothing the second time: same image IDs, every build reported unchanged", async () => {
+    const before = services.map((s) =>
+      docker("image", "inspect", "--format", "{{.Id}}", ref(s, repo.commit)),
+    );
+    const again = await runTiers(repo.root, ["build"]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toMatch(/→ build /);
+    expect(again.stdout.match(/\(unchanged\)/g)).toHaveLength(services.length);
+    const after = services.map((s) =>
+      docker("image", "inspect", "--format", "{{.Id}}", ref(s, repo.commit)),
+    );
+    expect(after).toEqual(before);
+  });
+
+  it("labels development images with the dev tier label", async () => {
+    const dev = await runTiers(repo.root, ["build", "--service", "api", "--target", "development"]);
+    expect(dev.code, dev.stdout + dev.stderr).toBe(0);
+    const labels = JSON.parse(
+      docker(
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Labels}}",
+        ref("api", `${repo.commit}-development`),
+      ),
+    ) as Record<string, string>;
+    expect(labels["tiers.environment"]).toBe("dev");
+    expect(labels["tiers.target"]).toBe("development");
+  });
+
+  it("refuses an unknown service or target with a usage error (exit 2)", async () => {
+    const service = await runTiers(repo.root, ["build", "--service", "nope"]);
+    expect(service.code).toBe(2);
+    expect(service.stderr).toMatch(/unknown service nope[\s\S]*api, worker/);
+    const target = await runTiers(repo.root, ["build", "--target", "release"]);
+    expect(target.code).toBe(2);
+  });
+
+  it("tags a dirty tree <sha>-dirty and refuses to publish it", async () => {
+    await writeFile(join(repo.root, "UNCOMMITTED.md"), "work in progress\n");
+    try {
+      const publish = await runTiers(repo.root, ["publish"]);
+      expect(publish.code).toBe(1);
+      expect(publish.stderr).toMatch(/uncommitted changes; only commits are published/);
+    } finally {
+      repo.git("clean", "-fq", "UNCOMMITTED.md");
+    }
+  });
+});

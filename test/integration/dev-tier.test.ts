@@ -1,0 +1,99 @@
+/**
+ * 🜂 `tiers env dev up|status|down` on the real Docker engine, under a unique compose project
+ * name and free host ports so it never collides with a developer's own dev stack: up waits
+ * until every service is healthy and prints URLs; data volumes survive `down` and go with
+ * `down --volumes`.
+ */
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadTopology } from "../../pipelines/src/core/topology.ts";
+import {
+  composeProjectResources,
+  freePort,
+  removeComposeProject,
+  requirePrerequisites,
+} from "../support/docker.ts";
+import { runTiers, snapshotRepo, type TempRepo } from "../support/repo.ts";
+
+let repo: TempRepo;
+const project = `tiers-devtest-${process.pid}`;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  await requirePrerequisites();
+  repo = await snapshotRepo();
+  env = {
+    TIERS_DEV_PROJECT: project,
+    TIERS_API_HTTP_PORT: String(await freePort()),
+    TIERS_API_DEBUG_PORT: String(await freePort()),
+    TIERS_WORKER_HEALTH_PORT: String(await freePort()),
+    TIERS_WORKER_DEBUG_PORT: String(await freePort()),
+    TIERS_POSTGRES_PORT: String(await freePort()),
+  };
+});
+
+afterAll(async () => {
+  removeComposeProject(project);
+  await repo?.remove();
+});
+
+describe("tiers env dev (real Docker engine)", () => {
+  it("derives the same topology as `docker-compose config`", async () => {
+    const config = execFileSync(
+      "docker-compose",
+      [
+        "-p",
+        project,
+        "-f",
+        "compose/compose.yaml",
+        "-f",
+        "compose/compose.dev.yaml",
+        "config",
+        "--services",
+      ],
+      { cwd: repo.root, encoding: "utf8", env: { ...process.env, ...env } },
+    );
+    const topology = await loadTopology(repo.root, "dev", { ...process.env, ...env });
+    expect(config.trim().split("\n").sort()).toEqual(Object.keys(topology.services).sort());
+  });
+
+  it("up: every service healthy, URLs on 127.0.0.1, the API answers", async () => {
+    const up = await runTiers(repo.root, ["env", "dev", "up"], { env });
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(up.stdout).toContain(`http://127.0.0.1:${env.TIERS_API_HTTP_PORT}/`);
+    expect(up.stdout).toContain(`127.0.0.1:${env.TIERS_API_DEBUG_PORT}`);
+    const health = await fetch(`http://127.0.0.1:${env.TIERS_API_HTTP_PORT}/healthz`);
+    expect(health.status).toBe(200);
+    const status = await runTiers(repo.root, ["env", "dev", "status", "--json"], { env });
+    expect(status.code, status.stderr).toBe(0);
+    const rows = JSON.parse(status.stdout) as { service: string; health: string }[];
+    expect(rows.map((r) => [r.service, r.health]).sort()).toEqual([
+      ["api", "healthy"],
+      ["postgres", "healthy"],
+      ["worker", "healthy"],
+    ]);
+  });
+
+  it("runs a command in a service (the non-interactive form of shell)", async () => {
+    const shell = await runTiers(
+      repo.root,
+      ["env", "dev", "shell", "api", "node", "-e", "console.log(process.cwd())"],
+      { env },
+    );
+    expect(shell.code, shell.stderr).toBe(0);
+    expect(shell.stdout).toContain("/app/services/api");
+  });
+
+  it("down keeps the data volume; down --volumes removes it", async () => {
+    const down = await runTiers(repo.root, ["env", "dev", "down"], { env });
+    expect(down.code, down.stderr).toBe(0);
+    let left = composeProjectResources(project);
+    expect(left.containers).toEqual([]);
+    expect(left.networks).toEqual([]);
+    expect(left.volumes).toEqual([`${project}_pgdata`]);
+    const wipe = await runTiers(repo.root, ["env", "dev", "down", "--volumes"], { env });
+    expect(wipe.code, wipe.stderr).toBe(0);
+    left = composeProjectResources(project);
+    expect(left.volumes).toEqual([]);
+  });
+});

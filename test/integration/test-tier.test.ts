@@ -1,0 +1,147 @@
+/**
+ * 🜁 `tiers env test run` / `clean` on the real Docker engine: an isolated, labelled
+ * environment whose exit code is the tests' result, a report file, and zero containers,
+ * networks and volumes left behind — after success, after failing tests, after SIGTERM, and
+ * after SIGKILL followed by `tiers env test clean`.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TestTierReport } from "../../pipelines/src/engines/host/test-tier.ts";
+import {
+  allVolumes,
+  docker,
+  requirePrerequisites,
+  resourcesWithLabels,
+} from "../support/docker.ts";
+import { runTiers, snapshotRepo, spawnTiers, type TempRepo } from "../support/repo.ts";
+
+let repo: TempRepo;
+const testTier = { "tiers.tier": "test" };
+const nothing = { containers: [], networks: [], volumes: [] };
+
+beforeAll(async () => {
+  await requirePrerequisites();
+  repo = await snapshotRepo();
+  // Test images are built once here (by tag), so every run below only starts containers.
+  const built = await runTiers(repo.root, ["build", "--target", "test"]);
+  if (built.code !== 0)
+    throw new Error(`building test images failed:\n${built.stdout}${built.stderr}`);
+});
+
+afterAll(async () => {
+  await runTiers(repo.root, ["env", "test", "clean"]);
+  await repo?.remove();
+});
+
+async function reportOf(stdout: string): Promise<TestTierReport> {
+  const file = /report: (\S+\.json)/.exec(stdout)?.[1];
+  if (!file) throw new Error(`no report path in output:\n${stdout}`);
+  return JSON.parse(await readFile(file, "utf8")) as TestTierReport;
+}
+
+/** Resolves once a container of a test run exists (the run is mid-way), returns its run id. */
+async function runStarted(timeoutMs = 120_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const out = docker(
+      "ps",
+      "--filter",
+      "label=tiers.tier=test",
+      "--format",
+      '{{.Label "tiers.run"}}',
+    );
+    if (out) return out.split("\n")[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error("no test-tier container appeared");
+}
+
+describe("tiers env test run (real Docker engine)", () => {
+  it("runs every service's tests in an isolated environment, reports, and leaves nothing", async () => {
+    const volumesBefore = allVolumes();
+    const result = await runTiers(repo.root, ["env", "test", "run"]);
+    const report = await reportOf(result.stdout);
+    expect(report.services.map((s) => s.service).sort()).toEqual(["api", "worker"]);
+    // Exit code = the tests' result.
+    expect(result.code, result.stdout + result.stderr).toBe(report.outcome === "passed" ? 0 : 1);
+    expect(report.outcome, result.stdout).toBe("passed");
+    expect(report.composeProject).toMatch(/^tiers-test-[0-9a-f]{8}$/);
+    expect(report.durations.setup).toBeGreaterThan(0);
+    expect(report.durations.teardown).toBeGreaterThan(0);
+    expect(report.teardown.removed.networks.length).toBeGreaterThanOrEqual(0);
+    // Logs streamed with the test marker, prefixed by service.
+    expect(result.stdout).toMatch(/^🜁 api │ /m);
+    expect(resourcesWithLabels(testTier)).toEqual(nothing);
+    expect(resourcesWithLabels({ "com.docker.compose.project": report.composeProject })).toEqual(
+      nothing,
+    );
+    expect([...allVolumes()].filter((v) => !volumesBefore.has(v))).toEqual([]);
+  });
+
+  it("exits 1 when a test fails, and still tears everything down", async () => {
+    const failing = join(
+      repo.root,
+      "services",
+      "worker",
+      "test",
+      "unit",
+      "zz-deliberately-failing.test.ts",
+    );
+    await writeFile(
+      failing,
+      'import { expect, it } from "vitest";\nit("fails on purpose", () => expect(1).toBe(2));\n',
+    );
+    repo.commitAll("a failing test");
+    try {
+      const result = await runTiers(repo.root, ["env", "test", "run", "--service", "worker"]);
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      const report = await reportOf(result.stdout);
+      expect(report.outcome).toBe("failed");
+      expect(report.services).toEqual([
+        expect.objectContaining({ service: "worker", outcome: "failed" }),
+      ]);
+      expect(resourcesWithLabels(testTier)).toEqual(nothing);
+    } finally {
+      repo.git("reset", "-q", "--hard", repo.commit);
+    }
+  });
+
+  it("tears everything down on SIGTERM mid-run and exits 143", async () => {
+    const child = spawnTiers(repo.root, ["env", "test", "run"]);
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => {
+      output += c;
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("close", (code) => resolve(code)),
+    );
+    const run = await runStarted();
+    child.kill("SIGTERM");
+    expect(await exited, output).toBe(143);
+    expect(output).toMatch(/SIGTERM: stopping; tearing everything down/);
+    expect(resourcesWithLabels({ ...testTier, "tiers.run": run })).toEqual(nothing);
+    expect((await reportOf(output)).outcome).toBe("interrupted");
+  });
+
+  it("after SIGKILL, `tiers env test clean` finds the leftovers by label and removes them", async () => {
+    const volumesBefore = allVolumes();
+    const child = spawnTiers(repo.root, ["env", "test", "run"]);
+    const exited = new Promise((resolve) => child.on("close", resolve));
+    const run = await runStarted();
+    // Kill the whole process group, as a CI runner cancelling the job does: nothing can clean up.
+    process.kill(-child.pid!, "SIGKILL");
+    await exited;
+    expect(
+      resourcesWithLabels({ ...testTier, "tiers.run": run }).containers.length,
+    ).toBeGreaterThan(0);
+    const clean = await runTiers(repo.root, ["env", "test", "clean"]);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/removed container tiers-test-/);
+    expect(clean.stdout).toMatch(/removed \d+ container\(s\), 1 network\(s\), 0 volume\(s\)/);
+    expect(resourcesWithLabels(testTier)).toEqual(nothing);
+    expect([...allVolumes()].filter((v) => !volumesBefore.has(v))).toEqual([]);
+    const again = await runTiers(repo.root, ["env", "test", "clean"]);
+    expect(again.stdout).toMatch(/nothing to clean/);
+  });
+});
