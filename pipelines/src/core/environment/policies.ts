@@ -74,7 +74,7 @@ export function checkPolicies(name: string, tier: UncheckedTier, origins: Origin
         at(
           ["services", service, "build", "target"],
           rules.noDevFeatures,
-          `${name} may not run the development build of ${service}; use target: release`,
+          `${name} may not run the development build of ${service}; use target: production`,
         );
       }
     }

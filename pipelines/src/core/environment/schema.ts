@@ -79,7 +79,7 @@ const build = z.strictObject({
   context: z.string().min(1),
   /** Dockerfile, relative to the repository root. */
   dockerfile: z.string().min(1),
-  /** Dockerfile stage: `release` for promoted images, `development` for the dev tier. */
+  /** Dockerfile stage: `production` for promoted images, `development` for the dev tier. */
   target: z.string().min(1),
 });
 

@@ -85,7 +85,7 @@ describe("tier policies (each violation is located in the file the value came fr
         path: "services.worker.build.target",
         rule: "policy/no-dev-features",
         tier: "prod",
-        message: "prod may not run the development build of worker; use target: release",
+        message: "prod may not run the development build of worker; use target: production",
       },
     ]);
   });
