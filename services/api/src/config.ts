@@ -1,6 +1,6 @@
 /** Settings the API reads from its environment, validated once at start. */
 export interface ApiConfig {
-  /** HTTP port (PORT, default 8080 as declared in environments/base.yaml). */
+  /** HTTP port (PORT, default 8080 as declared in environments/base.yaml; 0 picks a free one). */
   port: number;
   /** PostgreSQL connection string (DATABASE_URL); when unset, libpq's PG* variables apply. */
   databaseUrl: string | undefined;
@@ -60,7 +60,7 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     );
   }
   return {
-    port: intFromEnv(env, "PORT", 8080, 1, 65535),
+    port: intFromEnv(env, "PORT", 8080, 0, 65535),
     databaseUrl: optional(env, "DATABASE_URL") ?? undefined,
     migrateOnStart: boolFromEnv(env, "MIGRATE_ON_START", false),
     shutdownTimeoutMs: intFromEnv(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),

@@ -129,14 +129,22 @@ export class Worker {
 
   async #loop(): Promise<void> {
     const { log, pollIntervalMs } = this.options;
+    // During an outage every poll fails the same way: log the first failure of a streak (and
+    // any change of cause) and the recovery, not one line per poll.
+    let failing: string | null = null;
     while (!this.#stopping) {
       this.lastTickAt = Date.now();
       let outcome: JobOutcome | null = null;
       try {
         outcome = await this.runOnce();
+        if (failing !== null) log.info("database reachable again; polling resumed");
+        failing = null;
       } catch (error) {
         // The database is down or flapping: keep the process up, report via readiness, retry.
-        log.error("claiming or recording a job failed", { error: (error as Error).message });
+        const message = (error as Error).message;
+        if (message !== failing)
+          log.error("claiming or recording a job failed", { error: message });
+        failing = message;
       }
       // Drain a busy queue without pausing; sleep only when idle or after an error.
       if (outcome === null && !this.#stopping) await this.#sleep(pollIntervalMs);

@@ -35,7 +35,7 @@ describe("api configuration", () => {
   });
 
   it.each([
-    [{ PORT: "http" }, /PORT=http: expected an integer from 1 to 65535/],
+    [{ PORT: "http" }, /PORT=http: expected an integer from 0 to 65535/],
     [{ PORT: "70000" }, /PORT=70000/],
     [{ MIGRATE_ON_START: "sometimes" }, /MIGRATE_ON_START=sometimes: expected true or false/],
     [{ TIERS_IMAGE_DIGEST: "latest" }, /TIERS_IMAGE_DIGEST=latest: expected sha256:/],

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiService, startApi } from "../../src/service.ts";
+import {
+  createTestDatabase,
+  freePort,
+  type PostgresServer,
+  startPostgres,
+} from "../support/postgres.ts";
+
+// The whole API (tier guard, config, pool, migrations at start, HTTP) against a real
+// PostgreSQL: DATABASE_URL's server, or a throwaway cluster from host binaries.
+let server: PostgresServer;
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await server?.stop();
+});
+
+const testTier = { TIERS_TIER: "test", NODE_ENV: "test", TIERS_LOG_LEVEL: "error", PORT: "0" };
+
+async function api(env: Record<string, string>): Promise<{ api: ApiService; base: string }> {
+  const started = await startApi({ ...testTier, ...env });
+  cleanups.push(() => started.close());
+  return { api: started, base: `http://127.0.0.1:${started.port}` };
+}
+
+async function freshDatabaseUrl(): Promise<string> {
+  const db = await createTestDatabase(server);
+  cleanups.push(() => db.drop());
+  return db.url;
+}
+
+describe("api service on a real PostgreSQL", () => {
+  it("migrates at start, turns ready, reports its build and serves jobs", async () => {
+    const digest = `sha256:${"b".repeat(64)}`;
+    const { base } = await api({
+      DATABASE_URL: await freshDatabaseUrl(),
+      MIGRATE_ON_START: "true",
+      TIERS_GIT_SHA: "c0ffee",
+      TIERS_IMAGE_DIGEST: digest,
+    });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, checks: { migrations: { ok: true } } });
+    expect(await (await fetch(`${base}/version`)).json()).toEqual({
+      service: "api",
+      tier: "test",
+      gitSha: "c0ffee",
+      imageDigest: digest,
+    });
+    const posted = await fetch(`${base}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ kind: "checksum", payload: "hello" }),
+    });
+    expect(posted.status).toBe(202);
+    const location = posted.headers.get("location")!;
+    const shown = await fetch(`${base}${location}`);
+    expect(await shown.json()).toMatchObject({ status: "queued", kind: "checksum", attempts: 0 });
+  });
+
+  it("is alive but not ready while migrations are pending, naming them", async () => {
+    const { base } = await api({ DATABASE_URL: await freshDatabaseUrl() });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toMatch(/pending: 001_create_jobs\.sql/);
+  });
+
+  it("is alive but not ready when the database is unreachable", async () => {
+    const port = await freePort(); // nothing listens there
+    const { base } = await api({ DATABASE_URL: `postgresql://nobody@127.0.0.1:${port}/none` });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ ready: false, checks: { database: { ok: false } } });
+  });
+
+  it("refuses to start when the start-up migration cannot reach the database", async () => {
+    const port = await freePort();
+    await expect(
+      startApi({
+        ...testTier,
+        DATABASE_URL: `postgresql://nobody@127.0.0.1:${port}/none`,
+        MIGRATE_ON_START: "true",
+      }),
+    ).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("stops accepting connections and closes its pool on close()", async () => {
+    const { api: running, base } = await api({
+      DATABASE_URL: await freshDatabaseUrl(),
+      MIGRATE_ON_START: "true",
+    });
+    await running.close();
+    expect(running.server.listening).toBe(false);
+    expect(running.pool.ending).toBe(true);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe.skipIf(Boolean(process.env.DATABASE_URL?.trim()))(
+  "api readiness across a database outage (throwaway cluster only: DATABASE_URL's server cannot be stopped)",
+  () => {
+    it("turns not ready while the database is stopped and ready again once it is back", async () => {
+      const { base } = await api({
+        DATABASE_URL: await freshDatabaseUrl(),
+        MIGRATE_ON_START: "true",
+      });
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      await server.pause();
+      try {
+        const down = await fetch(`${base}/readyz`);
+        expect(down.status).toBe(503);
+        expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      } finally {
+        await server.resume();
+      }
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    });
+  },
+);

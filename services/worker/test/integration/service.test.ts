@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApi } from "../../../api/src/service.ts";
+import {
+  createTestDatabase,
+  freePort,
+  type PostgresServer,
+  startPostgres,
+} from "../../../api/test/support/postgres.ts";
+import { checksum, wordcount } from "../../src/processors.ts";
+import { startWorker } from "../../src/service.ts";
+
+// Both real services, side by side, against a real PostgreSQL: a job posted to the API is
+// claimed by the worker and shown done by the API. DATABASE_URL's server or a throwaway one.
+let server: PostgresServer;
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await server?.stop();
+});
+
+const testTier = { TIERS_TIER: "test", NODE_ENV: "test", TIERS_LOG_LEVEL: "error", PORT: "0" };
+
+async function freshDatabaseUrl(): Promise<string> {
+  const db = await createTestDatabase(server);
+  cleanups.push(() => db.drop());
+  return db.url;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("api and worker together on a real PostgreSQL", () => {
+  it("enqueues through the API, processes in the worker, and shows the result through the API", async () => {
+    const url = await freshDatabaseUrl();
+    const api = await startApi({ ...testTier, DATABASE_URL: url, MIGRATE_ON_START: "true" });
+    cleanups.push(() => api.close());
+    const worker = await startWorker({
+      ...testTier,
+      DATABASE_URL: url,
+      WORKER_POLL_INTERVAL_MS: "20",
+    });
+    cleanups.push(() => worker.close());
+    const apiBase = `http://127.0.0.1:${api.port}`;
+    const workerBase = `http://127.0.0.1:${worker.port}`;
+
+    expect((await fetch(`${workerBase}/readyz`)).status).toBe(200);
+    expect((await fetch(`${workerBase}/healthz`)).status).toBe(200);
+
+    const payloads = { wordcount: "three little words", checksum: "promote the digest" };
+    const ids: Record<string, string> = {};
+    for (const [kind, payload] of Object.entries(payloads)) {
+      const res = await fetch(`${apiBase}/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind, payload }),
+      });
+      expect(res.status).toBe(202);
+      ids[kind] = ((await res.json()) as { id: string }).id;
+    }
+    const shown = async (id: string) =>
+      waitFor(async () => {
+        const job = (await (await fetch(`${apiBase}/jobs/${id}`)).json()) as {
+          status: string;
+          result: unknown;
+        };
+        return job.status === "done" || job.status === "failed" ? job : undefined;
+      }, `job ${id} to finish`);
+    expect(await shown(ids.wordcount!)).toMatchObject({
+      status: "done",
+      result: wordcount(payloads.wordcount),
+    });
+    expect(await shown(ids.checksum!)).toMatchObject({
+      status: "done",
+      result: checksum(payloads.checksum),
+    });
+    expect(worker.worker.counts.done).toBe(2);
+  });
+
+  it("reports not ready until the API's migrations created the schema", async () => {
+    const url = await freshDatabaseUrl();
+    const worker = await startWorker({ ...testTier, DATABASE_URL: url });
+    cleanups.push(() => worker.close());
+    const res = await fetch(`http://127.0.0.1:${worker.port}/readyz`);
+    expect(res.status).toBe(503);
+    expect(JSON.stringify(await res.json())).toMatch(/migrations have not run/);
+  });
+
+  it("stays alive and reports not ready while the database is unreachable", async () => {
+    const port = await freePort();
+    const worker = await startWorker({
+      ...testTier,
+      DATABASE_URL: `postgresql://nobody@127.0.0.1:${port}/none`,
+      WORKER_POLL_INTERVAL_MS: "20",
+    });
+    cleanups.push(() => worker.close());
+    const base = `http://127.0.0.1:${worker.port}`;
+    await new Promise((r) => setTimeout(r, 100)); // a few failed polls
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toMatch(/unreachable/);
+  });
+
+  it("finishes the job in hand, then stops claiming, on close()", async () => {
+    const url = await freshDatabaseUrl();
+    const api = await startApi({ ...testTier, DATABASE_URL: url, MIGRATE_ON_START: "true" });
+    cleanups.push(() => api.close());
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => {};
+    const inHand = new Promise<void>((resolve) => (started = resolve));
+    const worker = await startWorker(
+      { ...testTier, DATABASE_URL: url, WORKER_POLL_INTERVAL_MS: "20" },
+      {
+        wordcount: async (payload) => {
+          started();
+          await gate;
+          return wordcount(payload);
+        },
+        checksum,
+      },
+    );
+    const base = `http://127.0.0.1:${api.port}`;
+    const post = (payload: string) =>
+      fetch(`${base}/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind: "wordcount", payload }),
+      }).then(async (r) => ((await r.json()) as { id: string }).id);
+    const first = await post("slow job");
+    await inHand;
+    const second = await post("never claimed");
+    const closing = worker.close();
+    release();
+    await closing;
+    const status = async (id: string) =>
+      ((await (await fetch(`${base}/jobs/${id}`)).json()) as { status: string }).status;
+    expect(await status(first)).toBe("done");
+    expect(await status(second)).toBe("queued");
+  });
+});
