@@ -208,7 +208,8 @@ export function topologyFrom(
   const documents = files.map(({ path, text }) => {
     let document: unknown;
     try {
-      document = parse(text);
+      // YAML 1.1 merge keys (`<<: *anchor`), as compose v1 (PyYAML) and v2 both accept.
+      document = parse(text, { merge: true });
     } catch (error) {
       throw new TiersError(`compose file is not valid YAML: ${(error as Error).message}`, {
         where: path,

@@ -15,7 +15,7 @@ import {
   projectLabel,
   type Revision,
 } from "../../core/artefact.ts";
-import { loadModel } from "../../core/environment/index.ts";
+import { loadModel, runtimeEnvironment } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { builtServices, loadTopology, type ServiceTopology } from "../../core/topology.ts";
@@ -269,4 +269,13 @@ export function composeVariables(
     TIERS_LABEL_PREFIX: settings.project,
     ...extra,
   };
+}
+
+/**
+ * The runtime variables of a tier (TIERS_TIER, TIERS_LOG_LEVEL, ...) from the environment
+ * model, for compose to hand to the services. NODE_ENV stays with each Dockerfile target.
+ */
+export async function tierVariables(root: string, tier: string): Promise<Record<string, string>> {
+  const { NODE_ENV: _nodeEnv, ...variables } = runtimeEnvironment(await loadModel(root), tier);
+  return variables;
 }

@@ -10,7 +10,13 @@ import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { composeFilesFor, loadTopology, type Topology } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
-import { buildImages, buildSettings, composeVariables, readRevision } from "./build.ts";
+import {
+  buildImages,
+  buildSettings,
+  composeVariables,
+  readRevision,
+  tierVariables,
+} from "./build.ts";
 import { programFor, runHost } from "./run.ts";
 import { serviceStates, waitHealthy } from "./test-tier.ts";
 

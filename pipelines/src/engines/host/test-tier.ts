@@ -16,7 +16,7 @@ import { composeFilesFor } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
 import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
-import { buildImages, buildSettings, composeVariables } from "./build.ts";
+import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
 import { writeFileAtomic } from "./publish.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
@@ -134,7 +134,12 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     project = {
       name: composeProject,
       files: composeFilesFor("test"),
-      env: composeVariables(settings, images, { TIERS_RUN_ID: id, TIERS_GIT_SHA: commit }, env),
+      env: composeVariables(
+        settings,
+        images,
+        { ...(await tierVariables(root, tier)), TIERS_RUN_ID: id, TIERS_GIT_SHA: commit },
+        env,
+      ),
     };
 
     phase = performance.now();
