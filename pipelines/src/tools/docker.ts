@@ -33,6 +33,8 @@ export interface BuildOptions {
   iidFile?: string;
   /** Plain progress so log lines stream readably instead of a TTY animation. */
   progress?: "plain" | "auto" | "tty";
+  /** Ignore the layer cache (a truly cold build, for benchmarks and suspected cache rot). */
+  noCache?: boolean;
 }
 
 /** `docker build` with BuildKit: one --label per label, --target, build args, optional CA. */
@@ -50,6 +52,7 @@ export function build(options: BuildOptions): Invocation {
   }
   if (options.caBundle) args.push("--secret", `id=ca,src=${options.caBundle}`);
   if (options.iidFile) args.push("--iidfile", options.iidFile);
+  if (options.noCache) args.push("--no-cache");
   args.push(options.context);
   return { tool: "docker", args, env: { DOCKER_BUILDKIT: "1" } };
 }

@@ -138,6 +138,8 @@ export interface BuildRequest {
   onLine?: (line: string) => void;
   /** Build even when an image with this tag and revision exists. */
   force?: boolean;
+  /** Ignore the layer cache too (implies force). */
+  noCache?: boolean;
 }
 
 /** Which compose services are built here, restricted to `wanted` (an unknown name is a usage error). */
@@ -186,6 +188,7 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
       existing &&
       !revision.dirty &&
       !request.force &&
+      !request.noCache &&
       existing.labels[ociLabel.revision] === revision.commit &&
       existing.labels[projectLabel(settings.project).target] === target
     ) {
@@ -210,6 +213,7 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
         labels,
         buildArgs: { BASE_IMAGE: settings.baseImage, TIERS_GIT_SHA: revision.commit },
         ...(settings.caBundle ? { caBundle: settings.caBundle } : {}),
+        ...(request.noCache ? { noCache: true } : {}),
       });
       await runHost(invocation, {
         root,

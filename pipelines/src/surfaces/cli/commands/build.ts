@@ -19,6 +19,8 @@ interface BuildOptions {
   force?: boolean;
   /** Stream docker's build output. */
   verbose?: boolean;
+  /** Ignore docker's layer cache. */
+  cache?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -34,6 +36,7 @@ export const registerBuild: RegisterCommand = (program) => {
       "production",
     )
     .option("--force", "rebuild even when an image with this tag and revision exists")
+    .option("--no-cache", "rebuild every layer (implies --force)")
     .option("--verbose", "stream docker's build output")
     .addHelpText(
       "after",
@@ -64,6 +67,7 @@ Examples:
         ...(options.service ? { services: options.service } : {}),
         ...(tier ? { tier } : {}),
         force: Boolean(options.force),
+        noCache: options.cache === false,
         ...(options.verbose ? { onLine: (line: string) => context.reporter.info(tier, line) } : {}),
       });
       for (const image of images) {

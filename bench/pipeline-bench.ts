@@ -1,0 +1,128 @@
+/**
+ * Pipeline benchmark: prints figures, asserts nothing.
+ *
+ *   npx tsx bench/pipeline-bench.ts
+ *
+ * On a snapshot of the working tree (a temp git repo, so the real tree stays clean):
+ * 1. cold build: `tiers build --no-cache` on a fresh commit (every layer, npm ci included);
+ * 2. warm build: `tiers build` again without a change (should build nothing);
+ * 3. the same work by raw docker commands: `docker build --no-cache` per service (cold) and
+ *    `docker build` per service with the cache warm, to show what the pipeline adds;
+ * 4. the test tier's wall time and the share of setup + teardown in it;
+ * 5. dev `up` to every service healthy (images built), then `down --volumes`.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { formatDuration } from "../pipelines/src/core/log.ts";
+import type { TestTierReport } from "../pipelines/src/engines/host/test-tier.ts";
+import { freePort, removeComposeProject } from "../test/support/docker.ts";
+import { runTiers, snapshotRepo } from "../test/support/repo.ts";
+
+const docker = process.env.TIERS_DOCKER_BIN ?? "/usr/bin/docker";
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const result = await work();
+  return [result, performance.now() - started];
+}
+
+function line(label: string, ms: number, note = ""): void {
+  console.log(`${label.padEnd(46)} ${formatDuration(ms).padStart(8)}  ${note}`);
+}
+
+const repo = await snapshotRepo();
+// A unique commit so the cold build really builds (tags of earlier runs do not match).
+await writeFile(join(repo.root, "BENCH.md"), `bench run ${Date.now()}\n`);
+repo.commitAll("bench: unique commit");
+const devProject = `tiers-bench-${process.pid}`;
+try {
+  console.log(
+    `pipeline bench on ${repo.root} (2 cores; BuildKit layer cache as the machine has it)\n`,
+  );
+
+  const [cold, coldMs] = await timed(() => runTiers(repo.root, ["build", "--no-cache"]));
+  if (cold.code !== 0) throw new Error(`cold build failed:\n${cold.stdout}${cold.stderr}`);
+  line("tiers build --no-cache (cold, 2 services)", coldMs);
+
+  const [warm, warmMs] = await timed(() => runTiers(repo.root, ["build"]));
+  const rebuilt = (warm.stdout.match(/\(built\)/g) ?? []).length;
+  line("tiers build again, no change (warm)", warmMs, `${rebuilt} image(s) rebuilt`);
+
+  const base = execFileSync(
+    "sh",
+    [
+      "-c",
+      `. ${join(repo.root, ".tiers/machine.env")} 2>/dev/null; echo "\${TIERS_BASE_IMAGE:-node:22-bookworm-slim}"`,
+    ],
+    { encoding: "utf8" },
+  ).trim();
+  const [, rawMs] = await timed(async () => {
+    for (const service of ["api", "worker"]) {
+      execFileSync(
+        docker,
+        [
+          "build",
+          "-q",
+          "-f",
+          `services/${service}/Dockerfile`,
+          "--target",
+          "production",
+          "--build-arg",
+          `BASE_IMAGE=${base}`,
+          "-t",
+          `bench/${service}:raw`,
+          ".",
+        ],
+        { cwd: repo.root, env: { ...process.env, DOCKER_BUILDKIT: "1" }, stdio: "ignore" },
+      );
+    }
+  });
+  line("raw docker build ×2 (same work, cache warm)", rawMs, "no labels/skip logic");
+  execFileSync(docker, ["rmi", "bench/api:raw", "bench/worker:raw"], { stdio: "ignore" });
+
+  await runTiers(repo.root, ["build", "--target", "test"]);
+  const [test, testMs] = await timed(() => runTiers(repo.root, ["env", "test", "run"]));
+  const reportFile = /report: (\S+\.json)/.exec(test.stdout)?.[1];
+  if (reportFile) {
+    const report = JSON.parse(
+      execFileSync("cat", [reportFile], { encoding: "utf8" }),
+    ) as TestTierReport;
+    const overhead = report.durations.setup + report.durations.teardown;
+    line("tiers env test run (images built)", testMs, `outcome ${report.outcome}`);
+    line("  setup (PostgreSQL + fixtures)", report.durations.setup);
+    line("  tests", report.durations.tests);
+    line("  teardown", report.durations.teardown);
+    line(
+      "  setup + teardown share",
+      overhead,
+      `${Math.round((overhead / report.durations.total) * 100)}% of the run`,
+    );
+  } else {
+    line("tiers env test run", testMs, `no report (exit ${test.code})`);
+  }
+
+  const env = {
+    TIERS_DEV_PROJECT: devProject,
+    TIERS_API_HTTP_PORT: String(await freePort()),
+    TIERS_API_DEBUG_PORT: String(await freePort()),
+    TIERS_WORKER_HEALTH_PORT: String(await freePort()),
+    TIERS_WORKER_DEBUG_PORT: String(await freePort()),
+    TIERS_POSTGRES_PORT: String(await freePort()),
+  };
+  await runTiers(repo.root, ["build", "--target", "development"], { env });
+  const [up, upMs] = await timed(() => runTiers(repo.root, ["env", "dev", "up"], { env }));
+  line(
+    "tiers env dev up → all healthy (images built)",
+    upMs,
+    up.code === 0 ? "" : `failed (exit ${up.code})`,
+  );
+  const [, downMs] = await timed(() =>
+    runTiers(repo.root, ["env", "dev", "down", "--volumes"], { env }),
+  );
+  line("tiers env dev down --volumes", downMs);
+} finally {
+  removeComposeProject(devProject);
+  await repo.remove();
+}
