@@ -192,6 +192,9 @@ export function classifyKubectlError(output: string): KubectlErrorKind {
   const text = output.toLowerCase();
   if (/exceeded its progress deadline|progress deadline exceeded/.test(text))
     return "rollout-failed";
+  // Before "timeout": "Unable to connect to the server: dial tcp ...: i/o timeout" is unreachable.
+  if (/unable to connect to the server|was refused|connection refused|no such host/.test(text))
+    return "unreachable";
   if (/timed out waiting|context deadline exceeded|i\/o timeout/.test(text)) return "timeout";
   if (/no rollout history found|unable to find specified revision/.test(text))
     return "no-rollout-history";
@@ -206,8 +209,6 @@ export function classifyKubectlError(output: string): KubectlErrorKind {
     )
   )
     return "unavailable";
-  if (/connection refused|no such host|unable to connect to the server|dial tcp/.test(text))
-    return "unreachable";
   return "failed";
 }
 

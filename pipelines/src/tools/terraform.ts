@@ -120,8 +120,11 @@ export function parseValidateJson(stdout: string, dir = ""): ValidateReport {
 
 /** Files `terraform fmt -check` lists as unformatted (it prints one path per line before the diff). */
 export function parseFmtCheck(stdout: string): string[] {
-  return stdout
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line.endsWith(".tf") || line.endsWith(".tfvars"));
+  return (
+    stdout
+      .split("\n")
+      .map((line) => line.trim())
+      // Diff headers (`--- old/x.tf`, `+++ new/x.tf`) also end in .tf; file names have no spaces.
+      .filter((line) => !line.includes(" ") && (line.endsWith(".tf") || line.endsWith(".tfvars")))
+  );
 }

@@ -105,12 +105,6 @@ export function planColours(
   };
 }
 
-/** Labels that name a colour's objects, for filtering the rendered set. */
-function colourOf(object: KubeObject): Colour | undefined {
-  const value = object.metadata.labels?.[colourLabel];
-  return isColour(value) ? value : undefined;
-}
-
 /**
  * The objects to apply for a blue-green deploy: everything rendered, except the kept colour's
  * own objects (its Deployment, autoscaler and disruption budget stay exactly as they run), with
@@ -133,8 +127,8 @@ export function objectsToApply(
       out.push(object);
       continue;
     }
-    const colour = colourOf(object);
-    if (colour && plan.live && colour === plan.live && object.kind !== "Service") continue;
+    // The kept colour's own objects share its Deployment's name (HPA, PDB included).
+    if (plan.keptDeployment && object.metadata.name === plan.keptDeployment) continue;
     if (object.kind === "Service" && object.metadata.name === plan.liveService) {
       out.push(withSelectorColour(object, plan.live ?? plan.target));
       continue;
