@@ -70,6 +70,11 @@ export function plan(options: PlanOptions): Invocation {
   };
 }
 
+/** `terraform output -json [name]`: outputs of the current state, as terraform parsed them. */
+export function output(dir: string, name?: string): Invocation {
+  return { tool: "terraform", args: ["output", "-json", ...(name ? [name] : [])], cwd: dir };
+}
+
 /** One problem terraform reported, located in a file. */
 export interface TerraformDiagnostic {
   severity: "error" | "warning";

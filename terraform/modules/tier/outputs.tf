@@ -48,3 +48,24 @@ output "repositories" {
   description = "Image repository names, <project>/<service>."
   value       = [for s in var.services : "${var.project}/${s}"]
 }
+
+output "settings" {
+  description = "Every validated input, so tests and tools can read the tier's values as Terraform parsed them."
+  value = {
+    project                        = var.project
+    tier                           = var.tier
+    region                         = var.region
+    vpc_cidr                       = var.vpc_cidr
+    cluster_enabled                = var.cluster_enabled
+    database_enabled               = var.database_enabled
+    database_engine_version        = var.database_engine_version
+    database_name                  = var.database_name
+    database_port                  = var.database_port
+    database_multi_az              = var.database_multi_az
+    database_backup_retention_days = var.database_backup_retention_days
+    database_deletion_protection   = var.database_deletion_protection
+    log_retention_days             = var.log_retention_days
+    artefact_retention_days        = var.artefact_retention_days
+    services                       = var.services
+  }
+}
