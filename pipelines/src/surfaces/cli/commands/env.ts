@@ -9,6 +9,7 @@ import { ExitCode, UsageError } from "../../../core/errors.ts";
 import { devDown, devLogs, devShell, devStatus, devUp } from "../../../engines/host/dev-tier.ts";
 import { cleanTestTier, runTestTier } from "../../../engines/host/test-tier.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
+import { promotionEnvActions } from "./env-promotion.ts";
 
 /** Flags every env action may read (each action documents the ones it uses). */
 export interface EnvFlags {
@@ -196,6 +197,7 @@ export const envActions: EnvActionTable = {
       },
     },
   },
+  ...promotionEnvActions, // staging/prod: bless, status (the promotion area)
 };
 
 /** `tiers env` usage text listing every tier and action in the table. */
@@ -252,6 +254,12 @@ export const registerEnv: RegisterCommand = (program) => {
     .option("--run <id>", "test clean: only this run's resources")
     .option("--timeout <seconds>", "dev up / test run: how long to wait for health")
     .option("--json", "machine-readable output (dev status, test run)")
+    .option("-y, --yes", "bless: promote without asking (required when there is no terminal)")
+    .option("--digest <sha256>", "bless: the digest to promote")
+    .option("--commit <sha>", "bless: every image of this published commit")
+    .option("--evidence <kind>", "bless/status: evidence verifier, cosign or local")
+    .option("--no-deploy", "bless: pin and record only; skip the deploy step")
+    .option("--verify", "status: verify signatures with cosign")
     .addHelpText(
       "after",
       () =>

@@ -1,9 +1,17 @@
 import type { RegisterCommand } from "../context.ts";
+import { registerApprove } from "./approve.ts";
 import { registerBuild } from "./build.ts";
 import { registerDeploy } from "./deploy.ts";
 import { registerEnv } from "./env.ts";
+import { registerPlan } from "./plan.ts";
+import { registerPromote } from "./promote.ts";
 import { registerPublish } from "./publish.ts";
+import { registerReject } from "./reject.ts";
+import { registerRollback } from "./rollback.ts";
+import { registerSign } from "./sign.ts";
+import { registerStatus } from "./status.ts";
 import { registerValidate } from "./validate.ts";
+import { registerVerify } from "./verify.ts";
 
 /**
  * Every `tiers` command, in the order `tiers --help` lists them. A new command is one file in
@@ -15,4 +23,13 @@ export const commands: RegisterCommand[] = [
   registerPublish,
   registerEnv,
   registerDeploy,
+  // Promotion: preview, promote, sign/verify passages, reject, roll back, the ladder.
+  registerStatus,
+  registerPlan,
+  registerPromote,
+  registerSign,
+  registerVerify,
+  registerApprove,
+  registerReject,
+  registerRollback,
 ];

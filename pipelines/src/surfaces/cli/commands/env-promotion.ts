@@ -1,0 +1,108 @@
+/**
+ * The promotion actions of `tiers env <tier>`: `bless` (the human ceremony) and `status`
+ * (pins, passages, signatures and history), for every tier promotion moves digests into.
+ * They are added to env.ts's action table by one spread line.
+ */
+import { ExitCode } from "../../../core/errors.ts";
+import { shortDigest } from "../../../core/promotion/refs.ts";
+import { tierStatus } from "../../../engines/host/promotion.ts";
+import type { CliContext } from "../context.ts";
+import type { EnvAction, EnvActionContext, EnvActionTable } from "./env.ts";
+import { requireConsent } from "./plan.ts";
+import { type PromoteFlags, runPromotion } from "./promote.ts";
+
+/** Flags the promotion actions read on top of env.ts's own. */
+interface PromotionEnvFlags {
+  yes?: boolean;
+  digest?: string;
+  commit?: string;
+  evidence?: string;
+  deploy?: boolean;
+  verify?: boolean;
+  json?: boolean;
+}
+
+function flagsOf(context: EnvActionContext): PromotionEnvFlags {
+  return context.flags as PromotionEnvFlags;
+}
+
+const bless: EnvAction = {
+  summary: "show the promotion plan, ask to confirm (needs a TTY, or --yes), then promote",
+  usage: "[--digest sha256:…|--commit sha] [--yes]",
+  async run(context) {
+    const flags = flagsOf(context);
+    const mode = requireConsent(flags.yes, `blessing a promotion into ${context.tier}`);
+    const promoteFlags: PromoteFlags = { env: context.tier };
+    if (flags.digest) promoteFlags.digest = flags.digest;
+    if (flags.commit) promoteFlags.commit = flags.commit;
+    if (flags.evidence) promoteFlags.evidence = flags.evidence;
+    if (flags.deploy === false) promoteFlags.deploy = false;
+    await runPromotion(context.cli, promoteFlags, mode, `env ${context.tier} bless`);
+    return ExitCode.ok;
+  },
+};
+
+/** Prints `tiers env <tier> status`. */
+export async function printTierStatus(cli: CliContext, tier: string, flags: PromotionEnvFlags) {
+  const status = await tierStatus({
+    root: cli.root,
+    tier,
+    verifySignatures: Boolean(flags.verify),
+    ...(flags.evidence ? { evidence: flags.evidence } : {}),
+  });
+  if (flags.json) {
+    cli.reporter.raw(JSON.stringify(status, null, 2));
+    return status;
+  }
+  const say = (text: string) => cli.reporter.info(tier, text, status.marker);
+  const bad = (text: string) => cli.reporter.error(tier, text, status.marker);
+  say(`${tier} (${status.runtime})`);
+  if (status.pins.length === 0) say("pinned: nothing");
+  for (const p of status.pins) {
+    if (!p.digest) {
+      say(`${p.service}: nothing promoted yet`);
+      continue;
+    }
+    say(`${p.service}: ${p.digest}${p.commit ? ` (commit ${p.commit.slice(0, 12)})` : ""}`);
+    (p.passage.ok ? say : bad)(`  passage:   ${p.passage.ok ? "✓" : "✗"} ${p.passage.why}`);
+    (p.signature.ok ? say : flags.verify ? bad : say)(
+      `  signature: ${p.signature.ok ? "✓" : flags.verify ? "✗" : "·"} ${p.signature.why}`,
+    );
+    if (p.rejected)
+      bad(`  REJECTED: ${p.rejected} — roll back with \`tiers rollback --env ${tier}\``);
+  }
+  if (status.waiting.length) {
+    say(
+      `waiting below: ${status.waiting.map((w) => `${w.service}@${shortDigest(w.digest)}`).join(", ")} — \`tiers plan --env ${tier}\``,
+    );
+  }
+  if (status.history.length) say("pin history (git log of the overlay):");
+  for (const h of status.history)
+    say(`  ${h.commit.slice(0, 12)} ${h.date.slice(0, 19)} ${h.author}: ${h.subject}`);
+  if (status.records.length) say("promotion records:");
+  for (const r of status.records) {
+    say(
+      `  ${r.at.slice(0, 19)} ${r.kind.padEnd(9)} by ${r.by}: ${r.pins.map((p) => `${p.service} ${shortDigest(p.from ?? undefined)} → ${shortDigest(p.to)}`).join(", ")}${r.reason ? ` — ${r.reason}` : ""}`,
+    );
+  }
+  return status;
+}
+
+const status: EnvAction = {
+  summary:
+    "pinned digests, their passages and signatures (--verify checks them with cosign), history",
+  async run(context) {
+    const flags = flagsOf(context);
+    const result = await printTierStatus(context.cli, context.tier, flags);
+    const failing = result.pins.some(
+      (p) => p.digest && (!p.passage.ok || p.rejected || (flags.verify && !p.signature.ok)),
+    );
+    return failing ? ExitCode.failure : ExitCode.ok;
+  },
+};
+
+/** The actions promotion adds to `tiers env <tier>`, for the tiers digests are promoted into. */
+export const promotionEnvActions: EnvActionTable = {
+  staging: { bless, status },
+  prod: { bless, status },
+};
