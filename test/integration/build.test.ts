@@ -102,6 +102,20 @@ describe("tiers build (real Docker engine)", () => {
   it("tags a dirty tree <sha>-dirty and refuses to publish it", async () => {
     await writeFile(join(repo.root, "UNCOMMITTED.md"), "work in progress\n");
     try {
+      const dirty = await runTiers(repo.root, ["build", "--service", "api"]);
+      expect(dirty.code, dirty.stdout + dirty.stderr).toBe(0);
+      expect(dirty.stderr).toMatch(/uncommitted changes/);
+      const labels = JSON.parse(
+        docker(
+          "image",
+          "inspect",
+          "--format",
+          "{{json .Config.Labels}}",
+          ref("api", `${repo.commit}-dirty`),
+        ),
+      ) as Record<string, string>;
+      expect(labels["tiers.dirty"]).toBe("true");
+      expect(labels["org.opencontainers.image.version"]).toBe(`${repo.commit}-dirty`);
       const publish = await runTiers(repo.root, ["publish"]);
       expect(publish.code).toBe(1);
       expect(publish.stderr).toMatch(/uncommitted changes; only commits are published/);

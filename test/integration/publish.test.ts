@@ -6,6 +6,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readArtefactRecord } from "../../pipelines/src/core/artefact.ts";
@@ -38,6 +40,37 @@ describe("tiers publish (real registry)", () => {
     expect(result.stderr).toMatch(new RegExp(`registry 127\\.0\\.0\\.1:${port} is unreachable`));
     expect(result.stderr).toMatch(/nothing was pushed or recorded/);
     expect(existsSync(join(repo.root, ".tiers", "artefacts"))).toBe(false);
+  });
+
+  it("reports a registry that answers but refuses the push, and records nothing", async () => {
+    // A registry API that is up (GET /v2/ answers) but denies every upload, as a read-only or
+    // unauthorised registry does.
+    const server = createServer((request, response) => {
+      if (request.method === "GET" && request.url === "/v2/") {
+        response.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+        return;
+      }
+      response
+        .writeHead(403, { "Content-Type": "application/json" })
+        .end(
+          JSON.stringify({
+            errors: [{ code: "DENIED", message: "requested access to the resource is denied" }],
+          }),
+        );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const result = await runTiers(repo.root, ["publish", "--registry", `127.0.0.1:${port}`]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(`registry 127\\.0\\.0\\.1:${port} refused the push`),
+      );
+      expect(result.stderr).toMatch(/nothing was recorded/);
+      expect(existsSync(join(repo.root, ".tiers", "artefacts"))).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 
   it("pushes every service and records the digest the registry serves", async () => {
