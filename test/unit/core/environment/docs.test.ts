@@ -1,0 +1,24 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadModel } from "../../../../pipelines/src/core/environment/index.ts";
+import { rules } from "../../../../pipelines/src/core/environment/problems.ts";
+import { repoRoot } from "./fixtures.ts";
+
+const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
+
+describe("docs/environments stay true to the configuration", () => {
+  it("each tier page shows its current environments/<tier>.yaml", async () => {
+    const model = await loadModel(repoRoot);
+    for (const tier of model.order) {
+      const page = read(`docs/environments/${tier}.md`);
+      expect(page.startsWith(`# ${model.tiers[tier]!.marker} ${tier}\n`)).toBe(true);
+      expect(page).toContain(`\`\`\`yaml\n${read(`environments/${tier}.yaml`).trimEnd()}\n\`\`\``);
+    }
+  });
+
+  it("the index documents every rule id", () => {
+    const index = read("docs/environments/index.md");
+    for (const rule of Object.values(rules)) expect(index).toContain(`\`${rule}\``);
+  });
+});
