@@ -31,6 +31,7 @@ import {
   imageTag,
   isBuildTarget,
   isPromotableTag,
+  ociLabel,
   type PublishedImage,
   type Revision,
   serializeArtefactRecord,
@@ -39,12 +40,21 @@ import {
   type EnvironmentModel,
   formatProblem,
   loadModel,
+  tierOf,
   validateRepository,
 } from "./core/environment/index.ts";
 import { TiersError, UsageError } from "./core/errors.ts";
+import { memorySink, Reporter } from "./core/log.ts";
 import { parseImageRef } from "./core/promotion/refs.ts";
 import { type ComposeTier, composeFilesFor } from "./core/topology.ts";
-import { runDagger } from "./engines/dagger/run.ts";
+import { DaggerCosignEvidence, signingSecretNames } from "./engines/dagger/evidence.ts";
+import {
+  type DaggerRunOptions,
+  freshRunId,
+  registryAuth,
+  runDagger,
+} from "./engines/dagger/run.ts";
+import { type DaggerSecrets, daggerSecrets } from "./engines/dagger/secrets.ts";
 import {
   mergedCompose,
   type StackService,
@@ -55,7 +65,12 @@ import {
 } from "./engines/dagger/stack.ts";
 import { buildImage, caSecret } from "./engines/dagger/stages.ts";
 import { materialize } from "./engines/dagger/workspace.ts";
-import { buildSettings } from "./engines/host/build.ts";
+import { buildSettings, tierVariables } from "./engines/host/build.ts";
+import { deployTier } from "./engines/host/deploy.ts";
+import type { PassageSubject, SigningPolicy } from "./engines/host/signing.ts";
+import type { Invocation, ToolResult } from "./tools/invocation.ts";
+import { defaultKubeconfigSecret } from "./tools/kubectl.ts";
+import * as registryTool from "./tools/registry.ts";
 
 /** What a stage needs about the project, read once from the repository's own files. */
 export interface StageContext {
@@ -265,6 +280,144 @@ export class Tiers {
     return serializeArtefactRecord(record);
   }
 
+  /**
+   * Signs the published images of a commit as the passage of a tier: a cosign signature bound
+   * to each digest and annotated with the tier, made the way the tier's signing policy says
+   * (key or keyless). Never cached.
+   */
+  @func({ cache: "never" })
+  async sign(
+    /** Tier whose passage the signatures evidence (e.g. dev right after publish). */
+    env: string,
+    /** Commit whose published images to sign (default: HEAD of the repository). */
+    commit?: string,
+    /** Registry host the images were published to (default: environments/base.yaml registry.host). */
+    registry?: string,
+    /** Registry user for reading digests and pushing signatures (default: anonymous). */
+    registryUsername?: string,
+    /** Registry password or token, as a Dagger secret. */
+    registryPassword?: Secret,
+    /** Key mode: the cosign private key, as a Dagger secret (e.g. file:./cosign.key). */
+    cosignKey?: Secret,
+    /** Key mode: the password of the cosign key, as a Dagger secret. */
+    cosignPassword?: Secret,
+    /** Keyless mode: the CI's OIDC identity token for Sigstore, as a Dagger secret. */
+    oidcToken?: Secret,
+  ): Promise<string> {
+    const passage = await this.passage(env, {
+      commit,
+      registry,
+      registryUsername,
+      registryPassword,
+      secrets: daggerSecrets({
+        [signingSecretNames.key]: cosignKey,
+        [signingSecretNames.password]: cosignPassword,
+        [signingSecretNames.oidcToken]: oidcToken,
+      }),
+    });
+    const lines: string[] = [];
+    for (const subject of passage.subjects) {
+      const evidence = await passage.evidence.sign(subject, passage.policy);
+      lines.push(
+        `${passage.marker} signed ${subject.service}: ${subject.repository}@${subject.digest} (${evidence.signer ?? "no signer: signing.mode none"})`,
+      );
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
+  /**
+   * Verifies that the published images of a commit carry the tier's passage signature, by the
+   * key or identity in the tier's signing policy. Fails on unsigned, wrong signer or a moved
+   * digest. Never cached: signatures live in the registry, not in the inputs.
+   */
+  @func({ cache: "never" })
+  async verify(
+    /** Tier whose passage signature must be present. */
+    env: string,
+    /** Commit whose published images to verify (default: HEAD of the repository). */
+    commit?: string,
+    /** Registry host the images were published to (default: environments/base.yaml registry.host). */
+    registry?: string,
+    /** Registry user for reading signatures (default: anonymous). */
+    registryUsername?: string,
+    /** Registry password or token, as a Dagger secret. */
+    registryPassword?: Secret,
+    /** Key mode: the cosign public key, as a Dagger secret (default: the policy's key reference). */
+    cosignPublicKey?: Secret,
+  ): Promise<string> {
+    const passage = await this.passage(env, {
+      commit,
+      registry,
+      registryUsername,
+      registryPassword,
+      secrets: daggerSecrets({ [signingSecretNames.publicKey]: cosignPublicKey }),
+    });
+    const lines: string[] = [];
+    const failures: string[] = [];
+    for (const subject of passage.subjects) {
+      const check = await passage.evidence.verifySignature(subject, passage.policy);
+      const line = `${subject.service}: ${check.why}`;
+      lines.push(`${passage.marker} ${check.ok ? "✓" : "✗"} ${line}`);
+      if (!check.ok) failures.push(line);
+    }
+    if (failures.length > 0) {
+      throw new TiersError(`passage of ${env} does not verify:\n  ${failures.join("\n  ")}`, {
+        where: `environments/${env}.yaml`,
+        hint: "promote through the previous tier (which signs its passage), or check the signing policy",
+      });
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
+  /**
+   * Deploys a Kubernetes tier from its overlay: render, check, apply server-side, wait for the
+   * rollouts, smoke-check health endpoints, switch colours (blue-green) and roll back by itself
+   * when a check fails. Never cached.
+   */
+  @func({ cache: "never" })
+  async deploy(
+    /** Tier to deploy (its runtime must be kubernetes: staging or prod). */
+    env: string,
+    /** kubeconfig for the tier's cluster, as a Dagger secret (e.g. file:~/.kube/staging). */
+    kubeconfig?: Secret,
+    /** kubeconfig context to use (default: the file's current context). */
+    kubeContext?: string,
+    /** Render, check and plan only; no cluster is contacted. */
+    dryRun = false,
+  ): Promise<string> {
+    const root = await this.workspace();
+    const model = await loadModel(root);
+    const sink = memorySink();
+    const reporter = new Reporter({ sink });
+    const options: DaggerRunOptions = {
+      source: this.source,
+      secrets: daggerSecrets({ [defaultKubeconfigSecret]: kubeconfig }),
+      runId: freshRunId(),
+    };
+    const printed = () => [...sink.lines, ...sink.errors].join("\n");
+    try {
+      await deployTier({
+        root,
+        tier: env,
+        model,
+        reporter,
+        run: (invocation) => this.execute(invocation, options),
+        dryRun,
+        ...(kubeContext ? { context: kubeContext } : {}),
+      });
+    } catch (error) {
+      if (error instanceof TiersError) {
+        throw new TiersError(`${error.message}\n${printed()}`, {
+          ...(error.where ? { where: error.where } : {}),
+          ...(error.hint ? { hint: error.hint } : {}),
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return `${printed()}\n`;
+  }
+
   // ---------------------------------------------------------------------------------------
   // Lazy builders the functions use. Public so the offline tests can read the exact query a
   // function would send; not Dagger functions (no @func), so `dagger functions` hides them.
@@ -357,8 +510,88 @@ export class Tiers {
     return { commit: revision.commit, registry: context.registry, images };
   }
 
+  /**
+   * What signing and verifying a tier's passage needs: the tier's policy, the published digest
+   * of each service for the commit (asked of the registry, as the host engine does), and the
+   * evidence verifier running cosign in its image.
+   */
+  async passage(
+    env: string,
+    options: {
+      commit?: string | undefined;
+      registry?: string | undefined;
+      registryUsername?: string | undefined;
+      registryPassword?: Secret | undefined;
+      secrets: DaggerSecrets;
+    },
+  ): Promise<{
+    marker: string;
+    policy: SigningPolicy;
+    subjects: (PassageSubject & { service: string })[];
+    evidence: DaggerCosignEvidence;
+  }> {
+    const context = await this.context({ registry: options.registry });
+    const tier = tierOf(context.model, env);
+    const revision = await this.revision(options.commit);
+    const runOptions: DaggerRunOptions = {
+      source: this.source,
+      secrets: options.secrets,
+      runId: freshRunId(),
+      ...(options.registryPassword
+        ? {
+            registryAuth: await this.credentials(
+              context.registry,
+              options.registryUsername ?? "",
+              options.registryPassword,
+            ),
+          }
+        : {}),
+    };
+    const run = (invocation: Invocation) => this.execute(invocation, runOptions);
+    const services = Object.values(await this.stack(context, "dev", revision.commit)).filter(
+      (s) => s.build,
+    );
+    const subjects: (PassageSubject & { service: string })[] = [];
+    for (const spec of services) {
+      const repository = imageRepository(context.registry, context.namespace, spec.name);
+      const ref = `${repository}:${imageTag(revision.commit, "production", false)}`;
+      const invocation = registryTool.inspect(ref);
+      const result = await run(invocation);
+      if (result.exitCode !== 0)
+        throw registryTool.registryError(invocation, result, context.registry);
+      const remote = registryTool.parseInspect(result.stdout);
+      if (remote.labels[ociLabel.revision] !== revision.commit) {
+        throw new TiersError(
+          `${ref} carries revision ${remote.labels[ociLabel.revision] ?? "(none)"}, expected ${revision.commit}`,
+          { where: ref, hint: "publish this commit first: `dagger call publish`" },
+        );
+      }
+      subjects.push({ tier: env, service: spec.name, repository, digest: remote.digest });
+    }
+    return {
+      marker: tier.marker,
+      policy: tier.signing,
+      subjects,
+      evidence: new DaggerCosignEvidence({
+        project: context.project,
+        run,
+        secrets: options.secrets,
+      }),
+    };
+  }
+
   // ---------------------------------------------------------------------------------------
   // Inputs, gathered the Dagger way. Overridable so tests can stop at the engine boundary.
+
+  /** Runs one tool invocation in its pinned image and returns its result, failures included. */
+  protected async execute(invocation: Invocation, options: DaggerRunOptions): Promise<ToolResult> {
+    return runDagger(invocation, { ...options, reject: false });
+  }
+
+  /** Registry credentials for tools that push or read signatures and manifests themselves. */
+  protected async credentials(host: string, username: string, password: Secret): Promise<Secret> {
+    return registryAuth(host, username, password);
+  }
 
   /** The filtered repository as a local directory, for core loaders. */
   protected async workspace(): Promise<string> {
@@ -419,6 +652,8 @@ export class Tiers {
       })),
     );
     const merged = mergedCompose(files, {
+      // The tier's runtime variables (TIERS_TIER, TIERS_LOG_LEVEL, ...), as the host hands them.
+      ...(await tierVariables(context.root, tier)),
       TIERS_BASE_IMAGE: context.baseImage,
       TIERS_POSTGRES_IMAGE: context.postgresImage,
       TIERS_LABEL_PREFIX: context.project,

@@ -4,14 +4,12 @@
  * definitions are read by the SDK's own introspector (introspect.ts). Inputs come from this
  * repository's real environments/ and compose/ files.
  */
-import { fileURLToPath } from "node:url";
 import { Container, dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
-import type { Revision } from "../../../pipelines/src/core/artefact.ts";
 import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
 import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
-import { Tiers } from "../../../pipelines/src/index.ts";
 import { introspect } from "./introspect.ts";
+import { commit, offlineTiers } from "./offline.ts";
 import {
   chainOf,
   envVariables,
@@ -23,29 +21,8 @@ import {
   visibleText,
 } from "./query.ts";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
 const moduleFile = new URL("../../../pipelines/src/index.ts", import.meta.url);
-const commit = "0123456789abcdef0123456789abcdef01234567";
-
-/** The module with its two engine-bound inputs replaced: files from this checkout, a fixed revision. */
-class OfflineTiers extends Tiers {
-  dirty = false;
-  protected override async workspace(): Promise<string> {
-    return root;
-  }
-  protected override async revision(given?: string): Promise<Revision> {
-    return {
-      commit: given ?? commit,
-      committedAt: "2026-01-02T03:04:05.000Z",
-      dirty: this.dirty,
-      source: "https://example.test/tiers.git",
-    };
-  }
-}
-
-function tiers(): OfflineTiers {
-  return new OfflineTiers(dag.directory(), dag.git("https://example.test/tiers.git"));
-}
+const tiers = offlineTiers;
 
 function nested(value: unknown): NestedObject {
   if (!kindOf(value)) throw new Error("expected a nested Dagger object");
@@ -131,7 +108,10 @@ describe("test (builds the query: no Dagger engine here)", () => {
       const db = bound(runner, "postgres");
       expect(db.kind).toBe("Service");
       expect(envVariables(runner).DATABASE_URL).toMatch(/@postgres:5432\//);
-      expect(envVariables(runner).NODE_ENV).toBe("test");
+      // The tier's runtime variables come from environments/test.yaml through compose.
+      expect(envVariables(runner).TIERS_TIER).toBe("test");
+      expect(envVariables(runner).TIERS_MARKER).toBe("🜁");
+      expect(Object.keys(envVariables(runner))).not.toContain("<<");
     }
   });
 

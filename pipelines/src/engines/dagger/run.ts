@@ -8,7 +8,14 @@
  * exact operations without an engine; `runDagger` evaluates it and returns a ToolResult, so core
  * code written against a runner function works the same on both engines.
  */
-import { type Container, type Directory, dag, ReturnType, type Service } from "@dagger.io/dagger";
+import {
+  type Container,
+  type Directory,
+  dag,
+  ReturnType,
+  type Secret,
+  type Service,
+} from "@dagger.io/dagger";
 import { ToolError } from "../../tools/errors.ts";
 import { toolImageRef, toolImages } from "../../tools/images.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
@@ -32,7 +39,15 @@ export interface DaggerRunOptions {
   runId?: string;
   /** Run in this container instead of the tool's pinned image (the program must be on PATH). */
   base?: Container;
+  /**
+   * Registry credentials as a Docker config file (see `registryAuth`), for tools that talk to
+   * a registry themselves (cosign, skopeo). Mounted as a secret file, never an argument.
+   */
+  registryAuth?: Secret;
 }
+
+/** Where the registry credentials file is mounted; DOCKER_CONFIG and REGISTRY_AUTH_FILE point at it. */
+export const registryAuthDir = "/tiers/docker";
 
 /** Builds (without running) the container that executes `invocation`. */
 export function invocationContainer(
@@ -62,6 +77,12 @@ export function invocationContainer(
       file.path,
       requireSecret(options.secrets ?? {}, file.secret, neededBy),
     );
+  }
+  if (options.registryAuth) {
+    container = container
+      .withMountedSecret(`${registryAuthDir}/config.json`, options.registryAuth)
+      .withEnvVariable("DOCKER_CONFIG", registryAuthDir)
+      .withEnvVariable("REGISTRY_AUTH_FILE", `${registryAuthDir}/config.json`);
   }
   for (const [alias, service] of Object.entries(options.services ?? {})) {
     container = container.withServiceBinding(alias, service);
@@ -106,4 +127,23 @@ export function daggerRunner(options: DaggerRunOptions) {
 /** A fresh value for `runId`: time plus randomness, so two calls in one second still differ. */
 export function freshRunId(now: Date = new Date()): string {
   return `${now.toISOString()}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/**
+ * A Docker config file holding one registry login, as a Dagger secret. cosign and skopeo read
+ * credentials only from such a file; the password is read inside the engine session and
+ * re-registered as a secret, so it never reaches an argument, a layer or a log.
+ */
+export async function registryAuth(
+  host: string,
+  username: string,
+  password: Secret,
+): Promise<Secret> {
+  return dag.setSecret("registry-auth", dockerConfig(host, username, await password.plaintext()));
+}
+
+/** The Docker config file text for one registry login (what `docker login` would write). */
+export function dockerConfig(host: string, username: string, password: string): string {
+  const auth = Buffer.from(`${username}:${password}`).toString("base64");
+  return `${JSON.stringify({ auths: { [host]: { auth } } }, null, 2)}\n`;
 }

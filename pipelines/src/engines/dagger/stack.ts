@@ -36,7 +36,8 @@ export function mergedCompose(
   env: Readonly<Record<string, string | undefined>>,
 ): Yaml {
   const documents = files.map(({ path, text }) => {
-    const document: unknown = parse(text);
+    // Compose files use YAML merge keys (`<<: *anchor`), which YAML 1.2 leaves off by default.
+    const document: unknown = parse(text, { merge: true });
     if (!isMap(document)) throw new TiersError("compose file is not a mapping", { where: path });
     return interpolateAll(document, env) as Yaml;
   });

@@ -1,0 +1,292 @@
+/**
+ * sign, verify and deploy under Dagger, stopped at the engine boundary: each tool invocation
+ * is recorded with the exact container query the Dagger runner would run and answered by a
+ * scripted fake (no Dagger engine, no cosign, no registry, no cluster here). Rendering is real:
+ * `kubectl kustomize` runs on this machine's kubectl, as it needs no cluster.
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dag } from "@dagger.io/dagger";
+import { afterEach, describe, expect, it } from "vitest";
+import { TiersError } from "../../../pipelines/src/core/errors.ts";
+import { readPins, setPins } from "../../../pipelines/src/core/promotion/overlay.ts";
+import {
+  DaggerCosignEvidence,
+  daggerSigner,
+} from "../../../pipelines/src/engines/dagger/evidence.ts";
+import { invocationContainer, registryAuthDir } from "../../../pipelines/src/engines/dagger/run.ts";
+import { daggerSecrets } from "../../../pipelines/src/engines/dagger/secrets.ts";
+import { runHost } from "../../../pipelines/src/engines/host/run.ts";
+import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
+import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
+import { commit, offlineTiers, ok, repositoryRoot } from "./offline.ts";
+import { envVariables, execs, opsNamed, secretName, visibleText } from "./query.ts";
+
+const registry = "registry.example.test";
+const digestOf = (service: string) => `sha256:${(service === "api" ? "a" : "b").repeat(64)}`;
+const token = "eyJhbGciOiJSUzI1NiJ9.oidc-token-value.sig";
+const password = "registry-Pa55-value";
+const identity = {
+  subject: "https://github.com/tiers-dev/tiers/.github/workflows/release.yml@refs/heads/main",
+  issuer: "https://token.actions.githubusercontent.com",
+};
+
+/** A registry that serves each service's image of `commit`, and a cosign that succeeds. */
+function registryAndCosign(verify?: (invocation: Invocation) => ToolResult) {
+  return (invocation: Invocation): ToolResult => {
+    if (invocation.tool === "skopeo") {
+      const service = invocation.args.at(-1)!.includes("/api:") ? "api" : "worker";
+      return ok(
+        JSON.stringify({
+          Name: `${registry}/tiers/${service}`,
+          Digest: digestOf(service),
+          Labels: { "org.opencontainers.image.revision": commit },
+        }),
+      );
+    }
+    if (invocation.tool === "cosign" && invocation.args[0] === "sign") return ok();
+    if (invocation.tool === "cosign" && invocation.args[0] === "verify" && verify) {
+      return verify(invocation);
+    }
+    return { exitCode: 1, stdout: "", stderr: `unexpected ${invocation.args.join(" ")}` };
+  };
+}
+
+describe("sign (argument vectors and query only: no Dagger engine, no cosign here)", () => {
+  it("reads each digest from the registry, then signs it keyless, annotated with the tier", async () => {
+    const tiers = offlineTiers();
+    tiers.tool = registryAndCosign();
+    const out = await tiers.sign(
+      "staging",
+      commit,
+      registry,
+      "ci",
+      dag.setSecret("registry-password", password),
+      undefined,
+      undefined,
+      dag.setSecret("oidc-token", token),
+    );
+    const invocations = tiers.calls.map((c) => c.invocation);
+    expect(invocations.map((i) => [i.tool, i.args[0]])).toEqual([
+      ["skopeo", "inspect"],
+      ["skopeo", "inspect"],
+      ["cosign", "sign"],
+      ["cosign", "sign"],
+    ]);
+    expect(invocations[0]?.args).toEqual([
+      "inspect",
+      "--tls-verify=true",
+      `docker://${registry}/tiers/api:${commit}`,
+    ]);
+    const signing = tiers.calls[2]!;
+    expect(signing.invocation.args).toEqual([
+      "sign",
+      "--yes",
+      "--tlog-upload=true",
+      "-a",
+      "tiers.tier=staging",
+      `${registry}/tiers/api@${digestOf("api")}`,
+    ]);
+    // In the cosign image, the token as a secret variable, the registry login as a secret file.
+    const container = signing.container;
+    expect(opsNamed(container, "from")[0]?.args.address).toBe(toolImageRef("cosign"));
+    expect(execs(container)).toEqual([["cosign", ...signing.invocation.args]]);
+    const [tokenVar] = opsNamed(container, "withSecretVariable");
+    expect(tokenVar?.args.name).toBe("SIGSTORE_ID_TOKEN");
+    expect(secretName(tokenVar?.args.secret)).toBe("oidc-token");
+    const [auth] = opsNamed(container, "withMountedSecret");
+    expect(auth?.args.path).toBe(`${registryAuthDir}/config.json`);
+    expect(secretName(auth?.args.source)).toBe("registry-auth");
+    expect(envVariables(container).DOCKER_CONFIG).toBe(registryAuthDir);
+    expect(envVariables(container).TIERS_RUN_ID).toBeTruthy();
+    for (const call of tiers.calls) {
+      expect(visibleText(call.container)).not.toContain(token);
+      expect(visibleText(call.container)).not.toContain(password);
+    }
+    expect(out).toContain(`identity:${identity.subject}`);
+  });
+
+  it("refuses keyless signing without an OIDC token, before cosign runs", async () => {
+    const tiers = offlineTiers();
+    tiers.tool = registryAndCosign();
+    const error = await tiers.sign("staging", commit, registry).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TiersError);
+    expect((error as TiersError).message).toMatch(/needs an OIDC identity token/);
+    expect((error as TiersError).hint).toContain("--oidc-token");
+    expect(tiers.calls.some((c) => c.invocation.tool === "cosign")).toBe(false);
+  });
+
+  it("refuses a digest whose registry image carries another revision", async () => {
+    const tiers = offlineTiers();
+    tiers.tool = () =>
+      ok(
+        JSON.stringify({
+          Digest: digestOf("api"),
+          Labels: { "org.opencontainers.image.revision": "f".repeat(40) },
+        }),
+      );
+    await expect(
+      tiers.sign(
+        "staging",
+        commit,
+        registry,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        dag.setSecret("oidc-token", token),
+      ),
+    ).rejects.toThrow(/carries revision f{40}, expected/);
+  });
+
+  it("signs with a key as an env:// key and its password as secret variables (key mode)", () => {
+    const secrets = daggerSecrets({
+      "cosign-key": dag.setSecret("cosign-key", "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"),
+      "cosign-password": dag.setSecret("cosign-password", "key-Pa55"),
+    });
+    const evidence = new DaggerCosignEvidence({ project: "tiers", run: async () => ok(), secrets });
+    const policy = { required: true, mode: "key", key: "file:/run/secrets/cosign.key" };
+    const invocation = evidence.signInvocation(
+      { tier: "prod", repository: `${registry}/tiers/api`, digest: digestOf("api") },
+      policy,
+    );
+    expect(invocation.args.slice(0, 3)).toEqual(["sign", "--key", "env://COSIGN_PRIVATE_KEY"]);
+    const container = invocationContainer(invocation, { secrets });
+    const bound = Object.fromEntries(
+      opsNamed(container, "withSecretVariable").map((op) => [
+        op.args.name,
+        secretName(op.args.secret),
+      ]),
+    );
+    expect(bound).toEqual({ COSIGN_PRIVATE_KEY: "cosign-key", COSIGN_PASSWORD: "cosign-password" });
+    expect(visibleText(container)).not.toContain("key-Pa55");
+    expect(() => daggerSigner(policy, daggerSecrets({}))).toThrow(/--cosign-key/);
+  });
+});
+
+describe("verify (argument vectors and query only: no Dagger engine, no cosign here)", () => {
+  it("checks each digest against the tier's identity and annotation", async () => {
+    const tiers = offlineTiers();
+    tiers.tool = registryAndCosign((invocation) => {
+      const ref = invocation.args.at(-1)!;
+      const digest = ref.slice(ref.indexOf("@") + 1);
+      return ok(
+        JSON.stringify([
+          {
+            critical: {
+              identity: { "docker-reference": ref.slice(0, ref.indexOf("@")) },
+              image: { "docker-manifest-digest": digest },
+              type: "cosign container image signature",
+            },
+            optional: { "tiers.tier": "prod", Subject: identity.subject, Issuer: identity.issuer },
+          },
+        ]),
+      );
+    });
+    const out = await tiers.verify("prod", commit, registry);
+    const verify = tiers.calls.find((c) => c.invocation.args[0] === "verify")!;
+    expect(verify.invocation.args).toEqual([
+      "verify",
+      "--certificate-identity",
+      identity.subject,
+      "--certificate-oidc-issuer",
+      identity.issuer,
+      "-a",
+      "tiers.tier=prod",
+      "--output",
+      "json",
+      `${registry}/tiers/api@${digestOf("api")}`,
+    ]);
+    expect(out).toMatch(/✓ api: signature by identity:.* annotated prod verifies/);
+  });
+
+  it("fails, naming the service, when a digest is unsigned", async () => {
+    const tiers = offlineTiers();
+    tiers.tool = registryAndCosign(() => ({
+      exitCode: 1,
+      stdout: "",
+      stderr: "Error: no signatures found",
+    }));
+    const failure = tiers.verify("prod", commit, registry);
+    await expect(failure).rejects.toThrow(TiersError);
+    await expect(failure).rejects.toThrow(/api: .*has no signatures/);
+  });
+});
+
+describe("deploy (argument vectors only: no cluster, no Dagger engine here)", () => {
+  const kubeconfig =
+    "apiVersion: v1\nclusters:\n- cluster: {server: https://k8s.example.test}\n  name: c\ntoken: kube-Token-value\n";
+  let temp: string | undefined;
+  afterEach(async () => {
+    if (temp) await rm(temp, { recursive: true, force: true });
+    temp = undefined;
+  });
+
+  /** Real rendering on this machine's kubectl; the cluster itself is unreachable. */
+  const renderOrUnreachable = (root: string) => async (invocation: Invocation) =>
+    invocation.args[0] === "kustomize"
+      ? runHost(invocation, { root, reject: false })
+      : {
+          exitCode: 1,
+          stdout: "",
+          stderr:
+            "Unable to connect to the server: dial tcp: lookup k8s.example.test: no such host",
+        };
+
+  it("renders the overlay in the kubectl image and plans without a cluster (--dry-run)", async () => {
+    const tiers = offlineTiers();
+    tiers.tool = renderOrUnreachable(repositoryRoot);
+    const out = await tiers.deploy("staging", undefined, undefined, true);
+    expect(tiers.calls).toHaveLength(1);
+    const [render] = tiers.calls;
+    expect(execs(render?.container)).toEqual([["kubectl", "kustomize", "k8s/overlays/staging"]]);
+    expect(opsNamed(render?.container, "from")[0]?.args.address).toBe(toolImageRef("kubectl"));
+    expect(opsNamed(render?.container, "withMountedSecret")).toEqual([]);
+    expect(out).toContain("plan: apply");
+  });
+
+  it("applies server-side with the kubeconfig as a mounted secret and the manifests on stdin", async () => {
+    // A checkout where staging has a promoted pin, so the deploy gets as far as the cluster.
+    temp = await mkdtemp(join(tmpdir(), "tiers-dagger-deploy-"));
+    for (const dir of ["environments", "k8s", "compose"]) {
+      await cp(join(repositoryRoot, dir), join(temp, dir), { recursive: true });
+    }
+    const overlay = join(temp, "k8s/overlays/staging/kustomization.yaml");
+    const text = await readFile(overlay, "utf8");
+    const pins = readPins(text, overlay);
+    await writeFile(
+      overlay,
+      setPins(
+        text,
+        pins.map((pin) => ({ index: pin.index, digest: digestOf("api") })),
+        overlay,
+      ),
+    );
+    const tiers = offlineTiers();
+    tiers.root = temp;
+    tiers.tool = renderOrUnreachable(temp);
+    await expect(tiers.deploy("staging", dag.setSecret("kubeconfig", kubeconfig))).rejects.toThrow(
+      TiersError,
+    );
+    const apply = tiers.calls.find((c) => c.invocation.args.includes("apply"));
+    expect(apply, "the deploy reached kubectl apply").toBeDefined();
+    expect(apply?.invocation.args).toEqual([
+      "--kubeconfig",
+      "/run/secrets/tiers-kubeconfig",
+      "apply",
+      "--server-side",
+      "--field-manager=tiers",
+      "-f",
+      "-",
+    ]);
+    const container = apply!.container;
+    const [mounted] = opsNamed(container, "withMountedSecret");
+    expect(mounted?.args.path).toBe("/run/secrets/tiers-kubeconfig");
+    expect(secretName(mounted?.args.source)).toBe("kubeconfig");
+    const [exec] = opsNamed(container, "withExec");
+    expect(String(exec?.args.stdin)).toContain(`@${digestOf("api")}`);
+    for (const call of tiers.calls)
+      expect(visibleText(call.container)).not.toContain("kube-Token-value");
+  });
+});
