@@ -89,6 +89,19 @@ export function exposedPorts(
   );
 }
 
+/**
+ * The port a service serves its health endpoints (and `PORT`) on: `http` if declared, else
+ * `health`, else the first exposed port.
+ */
+export function servingPort(tier: Pick<Tier, "features">, spec: Tier["services"][string]): string {
+  const ports = Object.keys(exposedPorts(tier, spec));
+  if (ports.includes("http")) return "http";
+  if (ports.includes("health")) return "health";
+  const first = ports[0];
+  if (!first) throw new Error("a service with no exposed port cannot be smoke-checked");
+  return first;
+}
+
 /** Options for the drift check. */
 export interface DriftOptions {
   /**
@@ -384,6 +397,16 @@ function checkService(
           `must come from secretKeyRef ${secretObjectName(key)}/${secretValueKey} (secrets.${key})`,
         );
       }
+    }
+    const serving = servingPort(tier, spec);
+    const portEnv = container.env?.find((e) => e.name === "PORT")?.value;
+    if (portEnv !== String(ports[serving])) {
+      add(
+        "drift/ports",
+        id,
+        `${at}.env.PORT`,
+        `is ${String(portEnv)}, the service listens on ports.${serving}: ${ports[serving]}`,
+      );
     }
     const envFrom = container.envFrom ?? [];
     if (

@@ -14,7 +14,7 @@ import {
   renderedColour,
 } from "./blue-green.ts";
 import { field, type KubeObject } from "./documents.ts";
-import { exposedPorts, namespaceOf, serviceResource, workloadNames } from "./drift.ts";
+import { namespaceOf, serviceResource, servingPort, workloadNames } from "./drift.ts";
 
 /** One HTTP check of a service's health endpoint through the API server's service proxy. */
 export interface SmokeCheck {
@@ -64,15 +64,8 @@ export interface DeployPlan {
 const rolloutSlackSeconds = 30;
 const defaultProgressDeadlineSeconds = 600;
 
-/** The port smoke checks use: `http` if declared, else `health`, else the first exposed port. */
-export function smokePort(tier: Pick<Tier, "features">, spec: Tier["services"][string]): string {
-  const ports = Object.keys(exposedPorts(tier, spec));
-  if (ports.includes("http")) return "http";
-  if (ports.includes("health")) return "health";
-  const first = ports[0];
-  if (!first) throw new Error("a service with no exposed port cannot be smoke-checked");
-  return first;
-}
+/** The port smoke checks use: the service's serving port (see drift.ts). */
+export const smokePort = servingPort;
 
 function checksFor(tier: Tier, service: string, via: string): SmokeCheck[] {
   const spec = tier.services[service]!;

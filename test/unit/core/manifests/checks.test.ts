@@ -300,6 +300,15 @@ describe("drift between the overlay and the tier config", () => {
     ).toEqual(["drift/ports"]);
   });
 
+  it("PORT is the port the service serves on", () => {
+    const findings = drift(staging, (o) => {
+      container(o, "tiers-staging-worker").env[0].value = "8080";
+    });
+    expect(findings.map((f) => f.message)).toEqual([
+      "is 8080, the service listens on ports.health: 8081",
+    ]);
+  });
+
   it("probe timings follow deploy.health_check", () => {
     const findings = drift(
       staging,
@@ -449,6 +458,7 @@ describe("drift between the overlay and the tier config", () => {
     });
     expect(unwired.map((f) => f.path)).toEqual([
       "spec.template.spec.containers[worker].env.DATABASE_URL",
+      "spec.template.spec.containers[worker].env.PORT",
     ]);
   });
 

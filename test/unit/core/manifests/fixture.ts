@@ -156,10 +156,13 @@ export function fixtureObjects(tier: Tier, runtime: Record<string, string>): Kub
                   name: service,
                   image: `${tier.registry.host}/${tier.registry.namespace}/${service}@${digest}`,
                   ports: Object.entries(ports).map(([n, p]) => ({ name: n, containerPort: p })),
-                  env: Object.keys(tier.secrets).map((key) => ({
-                    name: secretEnvName(key),
-                    valueFrom: { secretKeyRef: { name: secretObjectName(key), key: "value" } },
-                  })),
+                  env: [
+                    { name: "PORT", value: String(ports[first]) },
+                    ...Object.keys(tier.secrets).map((key) => ({
+                      name: secretEnvName(key),
+                      valueFrom: { secretKeyRef: { name: secretObjectName(key), key: "value" } },
+                    })),
+                  ],
                   envFrom: [{ configMapRef: { name: runtimeName } }],
                   livenessProbe: probe(spec.health.liveness),
                   readinessProbe: probe(spec.health.readiness),
