@@ -1,0 +1,395 @@
+/**
+ * The promotion gates, scenario by scenario, on real git repositories and the real local
+ * registry (127.0.0.1:5000): every refusal changes nothing and says which gate failed and why.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
+import {
+  approve,
+  computePlan,
+  type PromotionRequest,
+  promote,
+  recordTestReport,
+  reject,
+} from "../../../pipelines/src/engines/host/promotion.ts";
+import { requirePrerequisites } from "../../support/docker.ts";
+import {
+  cleanEnv,
+  configure,
+  ensureBusybox,
+  git,
+  makeRepo,
+  overlayDigests,
+  publishArtefact,
+  pushImage,
+  type Repo,
+  removeTestImages,
+  standin,
+  writeArtefacts,
+} from "./support.ts";
+
+let good: ArtefactRecord;
+let devBuild: ArtefactRecord;
+const repos: Repo[] = [];
+let keys: string;
+
+beforeAll(async () => {
+  await requirePrerequisites();
+  await ensureBusybox();
+  good = publishArtefact();
+  devBuild = publishArtefact({ dev: true });
+  keys = await mkdtemp(join(tmpdir(), "tiers-keys-"));
+  // Stand-in key files: the content is the signer's identity (see fixtures/cosign-standin.mjs).
+  await writeFile(join(keys, "staging.key"), "staging-release-key\n");
+  await writeFile(join(keys, "staging.pub"), "staging-release-key\n");
+  await writeFile(join(keys, "rogue.key"), "someone-elses-key\n");
+});
+
+afterAll(async () => {
+  for (const r of repos) await r.remove();
+  if (keys) await rm(keys, { recursive: true, force: true });
+  removeTestImages();
+});
+
+async function repo(tweak?: (root: string) => Promise<void>): Promise<string> {
+  const r = await makeRepo(tweak);
+  repos.push(r);
+  await writeArtefacts(r.root, good, devBuild);
+  return r.root;
+}
+
+/** Records passing tests for a commit and promotes it into the test tier (local evidence). */
+async function passTest(
+  root: string,
+  record: ArtefactRecord,
+  env = cleanEnv(),
+  evidence = "local",
+) {
+  await recordTestReport({
+    root,
+    commit: record.commit,
+    passed: true,
+    summary: "api 12 passed, worker 7 passed",
+    env,
+  });
+  return promote({ root, tier: "test", commit: record.commit, evidence, deploy: "skip", env });
+}
+
+function failing(plan: { gates: Array<{ gate: string; ok: boolean; why: string }> }) {
+  return plan.gates.filter((g) => !g.ok).map((g) => `${g.gate}: ${g.why}`);
+}
+
+async function expectRefused(request: PromotionRequest, gate: string, why: RegExp) {
+  const head = git(request.root, "rev-parse", "HEAD");
+  const before = await overlayDigests(request.root, request.tier);
+  const ctx = await computePlan(request);
+  expect(ctx.plan.ok).toBe(false);
+  expect(failing(ctx.plan).join("\n")).toMatch(new RegExp(`${gate}: .*${why.source}`));
+  await expect(promote({ ...request, deploy: "skip" })).rejects.toThrow(
+    new RegExp(`${gate}.*${why.source}`),
+  );
+  // Refused means untouched: same HEAD, same pins, clean tree.
+  expect(git(request.root, "rev-parse", "HEAD")).toBe(head);
+  expect(await overlayDigests(request.root, request.tier)).toEqual(before);
+  expect(git(request.root, "status", "--porcelain", "--", "k8s", "releases")).toBe("");
+}
+
+describe("promotion gates (real git repositories, real registry)", () => {
+  it("a digest that passed test and whose tests passed may enter staging (the baseline)", async () => {
+    const root = await repo();
+    await passTest(root, good);
+    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env: cleanEnv() });
+    expect(failing(ctx.plan)).toEqual([]);
+    expect(ctx.plan.changes.map((c) => [c.service, c.from, c.to])).toEqual([
+      ["api", null, good.images.api!.digest],
+      ["worker", null, good.images.worker!.digest],
+    ]);
+  });
+
+  it("skipping a tier: prod refuses a digest that never passed staging", async () => {
+    const root = await repo();
+    await passTest(root, good);
+    await expectRefused(
+      { root, tier: "prod", commit: good.commit, env: cleanEnv() },
+      "passage",
+      /has not passed staging: no passage record releases\/passages\/staging\//,
+    );
+  });
+
+  it("a digest whose tests have no passing report is refused", async () => {
+    const root = await repo();
+    await promote({
+      root,
+      tier: "test",
+      commit: good.commit,
+      evidence: "local",
+      deploy: "skip",
+      env: cleanEnv(),
+    }).catch((e) => e);
+    await expectRefused(
+      { root, tier: "test", commit: good.commit, env: cleanEnv() },
+      "tests-passed",
+      /no test report releases\/tests\//,
+    );
+    await recordTestReport({
+      root,
+      commit: good.commit,
+      passed: false,
+      summary: "api 1 failed",
+      env: cleanEnv(),
+    });
+    await expectRefused(
+      { root, tier: "test", commit: good.commit, env: cleanEnv() },
+      "tests-passed",
+      /tests FAILED: api 1 failed/,
+    );
+  });
+
+  it("a dev-labelled image is refused by staging even after passing test", async () => {
+    const root = await repo();
+    await passTest(root, devBuild);
+    await expectRefused(
+      { root, tier: "staging", commit: devBuild.commit, env: cleanEnv() },
+      "no-dev-image",
+      /labelled tiers.environment=dev/,
+    );
+  });
+
+  it("a mutable tag is refused: only digests are promoted", async () => {
+    const root = await repo();
+    await passTest(root, good);
+    const tagged = pushImage({ service: "api", commit: good.commit, tag: "candidate" });
+    await expectRefused(
+      {
+        root,
+        tier: "staging",
+        image: `${tagged.repository}:candidate`,
+        service: "api",
+        env: cleanEnv(),
+      },
+      "immutable-reference",
+      /is a mutable tag/,
+    );
+  });
+
+  it("a digest whose tag was re-pushed after publishing is refused (digest changed)", async () => {
+    const root = await repo();
+    const moved = publishArtefact();
+    await writeArtefacts(root, moved);
+    await passTest(root, moved);
+    // Someone pushes a different image under the immutable commit tag.
+    pushImage({ service: "api", commit: moved.commit });
+    await expectRefused(
+      { root, tier: "staging", commit: moved.commit, env: cleanEnv() },
+      "registry-digest",
+      /digest changed: tag/,
+    );
+  });
+
+  it("a rejected digest is refused by every gate, with the reason", async () => {
+    const root = await repo();
+    await passTest(root, good);
+    const rejected = await reject({
+      root,
+      digest: good.images.api!.digest,
+      reason: "leaks memory (INC-42)",
+      env: cleanEnv(),
+    });
+    expect(rejected.changed).toBe(true);
+    expect(git(root, "log", "-1", "--format=%s")).toMatch(/^reject sha256:.*leaks memory/);
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env: cleanEnv() },
+      "not-rejected",
+      /leaks memory \(INC-42\)/,
+    );
+    // Rejecting again changes nothing.
+    const head = git(root, "rev-parse", "HEAD");
+    expect(
+      (await reject({ root, digest: good.images.api!.digest, reason: "again", env: cleanEnv() }))
+        .changed,
+    ).toBe(false);
+    expect(git(root, "rev-parse", "HEAD")).toBe(head);
+  });
+
+  it("missing approval (source: record) is refused until enough distinct approvers recorded it", async () => {
+    const root = await repo((r) =>
+      configure(r, "staging.yaml", ["approvals"], { required: 2, source: "record" }),
+    );
+    await passTest(root, good);
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env: cleanEnv() },
+      "approvals",
+      /missing approvals/,
+    );
+    for (const digest of [good.images.api!.digest, good.images.worker!.digest]) {
+      await approve({ root, tier: "staging", digest, env: cleanEnv({ TIERS_ACTOR: "ada" }) });
+      // The same person approving twice does not count twice.
+      expect(
+        (await approve({ root, tier: "staging", digest, env: cleanEnv({ TIERS_ACTOR: "ada" }) }))
+          .changed,
+      ).toBe(false);
+    }
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env: cleanEnv() },
+      "approvals",
+      /has 1\/2/,
+    );
+    for (const digest of [good.images.api!.digest, good.images.worker!.digest]) {
+      await approve({ root, tier: "staging", digest, env: cleanEnv({ TIERS_ACTOR: "grace" }) });
+    }
+    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env: cleanEnv() });
+    expect(failing(ctx.plan)).toEqual([]);
+  });
+
+  it("missing approval (source: ci-environment) passes only inside the protected CI environment of that tier", async () => {
+    const root = await repo((r) =>
+      configure(r, "staging.yaml", ["approvals"], { required: 1, source: "ci-environment" }),
+    );
+    await passTest(root, good);
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env: cleanEnv() },
+      "approvals",
+      /not running in it/,
+    );
+    await expectRefused(
+      {
+        root,
+        tier: "staging",
+        commit: good.commit,
+        env: cleanEnv({ GITLAB_CI: "true", CI_ENVIRONMENT_NAME: "prod" }),
+      },
+      "approvals",
+      /CI environment is "prod", not "staging"/,
+    );
+    const ctx = await computePlan({
+      root,
+      tier: "staging",
+      commit: good.commit,
+      env: cleanEnv({ GITLAB_CI: "true", CI_ENVIRONMENT_NAME: "staging" }),
+    });
+    expect(failing(ctx.plan)).toEqual([]);
+  });
+
+  it("an uncommitted passage record opens no gate: records count only once in git", async () => {
+    const root = await repo();
+    await recordTestReport({
+      root,
+      commit: good.commit,
+      passed: true,
+      summary: "ok",
+      env: cleanEnv(),
+    });
+    // Forge test passages in the working tree without committing them.
+    const ctxTest = await computePlan({
+      root,
+      tier: "test",
+      commit: good.commit,
+      evidence: "local",
+      env: cleanEnv(),
+    });
+    expect(ctxTest.plan.ok).toBe(true);
+    const dir = join(root, "releases", "passages", "test");
+    await import("node:fs/promises").then((fs) => fs.mkdir(dir, { recursive: true }));
+    for (const image of Object.values(good.images)) {
+      await writeFile(join(dir, `${image.digest.replace(":", "-")}.yaml`), "kind: passage\n");
+    }
+    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env: cleanEnv() });
+    expect(failing(ctx.plan).join("\n")).toMatch(/passage: has not passed test: no passage record/);
+  });
+});
+
+describe("signature gate (cosign stand-in emulating cosign's documented CLI: no cosign binary here)", () => {
+  const signingRepo = () =>
+    repo((r) =>
+      configure(r, "staging.yaml", ["signing"], {
+        required: true,
+        mode: "key",
+        key: `file:${join(keys, "staging.key")}`,
+      }),
+    );
+  const envWith = async (extra: NodeJS.ProcessEnv = {}) =>
+    cleanEnv({
+      TIERS_COSIGN_BIN: standin,
+      TIERS_COSIGN_STANDIN_DIR: await mkdtemp(join(tmpdir(), "tiers-sigs-")),
+      ...extra,
+    });
+
+  it("a test passage signed by the staging policy's key lets the digest into staging", async () => {
+    const root = await signingRepo();
+    const env = await envWith();
+    const passed = await passTest(root, good, env, "cosign");
+    expect(passed.changed).toBe(true);
+    const record = git(
+      root,
+      "show",
+      `HEAD:releases/passages/test/${good.images.api!.digest.replace(":", "-")}.yaml`,
+    );
+    expect(record).toMatch(/verifier: cosign/);
+    expect(record).toMatch(/signature: .*tiers-promotion-test\/api:sha256-[0-9a-f]{64}\.sig/);
+    expect(record).toMatch(/tiers\.tier: test/);
+    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env });
+    expect(ctx.plan.evidence).toBe("cosign");
+    expect(failing(ctx.plan)).toEqual([]);
+    expect(ctx.plan.gates.find((g) => g.gate === "signature")?.why).toMatch(
+      /annotated test verifies/,
+    );
+  });
+
+  it("unsigned: a passage recorded without a signature is refused where the policy requires one", async () => {
+    const root = await signingRepo();
+    const env = await envWith();
+    await passTest(root, good, env, "local");
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env },
+      "signature",
+      /is unsigned \(cosign: no signatures found\)/,
+    );
+  });
+
+  it("wrong signer: a passage signed by another key is refused", async () => {
+    const root = await signingRepo();
+    const env = await envWith();
+    await passTest(root, good, { ...env, TIERS_COSIGN_KEY: join(keys, "rogue.key") }, "cosign");
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env },
+      "signature",
+      /wrong signer: .* is signed, but not by key:file:/,
+    );
+  });
+
+  it("no silent fallback: without cosign, or with --evidence local, a required signature fails closed", async () => {
+    const root = await signingRepo();
+    const env = await envWith();
+    await passTest(root, good, env, "cosign");
+    await expectRefused(
+      {
+        root,
+        tier: "staging",
+        commit: good.commit,
+        env: { ...env, TIERS_COSIGN_BIN: "/nonexistent/cosign" },
+      },
+      "signature",
+      /cosign is not installed here/,
+    );
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, evidence: "local", env },
+      "signature",
+      /local evidence verifier cannot check signatures/,
+    );
+    // And recording the passage itself refuses to go unsigned without an explicit choice.
+    const other = await signingRepo();
+    await recordTestReport({ root: other, commit: good.commit, passed: true, summary: "ok", env });
+    await expect(
+      promote({
+        root: other,
+        tier: "test",
+        commit: good.commit,
+        deploy: "skip",
+        env: { ...env, TIERS_COSIGN_BIN: "/nonexistent/cosign" },
+      }),
+    ).rejects.toThrow(/cosign is not installed here/);
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * Fixtures for the promotion scenarios: real temp git repositories (a copy of environments/
+ * and k8s/), tiny real images in the real local registry (FROM local/busybox, one unique label
+ * each so every image has its own digest), and artefact records pointing at them.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseDocument } from "yaml";
+import {
+  type ArtefactRecord,
+  serializeArtefactRecord,
+} from "../../../pipelines/src/core/artefact.ts";
+import { docker } from "../../support/docker.ts";
+import { repoRoot } from "../../support/repo.ts";
+
+export const registryHost = process.env.TIERS_REGISTRY ?? "127.0.0.1:5000";
+/** A namespace of its own, so these images never mix with what `tiers publish` pushes. */
+export const namespace = "tiers-promotion-test";
+/** Every image these tests build carries this label; afterAll removes them by it. */
+export const cleanupLabel = "tiers.test=promotion";
+export const standin = join(import.meta.dirname, "fixtures", "cosign-standin.mjs");
+
+export function git(root: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim();
+}
+
+/** The environment the engine runs with: no CI approvals, no ambient evidence choice. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TIERS_ACTOR: "promotion-test",
+    KUBECONFIG: "/nonexistent/kubeconfig",
+  };
+  for (const name of [
+    "TIERS_EVIDENCE",
+    "GITHUB_ACTIONS",
+    "GITHUB_ENVIRONMENT",
+    "GITLAB_CI",
+    "CI_ENVIRONMENT_NAME",
+    "TIERS_COSIGN_KEY",
+    "TIERS_COSIGN_PUBLIC_KEY",
+    "COSIGN_PASSWORD",
+    "SIGSTORE_ID_TOKEN",
+    "TIERS_KUBECONFIG",
+  ]) {
+    delete env[name];
+  }
+  return { ...env, ...extra };
+}
+
+export interface Repo {
+  root: string;
+  remove(): Promise<void>;
+}
+
+/** Edits a tier file in place with the yaml Document API (comments survive). */
+export async function configure(root: string, file: string, path: string[], value: unknown) {
+  const abs = join(root, "environments", file);
+  const doc = parseDocument(await readFile(abs, "utf8"));
+  doc.setIn(path, value);
+  await writeFile(abs, doc.toString());
+}
+
+/**
+ * A fresh repository: environments/ and k8s/ copied from this project, the registry namespace
+ * switched to the test one, staging and prod signing turned off (scenarios that need
+ * signatures turn it back on), approvals off. `tweak` runs before the first commit.
+ */
+export async function makeRepo(tweak?: (root: string) => Promise<void>): Promise<Repo> {
+  const root = await mkdtemp(join(tmpdir(), "tiers-promotion-"));
+  await cp(join(repoRoot, "environments"), join(root, "environments"), { recursive: true });
+  await cp(join(repoRoot, "k8s"), join(root, "k8s"), { recursive: true });
+  await configure(root, "base.yaml", ["registry", "namespace"], namespace);
+  for (const tier of ["staging", "prod"]) {
+    const overlay = join(root, "k8s", "overlays", tier, "kustomization.yaml");
+    const text = await readFile(overlay, "utf8");
+    await writeFile(
+      overlay,
+      text.replaceAll(`${registryHost}/tiers/`, `${registryHost}/${namespace}/`),
+    );
+    await configure(root, `${tier}.yaml`, ["signing"], { required: false, mode: "none" });
+    await configure(
+      root,
+      `${tier}.yaml`,
+      ["promotion", "gates"],
+      ["passage", "not-rejected", "no-dev-image", "approvals"],
+    );
+    await configure(root, `${tier}.yaml`, ["approvals"], { required: 0, source: "none" });
+  }
+  if (tweak) await tweak(root);
+  git(root, "init", "-q", "-b", "main");
+  git(root, "config", "user.name", "Promotion Test");
+  git(root, "config", "user.email", "promotion-test@example.invalid");
+  git(root, "add", "-A");
+  git(root, "commit", "-q", "-m", "initial: environments and overlays");
+  return { root, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** A random 40-hex "commit" an artefact is said to be built from. */
+export function fakeCommit(): string {
+  return randomBytes(20).toString("hex");
+}
+
+function skopeoDigest(ref: string): string {
+  const out = execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${ref}`], {
+    encoding: "utf8",
+  });
+  return (JSON.parse(out) as { Digest: string }).Digest;
+}
+
+/** Makes sure local/busybox exists (built by scripts/provision.sh; imported here otherwise). */
+export async function ensureBusybox(): Promise<void> {
+  try {
+    docker("image", "inspect", "--format", "{{.Id}}", "local/busybox");
+    return;
+  } catch {
+    // Not provisioned: import the Debian busybox-static binary as a one-file image.
+  }
+  const dir = await mkdtemp(join(tmpdir(), "tiers-busybox-"));
+  try {
+    await mkdir(join(dir, "bin"));
+    await cp("/bin/busybox", join(dir, "bin", "busybox"));
+    execFileSync("sh", ["-c", `tar -C ${dir} -c . | ${"/usr/bin/docker"} import - local/busybox`]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Builds a one-layer image FROM local/busybox, pushes it by tag, returns the served digest. */
+export function pushImage(options: {
+  service: string;
+  commit: string;
+  tag?: string;
+  dev?: boolean;
+}): { repository: string; digest: string; ref: string } {
+  const repository = `${registryHost}/${namespace}/${options.service}`;
+  const tagged = `${repository}:${options.tag ?? options.commit}`;
+  const labels = [
+    `org.opencontainers.image.revision=${options.commit}`,
+    `org.opencontainers.image.title=tiers-${options.service}`,
+    `tiers.service=${options.service}`,
+    `tiers.test.nonce=${randomBytes(8).toString("hex")}`,
+    cleanupLabel,
+    ...(options.dev ? ["tiers.environment=dev"] : []),
+  ];
+  execFileSync(
+    "/usr/bin/docker",
+    ["build", "-q", "-t", tagged, ...labels.flatMap((l) => ["--label", l]), "-"],
+    {
+      input: "FROM local/busybox\n",
+      env: { ...process.env, DOCKER_BUILDKIT: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  docker("push", "-q", tagged);
+  const digest = skopeoDigest(tagged);
+  return { repository, digest, ref: `${repository}@${digest}` };
+}
+
+/** Pushes api and worker images of one commit and writes its artefact record in `root`. */
+export function publishArtefact(options: { commit?: string; dev?: boolean } = {}): ArtefactRecord {
+  const commit = options.commit ?? fakeCommit();
+  const images: ArtefactRecord["images"] = {};
+  for (const service of ["api", "worker"]) {
+    const image = pushImage({ service, commit, ...(options.dev ? { dev: true } : {}) });
+    images[service] = {
+      repository: image.repository,
+      tag: commit,
+      digest: image.digest,
+      ref: image.ref,
+    };
+  }
+  return { commit, created: new Date().toISOString(), registry: registryHost, images };
+}
+
+/** Writes artefact records into a repository's .tiers/artefacts (as `tiers publish` does). */
+export async function writeArtefacts(root: string, ...records: ArtefactRecord[]): Promise<void> {
+  const dir = join(root, ".tiers", "artefacts");
+  await mkdir(dir, { recursive: true });
+  for (const record of records) {
+    await writeFile(join(dir, `${record.commit}.json`), serializeArtefactRecord(record));
+  }
+  const last = records[records.length - 1];
+  if (last) await writeFile(join(dir, "latest.json"), serializeArtefactRecord(last));
+}
+
+/** Removes every local image these tests built (registry content stays: it is the registry's). */
+export function removeTestImages(): void {
+  const ids = docker("image", "ls", "--filter", `label=${cleanupLabel}`, "--format", "{{.ID}}")
+    .split("\n")
+    .filter(Boolean);
+  if (ids.length) {
+    try {
+      docker("image", "rm", "--force", ...new Set(ids));
+    } catch {
+      // Best effort: an image still used by a parallel build is removed by the next run.
+    }
+  }
+}
+
+/** The overlay's pins of a tier in a repository's working tree. */
+export async function overlayDigests(root: string, tier: string): Promise<string[]> {
+  const text = await readFile(
+    join(root, "k8s", "overlays", tier, "kustomization.yaml"),
+    "utf8",
+  ).catch(() => "");
+  return [...text.matchAll(/digest: (sha256:[0-9a-f]{64})/g)].map((m) => m[1]!);
+}
