@@ -6,7 +6,10 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { environmentsDir, type SourceFile } from "./model.ts";
 
-/** Reads every `environments/*.yaml` file; file names in the result are repository-relative. */
+/**
+ * Reads every `environments/*.yaml` file (and any `*.yml`, so validation can say to rename it
+ * rather than ignore it); file names in the result are repository-relative.
+ */
 export async function readEnvironmentSources(root: string): Promise<SourceFile[]> {
   let names: string[];
   try {
@@ -15,7 +18,7 @@ export async function readEnvironmentSources(root: string): Promise<SourceFile[]
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const yamlFiles = names.filter((n) => n.endsWith(".yaml")).sort();
+  const yamlFiles = names.filter((n) => n.endsWith(".yaml") || n.endsWith(".yml")).sort();
   return Promise.all(
     yamlFiles.map(async (name) => ({
       file: `${environmentsDir}/${name}`,

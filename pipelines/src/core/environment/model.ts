@@ -45,7 +45,19 @@ export function tierOfFile(file: string): string {
 /** Validates the base file plus every tier file and derives the promotion order. */
 export function validateSources(sources: readonly SourceFile[]): ValidationResult {
   const problems: Problem[] = [];
-  const parsed = sources.map((s) => parseSource(s.file, s.text));
+  // A `.yml` file would silently not be a tier; say so instead of ignoring it.
+  for (const source of sources.filter((s) => !s.file.endsWith(".yaml"))) {
+    problems.push({
+      ...fileProblem(
+        source.file,
+        `environment files end in .yaml; rename ${source.file} to ${source.file.replace(/\.[^./]+$/, ".yaml")}`,
+      ),
+      rule: rules.fileName,
+    });
+  }
+  const parsed = sources
+    .filter((s) => s.file.endsWith(".yaml"))
+    .map((s) => parseSource(s.file, s.text));
   for (const p of parsed) problems.push(...p.problems);
 
   const base = parsed.find((p) => p.file === baseFile);

@@ -8,6 +8,7 @@ import { TiersError } from "../errors.ts";
 export const rules = {
   yamlSyntax: "yaml/syntax",
   missingFile: "files/missing",
+  fileName: "files/name",
   unknownKey: "schema/unknown-key",
   type: "schema/type",
   required: "schema/required",

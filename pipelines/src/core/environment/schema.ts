@@ -69,7 +69,7 @@ const autoscaling = z
       ctx.addIssue({
         code: "custom",
         path: ["min"],
-        message: `autoscaling.min (${value.min}) is larger than autoscaling.max (${value.max})`,
+        message: `min (${value.min}) is larger than max (${value.max})`,
       });
     }
   });

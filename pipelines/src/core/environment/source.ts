@@ -50,7 +50,12 @@ export interface ParsedSource {
 /** Parses `text` (the contents of `file`, a repository-relative path) with locations. */
 export function parseSource(file: string, text: string): ParsedSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+  });
   const position = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -69,10 +74,21 @@ export function parseSource(file: string, text: string): ParsedSource {
   }
 
   const seen = new Set<Node>();
+  const problems: Problem[] = [];
   const convert = (node: unknown, fallback: Position, key?: Position): Located => {
     if (isAlias(node)) {
       const target = node.resolve(doc);
-      return convert(target, node.range ? position(node.range[0]) : fallback, key);
+      const at = node.range ? position(node.range[0]) : fallback;
+      if (target === undefined) {
+        problems.push({
+          file,
+          ...at,
+          path: "",
+          message: `YAML alias *${node.source} refers to no anchor &${node.source} in this file (anchors do not reach across files)`,
+          rule: rules.yamlSyntax,
+        });
+      }
+      return convert(target, at, key);
     }
     const at = isNodeWithRange(node) ? position(node.range[0]) : fallback;
     const origin: Origin = key ? { file, at, key } : { file, at };
@@ -82,8 +98,36 @@ export function parseSource(file: string, text: string): ParsedSource {
       seen.add(node);
       const value: Record<string, unknown> = {};
       const children = new Map<string, OriginTree>();
+      // YAML merge keys (`<<: *anchor` or `<<: [*a, *b]`) first: explicit keys then override
+      // them, and among merged mappings the first listed wins, as YAML 1.1 defines.
+      for (const pair of node.items) {
+        if (!isPair(pair) || !isScalar(pair.key) || typeof pair.key.value !== "symbol") continue;
+        const merged = convert(pair.value, at);
+        const sources = Array.isArray(merged.value)
+          ? merged.value.map((v, i) => ({
+              value: v,
+              origin: merged.origin.children?.get(String(i)),
+            }))
+          : [merged];
+        for (const source of sources) {
+          if (
+            typeof source.value !== "object" ||
+            source.value === null ||
+            Array.isArray(source.value)
+          ) {
+            continue;
+          }
+          for (const [k, v] of Object.entries(source.value)) {
+            if (k in value) continue;
+            value[k] = v;
+            const child = source.origin?.children?.get(k);
+            if (child) children.set(k, child);
+          }
+        }
+      }
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
+        if (isScalar(pair.key) && typeof pair.key.value === "symbol") continue;
         const keyNode = pair.key;
         const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
         const keyAt = isNodeWithRange(keyNode) ? position(keyNode.range[0]) : at;
@@ -110,7 +154,8 @@ export function parseSource(file: string, text: string): ParsedSource {
   };
 
   const start = { line: 1, column: 1 };
-  return { file, located: convert(doc.contents, start), problems: [] };
+  const located = convert(doc.contents, start);
+  return problems.length > 0 ? { file, problems } : { file, located, problems };
 }
 
 function isNodeWithRange(node: unknown): node is { range: [number, number, number] } {

@@ -248,3 +248,90 @@ describe("tier files", () => {
     );
   });
 });
+
+describe("YAML features inside one file", () => {
+  it("anchors and merge keys work, and a value from an anchor is located at its definition", () => {
+    const files = shippedFiles();
+    files["base.yaml"] = edit(
+      files["base.yaml"]!,
+      "    resources:\n      requests: { cpu: 100m, memory: 128Mi }\n      limits: { cpu: 500m, memory: 256Mi }\n",
+      "    resources: &api_resources\n      requests: { cpu: 100m, memory: 128Mi }\n      limits: { cpu: 500m, memory: 256Mi }\n",
+    );
+    files["prod.yaml"] = edit(
+      files["prod.yaml"]!,
+      "  worker:\n    replicas: 2\n",
+      "  worker:\n    resources:\n      <<: *api_resources\n      limits: { cpu: 1x, memory: 512Mi }\n    replicas: 2\n",
+    );
+    // An alias cannot reach across files, so prod's merge key fails to resolve there.
+    expect(validateSources(asSources(files)).problems).toEqual([
+      {
+        file: "environments/prod.yaml",
+        ...locate(files["prod.yaml"]!, "<<: *api_resources", "*api_resources"),
+        path: "",
+        rule: "yaml/syntax",
+        message:
+          "YAML alias *api_resources refers to no anchor &api_resources in this file (anchors do not reach across files)",
+      },
+    ]);
+
+    const local = shippedFiles();
+    local["prod.yaml"] = edit(
+      local["prod.yaml"]!,
+      "services:\n  api:\n    resources:\n      requests: { cpu: 250m, memory: 256Mi }",
+      "services:\n  api:\n    resources: &big\n      requests: { cpu: 250m, memory: 256Mi }",
+    );
+    local["prod.yaml"] = edit(
+      local["prod.yaml"]!,
+      "  worker:\n    replicas: 2\n",
+      "  worker:\n    resources:\n      <<: *big\n      limits: { cpu: 1x, memory: 512Mi }\n    replicas: 2\n",
+    );
+    const result = validateSources(asSources(local));
+    expect(result.problems).toEqual([
+      expect.objectContaining({
+        file: "environments/prod.yaml",
+        ...locate(local["prod.yaml"]!, "limits: { cpu: 1x", "1x"),
+        path: "services.worker.resources.limits.cpu",
+        rule: "schema/invalid-value",
+      }),
+    ]);
+    // A bad value inside the anchored mapping is reported once, where the anchor defines it.
+    const anchored = local["prod.yaml"]!.replace("cpu: 1x", 'cpu: "2"');
+    const inAnchor = anchored.replace(
+      "requests: { cpu: 250m, memory: 256Mi }",
+      "requests: { cpu: 250m, memory: 256MB }",
+    );
+    expect(validateSources(asSources({ ...local, "prod.yaml": inAnchor })).problems).toEqual([
+      expect.objectContaining({
+        ...locate(inAnchor, "requests: { cpu: 250m, memory: 256MB }", "256MB"),
+        path: "services.api.resources.requests.memory",
+      }),
+      expect.objectContaining({
+        ...locate(inAnchor, "requests: { cpu: 250m, memory: 256MB }", "256MB"),
+        path: "services.worker.resources.requests.memory",
+      }),
+    ]);
+    local["prod.yaml"] = anchored;
+    const fixed = validateSources(asSources(local));
+    expect(fixed.problems).toEqual([]);
+    expect(fixed.model?.tiers.prod?.services.worker?.resources).toEqual({
+      requests: { cpu: "250m", memory: "256Mi" },
+      limits: { cpu: "2", memory: "512Mi" },
+    });
+  });
+
+  it("a .yml file is reported, not silently ignored", () => {
+    const files = shippedFiles();
+    const sources = [...asSources(files), { file: "environments/qa.yml", text: "tier: qa\n" }];
+    expect(validateSources(sources).problems).toEqual([
+      {
+        file: "environments/qa.yml",
+        line: 1,
+        column: 1,
+        path: "",
+        rule: "files/name",
+        message:
+          "environment files end in .yaml; rename environments/qa.yml to environments/qa.yaml",
+      },
+    ]);
+  });
+});

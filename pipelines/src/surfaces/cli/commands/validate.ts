@@ -11,7 +11,7 @@
  * problems as a JSON array of {file, line, column, path, message, rule, tier?} instead.
  */
 import { existsSync } from "node:fs";
-import { relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import type { Command } from "commander";
 import {
   type EnvironmentModel,
@@ -20,7 +20,7 @@ import {
   validateRepository,
 } from "../../../core/environment/index.ts";
 import { ExitCode, UsageError } from "../../../core/errors.ts";
-import { markerFor, pipelineMarker } from "../../../core/markers.ts";
+import { defaultMarkers, markerFor, pipelineMarker } from "../../../core/markers.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
 
 export const registerValidate: RegisterCommand = (program) => {
@@ -69,12 +69,16 @@ function printProblems(context: CliContext, problems: readonly Problem[]): void 
   for (const problem of problems) {
     if (problem.tier) byTier.set(problem.tier, (byTier.get(problem.tier) ?? 0) + 1);
   }
-  for (const [tier, count] of byTier) {
+  // Known tiers in their usual order first (the chain itself may be what is broken).
+  const known = Object.keys(defaultMarkers);
+  const rank = (tier: string) => (known.includes(tier) ? known.indexOf(tier) : known.length);
+  const tiers = [...byTier].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const [tier, count] of tiers) {
     reporter.error(tier, `${tier}: ${plural(count, "problem")}`);
   }
   const shared = problems.filter((p) => !p.tier).length;
   if (shared > 0) {
-    reporter.error(undefined, `shared (base.yaml, files): ${plural(shared, "problem")}`);
+    reporter.error(undefined, `shared by every tier: ${plural(shared, "problem")}`);
   }
   reporter.error(
     undefined,
@@ -114,9 +118,12 @@ function printSummary(context: CliContext, model: EnvironmentModel): void {
   );
 }
 
+/** The environments directory as the user would type it: relative when below the cwd. */
 function where(context: CliContext): string {
-  const dir = relative(process.cwd(), `${context.root}/environments`) || ".";
-  return `${dir}/`;
+  const dir = relative(process.cwd(), join(context.root, "environments"));
+  return dir === "" || dir.startsWith("..") || isAbsolute(dir)
+    ? `${join(context.root, "environments")}/`
+    : `${dir}/`;
 }
 
 function plural(count: number, noun: string): string {
