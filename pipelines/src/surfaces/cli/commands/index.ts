@@ -2,6 +2,7 @@ import type { RegisterCommand } from "../context.ts";
 import { registerApprove } from "./approve.ts";
 import { registerBuild } from "./build.ts";
 import { registerDeploy } from "./deploy.ts";
+import { registerDoctor } from "./doctor.ts";
 import { registerEnv } from "./env.ts";
 import { registerPlan } from "./plan.ts";
 import { registerPromote } from "./promote.ts";
@@ -19,6 +20,7 @@ import { registerVerify } from "./verify.ts";
  */
 export const commands: RegisterCommand[] = [
   registerValidate,
+  registerDoctor,
   registerBuild,
   registerPublish,
   registerEnv,

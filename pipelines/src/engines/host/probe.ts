@@ -1,0 +1,344 @@
+/**
+ * Tool detection for `tiers doctor`: asks this machine which programs exist, what versions
+ * they report and whether the Docker engine and registry answer. It only gathers facts; the
+ * judgement (usable or not, what a gap disables) is core/doctor.ts. Every child process has a
+ * timeout, so a hung daemon makes doctor slow by seconds, never stuck.
+ */
+import { constants } from "node:fs";
+import { access, readdir, realpath, stat } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+import { execa } from "execa";
+import type {
+  DockerClientProbe,
+  ImageProbe,
+  MachineProbe,
+  ProgramProbe,
+} from "../../core/doctor.ts";
+import type { MachineSettings } from "./machine.ts";
+import { programFor } from "./run.ts";
+
+export interface ProbeOptions {
+  /** Resolved machine settings: the registry address and image references to check. */
+  settings: MachineSettings;
+  env?: NodeJS.ProcessEnv;
+  /** Per-command timeout in milliseconds (default 8000). */
+  timeoutMs?: number;
+}
+
+interface Answer {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program for its output; never throws (a failure is an answer too). */
+async function ask(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<Answer> {
+  const result = await execa(file, args, {
+    reject: false,
+    timeout: timeoutMs,
+    env: { ...env, DOCKER_BUILDKIT: "1" },
+    extendEnv: false,
+    stdin: "ignore",
+    stripFinalNewline: true,
+  });
+  const stderr = String(result.stderr ?? "");
+  return {
+    ok: !result.failed,
+    stdout: String(result.stdout ?? ""),
+    stderr: result.timedOut
+      ? `no answer within ${timeoutMs / 1000}s`
+      : stderr || (result.shortMessage ?? ""),
+  };
+}
+
+/** First line of an error output, short enough for one report line. */
+function firstLine(text: string): string {
+  const line = text.split("\n").find((l) => l.trim() !== "") ?? "";
+  return line.trim().slice(0, 160);
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Where `program` resolves: itself when it is a path, else the first match on PATH. */
+export async function locate(program: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (program.includes("/")) return (await isExecutable(program)) ? program : undefined;
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, program);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Finds a program and asks it for its version; `parse` pulls the version out of stdout. */
+async function probeProgram(
+  program: string,
+  args: readonly string[],
+  parse: (stdout: string) => string | undefined,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<ProgramProbe> {
+  const path = await locate(program, env);
+  if (!path) return {};
+  const answer = await ask(path, args, env, timeoutMs);
+  const version = answer.ok ? parse(answer.stdout) : undefined;
+  if (version) return { path, version };
+  return { path, problem: firstLine(answer.stderr) || "did not report a version" };
+}
+
+/** The first dotted version number in a text, without a leading "v". */
+export function versionIn(text: string): string | undefined {
+  return /v?(\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?)/.exec(text)?.[1];
+}
+
+/** Parses JSON output, or undefined when it is not JSON. */
+function json<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A docker client's version and whether `DOCKER_BUILDKIT=1 docker build` works with it. */
+async function probeDockerClient(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<DockerClientProbe> {
+  const answer = await ask(path, ["version", "--format", "{{.Client.Version}}"], env, timeoutMs);
+  // `docker version` exits 1 when the server is down but still prints the client part first.
+  const version = versionIn(answer.stdout);
+  if (!version) {
+    return {
+      path,
+      buildkit: false,
+      problem: firstLine(answer.stderr) || "did not report a version",
+    };
+  }
+  const major = Number(version.split(".")[0]);
+  if (major < 23) {
+    // Before 23.0 the classic CLI carries its own BuildKit client: DOCKER_BUILDKIT=1 is enough.
+    return { path, version, buildkit: true, buildkitDetail: `built into client ${version}` };
+  }
+  // From 23.0 on, DOCKER_BUILDKIT=1 builds go through the buildx plugin, which may be absent.
+  const buildx = await ask(path, ["buildx", "version"], env, timeoutMs);
+  return buildx.ok
+    ? {
+        path,
+        version,
+        buildkit: true,
+        buildkitDetail: `buildx ${versionIn(buildx.stdout) ?? "present"}`,
+      }
+    : { path, version, buildkit: false, buildkitDetail: "no buildx plugin" };
+}
+
+async function probeEngine(
+  client: string | undefined,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<MachineProbe["engine"]> {
+  if (!client) return { answers: false, problem: "no docker client to ask" };
+  const answer = await ask(client, ["version", "--format", "{{.Server.Version}}"], env, timeoutMs);
+  const serverVersion = answer.ok ? versionIn(answer.stdout) : undefined;
+  if (serverVersion) return { answers: true, serverVersion };
+  return { answers: false, problem: firstLine(answer.stderr) || "no server version" };
+}
+
+async function probeRegistry(
+  address: string,
+  timeoutMs: number,
+): Promise<MachineProbe["registry"]> {
+  try {
+    const response = await fetch(`http://${address}/v2/`, {
+      signal: AbortSignal.timeout(Math.min(timeoutMs, 3000)),
+    });
+    await response.body?.cancel();
+    if (response.status === 200) return { address, status: "ok" };
+    if (response.status === 401) return { address, status: "auth-required" };
+    return { address, status: "unexpected", detail: `HTTP ${response.status}` };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return {
+      address,
+      status: "unreachable",
+      detail: cause ?? (error as Error).name ?? String(error),
+    };
+  }
+}
+
+/** PostgreSQL server binaries where the services' tests look for them. */
+async function probeHostPostgres(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProgramProbe> {
+  const dirs = ["/usr/local/bin"];
+  try {
+    const versions = await readdir("/usr/lib/postgresql");
+    versions.sort((a, b) => Number(b) - Number(a));
+    dirs.push(...versions.map((v) => `/usr/lib/postgresql/${v}/bin`));
+  } catch {
+    // No Debian PostgreSQL packages; PATH is still searched below.
+  }
+  let postgres: string | undefined;
+  for (const dir of dirs) {
+    if ((await isExecutable(join(dir, "postgres"))) && (await isExecutable(join(dir, "initdb")))) {
+      postgres = join(dir, "postgres");
+      break;
+    }
+  }
+  postgres ??= (await locate("initdb", env)) ? await locate("postgres", env) : undefined;
+  if (!postgres) return {};
+  return probeProgram(postgres, ["--version"], versionIn, env, timeoutMs);
+}
+
+async function probeImage(
+  client: string,
+  role: ImageProbe["role"],
+  ref: string,
+  source: ImageProbe["source"],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<ImageProbe> {
+  const answer = await ask(
+    client,
+    ["image", "inspect", "--format", "{{json .Config.Labels}}", ref],
+    env,
+    timeoutMs,
+  );
+  if (!answer.ok) {
+    // "No such image" is the common answer; anything else leaves presence unknown.
+    return /no such image/i.test(answer.stderr)
+      ? { role, ref, source, present: false }
+      : { role, ref, source };
+  }
+  const labels = json<Record<string, string> | null>(answer.stdout) ?? {};
+  const recipe = labels["tiers.recipe"];
+  return recipe
+    ? { role, ref, source, present: true, recipe }
+    : { role, ref, source, present: true };
+}
+
+/** Gathers every fact `tiers doctor` reports, concurrently. */
+export async function probeMachine(options: ProbeOptions): Promise<MachineProbe> {
+  const env = options.env ?? process.env;
+  const timeoutMs = options.timeoutMs ?? 8000;
+  const { settings } = options;
+  const clientPath = await locate(programFor("docker", env), env);
+  const pathClient = await locate("docker", env);
+  const differentPathClient =
+    pathClient && clientPath && (await realpath(pathClient)) !== (await realpath(clientPath));
+
+  const [engine, dockerClient, pathDockerClient] = await Promise.all([
+    probeEngine(clientPath, env, timeoutMs),
+    clientPath
+      ? probeDockerClient(clientPath, env, timeoutMs)
+      : Promise.resolve<DockerClientProbe>({ buildkit: false }),
+    differentPathClient
+      ? probeDockerClient(pathClient, env, timeoutMs)
+      : Promise.resolve(undefined),
+  ]);
+
+  const images = (["base", "postgres", "busybox"] as const).map((role) => {
+    const key = `${role}Image` as const;
+    const ref = settings[key];
+    const source = settings.source[key];
+    if (!clientPath || !engine.answers) return Promise.resolve<ImageProbe>({ role, ref, source });
+    return probeImage(clientPath, role, ref, source, env, timeoutMs);
+  });
+
+  const [
+    composeV1,
+    composeV2,
+    registry,
+    skopeo,
+    kubectl,
+    terraform,
+    cosign,
+    dagger,
+    git,
+    hostPostgres,
+    ...imageProbes
+  ] = await Promise.all([
+    probeProgram(
+      programFor("docker-compose", env),
+      ["version", "--short"],
+      versionIn,
+      env,
+      timeoutMs,
+    ),
+    clientPath
+      ? probeProgram(clientPath, ["compose", "version", "--short"], versionIn, env, timeoutMs).then(
+          (probe): ProgramProbe => (probe.version ? probe : {}),
+        )
+      : Promise.resolve<ProgramProbe>({}),
+    probeRegistry(settings.registry, timeoutMs),
+    probeProgram(programFor("skopeo", env), ["--version"], versionIn, env, timeoutMs),
+    probeKubectl(env, timeoutMs),
+    probeProgram(
+      programFor("terraform", env),
+      ["version", "-json"],
+      (out) => json<{ terraform_version?: string }>(out)?.terraform_version ?? versionIn(out),
+      env,
+      timeoutMs,
+    ),
+    probeProgram(
+      programFor("cosign", env),
+      ["version", "--json"],
+      (out) => versionIn(json<{ gitVersion?: string }>(out)?.gitVersion ?? out),
+      env,
+      timeoutMs,
+    ),
+    probeProgram("dagger", ["version"], versionIn, env, timeoutMs),
+    probeProgram(programFor("git", env), ["--version"], versionIn, env, timeoutMs),
+    probeHostPostgres(env, timeoutMs),
+    ...images,
+  ]);
+
+  return {
+    engine,
+    dockerClient,
+    ...(pathDockerClient ? { pathDockerClient } : {}),
+    composeV1,
+    composeV2,
+    registry,
+    skopeo,
+    kubectl,
+    terraform,
+    cosign,
+    dagger,
+    git,
+    hostPostgres,
+    images: imageProbes as ImageProbe[],
+  } as MachineProbe;
+}
+
+async function probeKubectl(
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<MachineProbe["kubectl"]> {
+  let kustomizeVersion: string | undefined;
+  const probe = await probeProgram(
+    programFor("kubectl", env),
+    ["version", "--client", "-o", "json"],
+    (out) => {
+      const parsed = json<{ clientVersion?: { gitVersion?: string }; kustomizeVersion?: string }>(
+        out,
+      );
+      kustomizeVersion = parsed?.kustomizeVersion ? versionIn(parsed.kustomizeVersion) : undefined;
+      return versionIn(parsed?.clientVersion?.gitVersion ?? out);
+    },
+    env,
+    timeoutMs,
+  );
+  return kustomizeVersion ? { ...probe, kustomizeVersion } : probe;
+}
