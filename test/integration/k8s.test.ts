@@ -176,6 +176,8 @@ class FakeCluster {
   /** Returns true when this proxied GET should fail. */
   failSmoke: (path: string) => boolean = () => false;
   readonly sleeps: number[] = [];
+  /** stderr of a failing server-side dry run, if it should fail. */
+  rejectDryRun: string | undefined;
 
   constructor(private readonly dir: string) {}
 
@@ -196,6 +198,9 @@ class FakeCluster {
           spec: { selector: { "app.kubernetes.io/name": "api", color: this.liveColour } },
         }),
       );
+    }
+    if (args[0] === "apply" && args.includes("--dry-run=server") && this.rejectDryRun) {
+      return fail(this.rejectDryRun);
     }
     if (args[0] === "apply") {
       const objects = parseManifests(invocation.stdin ?? "", "stdin");
@@ -238,8 +243,10 @@ class FakeCluster {
         .filter((a, i, all) => a !== "--namespace" && all[i - 1] !== "--namespace");
       if (args[0] === "get" && args[1] === "--raw")
         return `GET ${args[2]!.replace(/^\/api\/v1\/namespaces\/[^/]+\/services\//, "")}`;
-      if (args[0] === "apply")
-        return `apply ${parseManifests(c.stdin ?? "", "stdin").length} objects`;
+      if (args[0] === "apply") {
+        const dry = c.args.includes("--dry-run=server") ? " --dry-run=server" : "";
+        return `apply${dry} ${parseManifests(c.stdin ?? "", "stdin").length} objects`;
+      }
       if (args[0] === "patch") return `patch ${args[2]} ${args[args.indexOf("--patch") + 1]}`;
       return args.filter((a) => !a.startsWith("--")).join(" ");
     });
@@ -279,6 +286,7 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const result = await promise;
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines()).toEqual([
+      "apply --dry-run=server 14 objects",
       "apply 14 objects",
       "rollout status deployment/tiers-staging-api",
       "rollout status deployment/tiers-staging-worker",
@@ -287,13 +295,13 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
       "GET tiers-staging-worker:health/proxy/healthz",
       "GET tiers-staging-worker:health/proxy/readyz",
     ]);
-    const apply = cluster.calls[0]!;
+    const apply = cluster.calls[1]!;
     expect(apply.args.slice(0, 2)).toEqual(["--kubeconfig", kubectl.kubeconfigPath]);
     expect(apply.secretFiles).toEqual([{ path: kubectl.kubeconfigPath, secret: "kubeconfig" }]);
     expect(apply.args).toEqual(expect.arrayContaining(["apply", "--server-side", "-f", "-"]));
     // What is applied is the rendered, pinned overlay.
     expect(apply.stdin).toContain(`127.0.0.1:5000/tiers/api@${digests.api}`);
-    expect(cluster.calls[1]!.args).toContain("--timeout=330s");
+    expect(cluster.calls[2]!.args).toContain("--timeout=330s");
   });
 
   it("a rollout that misses its deadline is rolled back by itself", async () => {
@@ -342,6 +350,25 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     expect(cluster.lines().some((l) => l.startsWith("rollout undo"))).toBe(false);
   });
 
+  it("a manifest the API server rejects in the server-side dry run changes nothing", async () => {
+    const cluster = new FakeCluster(pinnedRoot);
+    cluster.rejectDryRun =
+      'The Deployment "tiers-staging-api" is invalid: spec.template.spec.containers[0].image: Invalid value';
+    const { promise } = await deploy(cluster, "staging");
+    const error = await failure(promise);
+    expect(error.message).toMatch(/\(invalid\); nothing was applied/);
+    expect(cluster.lines()).toEqual(["apply --dry-run=server 14 objects"]);
+  });
+
+  it("the first deploy into a new namespace proceeds past the dry run that cannot see it", async () => {
+    const cluster = new FakeCluster(pinnedRoot);
+    cluster.rejectDryRun = 'Error from server (NotFound): namespaces "tiers-staging" not found';
+    const { promise } = await deploy(cluster, "staging");
+    const result = await promise;
+    expect(result.outcome).toBe("deployed");
+    expect(result.steps[0]).toMatchObject({ name: "server dry run", outcome: "skipped" });
+  });
+
   it("refuses the placeholder pins before contacting any cluster", async () => {
     const cluster = new FakeCluster(root);
     const { promise } = await deploy(cluster, "staging");
@@ -356,8 +383,9 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     const { promise } = await deploy(cluster, "prod");
     const result = await promise;
     expect(result.outcome).toBe("deployed");
-    expect(cluster.lines().slice(0, 5)).toEqual([
+    expect(cluster.lines().slice(0, 6)).toEqual([
       "get service tiers-prod-api",
+      "apply --dry-run=server 20 objects",
       "apply 20 objects",
       "rollout status deployment/tiers-prod-api-blue",
       "rollout status deployment/tiers-prod-api-green",
@@ -378,6 +406,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.liveColours).toEqual({ api: "green" });
     expect(cluster.lines()).toEqual([
       "get service tiers-prod-api",
+      "apply --dry-run=server 17 objects",
       "apply 17 objects",
       "rollout status deployment/tiers-prod-api-green",
       "rollout status deployment/tiers-prod-worker",
@@ -390,7 +419,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
       "GET tiers-prod-api:http/proxy/readyz",
     ]);
     // The live colour's workload is not in the apply, and applying does not move traffic.
-    const applied = parseManifests(cluster.calls[1]!.stdin ?? "", "stdin");
+    const applied = parseManifests(cluster.calls[2]!.stdin ?? "", "stdin");
     const names = applied.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(names).not.toContain("Deployment/tiers-prod-api-blue");
     expect(names).not.toContain("HorizontalPodAutoscaler/tiers-prod-api-blue");
@@ -451,7 +480,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
 });
 
 describe("deploy on the real kubectl with no API server (argument vectors only: no cluster here)", () => {
-  it("materialises the kubeconfig as a private temp file, fails at apply with a typed error, leaks nothing", async () => {
+  it("materialises the kubeconfig as a private temp file, fails before anything is applied with a typed error, leaks nothing", async () => {
     const token = "tok-3f9c1d2e7a5b4c6d";
     const kubeconfig = join(work, "kubeconfig.yaml");
     await writeFile(
@@ -480,7 +509,9 @@ describe("deploy on the real kubectl with no API server (argument vectors only: 
         reporter: new Reporter({ sink }),
       }),
     );
-    expect(error.message).toMatch(/apply to tiers-staging failed/);
+    expect(error.message).toMatch(
+      /server-side dry run of the manifests failed \(unreachable\); nothing was applied/,
+    );
     const cause = error.cause as { kind?: string; command?: string };
     expect(cause.kind).toBe("unreachable");
     expect(cause.command).toContain(`--kubeconfig ${kubectl.kubeconfigPath}`);

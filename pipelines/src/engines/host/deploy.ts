@@ -235,7 +235,34 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   const record = (step: DeployStep) => result.steps.push(step);
   for (const line of describePlan(plan)) say(line);
 
-  // 3. Apply. A rejected apply changed nothing (server-side apply is per object, so report).
+  // 3. Server-side dry run first: the API server validates and admits every object without
+  // persisting any, so a manifest it would reject changes nothing (a real apply is per object
+  // and could stop half-way). Objects in a namespace this very apply creates cannot be
+  // dry-run; that one case proceeds.
+  const dryRunCall = kubectl.apply({ ...access, manifests, dryRun: "server" });
+  const dry = await run(dryRunCall);
+  if (dry.exitCode !== 0) {
+    const error = kubectl.kubectlError(dryRunCall, dry);
+    const newNamespace = new RegExp(`namespaces? "${plan.namespace}" not found`).test(dry.stderr);
+    if (!newNamespace) {
+      record({ name: "server dry run", outcome: "failed", detail: error.kind });
+      throw new DeployError(
+        `server-side dry run of the manifests failed (${error.kind}); nothing was applied`,
+        result,
+        error.hint,
+        error,
+      );
+    }
+    record({
+      name: "server dry run",
+      outcome: "skipped",
+      detail: `namespace ${plan.namespace} is new`,
+    });
+  } else {
+    record({ name: "server dry run", outcome: "ok" });
+  }
+
+  // 4. Apply.
   const applyCall = kubectl.apply({ ...access, manifests });
   const applied = await reporter
     .step(name, `apply ${plan.apply.length} objects`, async () => {
@@ -277,7 +304,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   };
   const updated = plan.rollouts.map((r) => r.deployment);
 
-  // 4. Rollouts.
+  // 5. Rollouts.
   for (const wait of plan.rollouts) {
     const call = kubectl.rolloutStatus({
       ...access,
@@ -312,7 +339,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     record({ name: `rollout ${wait.deployment}`, outcome: "ok" });
   }
 
-  // 5. Smoke checks (through the preview Services before any switch).
+  // 6. Smoke checks (through the preview Services before any switch).
   const smokeFailure = await smoke(plan.smoke, plan.namespace, access, run, sleep, reporter, name);
   if (smokeFailure) {
     record({ name: "smoke", outcome: "failed", detail: smokeFailure });
@@ -328,7 +355,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   }
   record({ name: "smoke", outcome: "ok", detail: `${plan.smoke.length} checks` });
 
-  // 6. Blue-green: move the live selector, then check through it.
+  // 7. Blue-green: move the live selector, then check through it.
   const switched: typeof plan.switches = [];
   for (const sw of plan.switches) {
     if (!sw.live) {
