@@ -5,6 +5,8 @@
  * `down --volumes`.
  */
 import { execFileSync } from "node:child_process";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTopology } from "../../pipelines/src/core/topology.ts";
 import {
@@ -74,26 +76,59 @@ describe("tiers env dev (real Docker engine)", () => {
     ]);
   });
 
-  it("runs a command in a service (the non-interactive form of shell)", async () => {
-    const shell = await runTiers(
-      repo.root,
-      ["env", "dev", "shell", "api", "node", "-e", "console.log(process.cwd())"],
-      { env },
-    );
-    expect(shell.code, shell.stderr).toBe(0);
-    expect(shell.stdout).toContain("/app/services/api");
+  it("mounts the source for hot reload: a host edit is visible inside the container", async () => {
+    const probe = join("services", "api", "src", `hot-reload-probe-${process.pid}.txt`);
+    await writeFile(join(repo.root, probe), "edited on the host\n");
+    try {
+      const shell = await runTiers(
+        repo.root,
+        ["env", "dev", "shell", "api", "--", "cat", `/app/${probe}`],
+        { env },
+      );
+      expect(shell.code, shell.stderr).toBe(0);
+      expect(shell.stdout).toContain("edited on the host");
+    } finally {
+      await rm(join(repo.root, probe), { force: true });
+    }
   });
 
-  it("down keeps the data volume; down --volumes removes it", async () => {
+  it("down keeps the data volume (data survives the next up); down --volumes removes it", async () => {
+    const psql = (sql: string) =>
+      runTiers(
+        repo.root,
+        [
+          "env",
+          "dev",
+          "shell",
+          "postgres",
+          "--",
+          "psql",
+          "-U",
+          "tiers",
+          "-d",
+          "tiers",
+          "-tAc",
+          sql,
+        ],
+        { env },
+      );
+    const created = await psql(
+      "CREATE TABLE survives_down (note text); INSERT INTO survives_down VALUES ('kept')",
+    );
+    expect(created.code, created.stderr).toBe(0);
     const down = await runTiers(repo.root, ["env", "dev", "down"], { env });
     expect(down.code, down.stderr).toBe(0);
     let left = composeProjectResources(project);
     expect(left.containers).toEqual([]);
     expect(left.networks).toEqual([]);
     expect(left.volumes).toEqual([`${project}_pgdata`]);
+    const up = await runTiers(repo.root, ["env", "dev", "up"], { env });
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const read = await psql("SELECT note FROM survives_down");
+    expect(read.stdout.trim()).toBe("kept");
     const wipe = await runTiers(repo.root, ["env", "dev", "down", "--volumes"], { env });
     expect(wipe.code, wipe.stderr).toBe(0);
     left = composeProjectResources(project);
-    expect(left.volumes).toEqual([]);
+    expect(left).toEqual({ containers: [], networks: [], volumes: [] });
   });
 });

@@ -113,6 +113,9 @@ describe("tiers env test run (real Docker engine)", () => {
     child.stdout.on("data", (c: Buffer) => {
       output += c;
     });
+    child.stderr.on("data", (c: Buffer) => {
+      output += c;
+    });
     const exited = new Promise<number | null>((resolve) =>
       child.on("close", (code) => resolve(code)),
     );

@@ -134,7 +134,7 @@ export const envActions: EnvActionTable = {
     },
     shell: {
       summary: "open an interactive shell (or run a command) in a running service",
-      usage: "<service> [command...]",
+      usage: "<service> [-- command...]",
       async run({ cli, args }) {
         const [service, ...command] = args;
         if (!service)
@@ -263,7 +263,7 @@ export const registerEnv: RegisterCommand = (program) => {
     .addHelpText(
       "after",
       () =>
-        `\nActions:\n${envUsage()}\n\nExamples:\n  $ tiers env dev up && tiers env dev status\n  $ tiers env dev shell api\n  $ tiers env test run          exit code = the tests' result\n  $ tiers env test clean        after a run was killed`,
+        `\nActions:\n${envUsage()}\n\nExamples:\n  $ tiers env dev up && tiers env dev status\n  $ tiers env dev shell api\n  $ tiers env dev shell api -- node -e "console.log(1)"\n  $ tiers env test run          exit code = the tests' result\n  $ tiers env test clean        after a run was killed`,
     )
     .action(
       async (
