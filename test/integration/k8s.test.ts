@@ -10,7 +10,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type EnvironmentModel,
   imageRepository,
@@ -34,6 +34,7 @@ import {
 } from "../../pipelines/src/engines/host/deploy.ts";
 import { runHost } from "../../pipelines/src/engines/host/run.ts";
 import { SecretStore } from "../../pipelines/src/engines/host/secrets.ts";
+import { main } from "../../pipelines/src/surfaces/cli/main.ts";
 import type { Invocation, ToolResult } from "../../pipelines/src/tools/invocation.ts";
 import * as kubectl from "../../pipelines/src/tools/kubectl.ts";
 
@@ -518,5 +519,56 @@ describe("deploy on the real kubectl with no API server (argument vectors only: 
     const everything = [error.message, cause.command, ...sink.lines, ...sink.errors].join("\n");
     expect(everything).not.toContain(token);
     expect(await secretDirs()).toBe(before);
+  });
+});
+
+/** Runs `tiers <args>` in-process and captures what it prints. */
+async function tiers(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(["node", "tiers", ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe("tiers deploy --dry-run on the real kubectl (no cluster needed)", () => {
+  it("prints the plan and the manifests it would apply, and says nothing is promoted yet", async () => {
+    const run = await tiers("--root", root, "deploy", "--env", "prod", "--dry-run", "--manifests");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("🜄 plan: first deploy: service/tiers-prod-api serves blue");
+    expect(run.stdout).toContain("kind: Deployment");
+    expect(run.stdout).toContain("dry run: overlay renders and passes every check");
+    expect(run.stderr).toContain("nothing promoted to prod yet");
+  });
+
+  it("fails with the findings when the overlay drifts", async () => {
+    const dir = await copyK8s("cli-drift");
+    await cp(join(root, "environments"), join(dir, "environments"), { recursive: true });
+    const file = join(dir, "environments/staging.yaml");
+    await writeFile(file, (await readFile(file, "utf8")).replace("replicas: 2", "replicas: 4"));
+    const run = await tiers("--root", dir, "deploy", "--env", "staging", "--dry-run");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      "Deployment/tiers-staging-api spec.replicas: is 2, services.api.replicas says 4 [drift/replicas]",
+    );
+  });
+
+  it("refuses a tier that does not run on Kubernetes, and a missing --env", async () => {
+    const dev = await tiers("--root", root, "deploy", "--env", "dev", "--dry-run");
+    expect(dev.code).toBe(1);
+    expect(dev.stderr).toContain("runs on compose, not Kubernetes");
+    expect((await tiers("--root", root, "deploy")).code).toBe(2);
   });
 });
