@@ -91,7 +91,11 @@ function printSummary(context: CliContext, model: EnvironmentModel): void {
   const rows = model.order.map((name) => {
     const tier = model.tiers[name]!;
     const services = Object.entries(tier.services)
-      .map(([service, spec]) => `${service}×${spec.replicas}`)
+      .map(([service, spec]) =>
+        spec.autoscaling.enabled
+          ? `${service}×${spec.autoscaling.min}–${spec.autoscaling.max}`
+          : `${service}×${spec.replicas}`,
+      )
       .join(", ");
     const features = Object.entries(tier.features)
       .filter(([, on]) => on)
