@@ -145,7 +145,9 @@ export function problemsFromIssue(issue: Issue, context: IssueContext): IssuePro
     const marker =
       key === "marker"
         ? `; tier "${context.tier}" has no default marker, so set one, e.g. marker: "◆"`
-        : "";
+        : key === "tier" && path.length === 1
+          ? `; add tier: ${context.tier}, the name of the file`
+          : "";
     return [
       located(
         origin.at,

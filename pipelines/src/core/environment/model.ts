@@ -155,7 +155,17 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
   );
   problems.push(...chain.problems);
 
-  const sorted = sortProblems(problems);
+  // Every problem located in a tier file is about that tier (syntax errors included).
+  const sorted = sortProblems(
+    problems.map((p) =>
+      p.tier === undefined &&
+      p.file !== baseFile &&
+      p.file.endsWith(".yaml") &&
+      p.file !== `${environmentsDir}/`
+        ? { ...p, tier: tierOfFile(p.file) }
+        : p,
+    ),
+  );
   if (sorted.length > 0 || !chain.order) return { problems: sorted };
   const project = tiers[chain.order[0]!]!.project;
   return { model: { project, order: chain.order, tiers }, problems: [] };

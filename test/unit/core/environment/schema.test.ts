@@ -154,6 +154,7 @@ describe("schema errors name the original file:line:col, the key path and what w
       path: "",
       rule: "yaml/syntax",
       message: "YAML syntax error: map keys must be unique",
+      tier: "prod",
     });
   });
 
@@ -168,6 +169,7 @@ describe("schema errors name the original file:line:col, the key path and what w
       path: "",
       rule: "schema/type",
       message: "expected a mapping of keys at the top of environments/test.yaml, got a list",
+      tier: "test",
     });
   });
 
@@ -271,6 +273,7 @@ describe("YAML features inside one file", () => {
         rule: "yaml/syntax",
         message:
           "YAML alias *api_resources refers to no anchor &api_resources in this file (anchors do not reach across files)",
+        tier: "prod",
       },
     ]);
 
