@@ -107,25 +107,34 @@ describe("tiers env test run (real Docker engine)", () => {
     }
   });
 
-  it("tears everything down on SIGTERM mid-run and exits 143", async () => {
-    const child = spawnTiers(repo.root, ["env", "test", "run"]);
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => {
-      output += c;
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      output += c;
-    });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on("close", (code) => resolve(code)),
-    );
-    const run = await runStarted();
-    child.kill("SIGTERM");
-    expect(await exited, output).toBe(143);
-    expect(output).toMatch(/SIGTERM: stopping; tearing everything down/);
-    expect(resourcesWithLabels({ ...testTier, "tiers.run": run })).toEqual(nothing);
-    expect((await reportOf(output)).outcome).toBe("interrupted");
-  });
+  it.each([
+    { signal: "SIGINT" as const, times: 1, code: 130 },
+    { signal: "SIGTERM" as const, times: 2, code: 143 },
+  ])(
+    "tears everything down on $signal ×$times mid-run and exits $code",
+    async ({ signal, times, code }) => {
+      const child = spawnTiers(repo.root, ["env", "test", "run"]);
+      let output = "";
+      const collect = (c: Buffer) => {
+        output += c;
+      };
+      child.stdout.on("data", collect);
+      child.stderr.on("data", collect);
+      const exited = new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+      const run = await runStarted();
+      child.kill(signal);
+      // A second signal (an impatient Ctrl-C) must not cut the teardown short.
+      for (let i = 1; i < times; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        child.kill(signal);
+      }
+      expect(await exited, output).toBe(code);
+      expect(output).toMatch(new RegExp(`${signal}: stopping; tearing everything down`));
+      if (times > 1) expect(output).toMatch(new RegExp(`${signal} again: still tearing down`));
+      expect(resourcesWithLabels({ ...testTier, "tiers.run": run })).toEqual(nothing);
+      expect((await reportOf(output)).outcome).toBe("interrupted");
+    },
+  );
 
   it("after SIGKILL, `tiers env test clean` finds the leftovers by label and removes them", async () => {
     const volumesBefore = allVolumes();

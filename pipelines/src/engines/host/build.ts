@@ -4,8 +4,6 @@
  * their Dockerfiles taken from the compose files (core/topology.ts). A build whose tag already
  * exists with the same revision is skipped, so building again without a change builds nothing.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import {
   type BuildTarget,
   imageLabels,
@@ -21,6 +19,7 @@ import type { Reporter } from "../../core/log.ts";
 import { builtServices, loadTopology, type ServiceTopology } from "../../core/topology.ts";
 import * as docker from "../../tools/docker.ts";
 import { ToolError } from "../../tools/errors.ts";
+import { loadMachineSettings, type MachineSettings } from "./machine.ts";
 import { runHost } from "./run.ts";
 
 /** What a build needs to know about this machine and project, resolved once. */
@@ -39,30 +38,9 @@ export interface BuildSettings {
 }
 
 /**
- * Reads `.tiers/machine.env` (KEY=VALUE, written by scripts/provision.sh). Local stand-in for
- * contract 2's `loadMachineSettings` until engines/host/machine.ts lands; same precedence:
- * the process environment wins over the file.
- */
-async function machineEnv(root: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
-  const values: Record<string, string> = {};
-  try {
-    const text = await readFile(join(root, ".tiers", "machine.env"), "utf8");
-    for (const line of text.split("\n")) {
-      const match = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-      if (match) values[match[1]!] = match[2]!.trim().replace(/^(['"])(.*)\1$/, "$2");
-    }
-  } catch {
-    // No machine file: public defaults apply (a laptop with Docker Hub needs nothing more).
-  }
-  for (const [key, value] of Object.entries(env)) {
-    if (key.startsWith("TIERS_") && value !== undefined) values[key] = value;
-  }
-  return values;
-}
-
-/**
- * Settings for builds and compose runs: process env > .tiers/machine.env > environments/ >
- * public defaults.
+ * Settings for builds and compose runs. Machine settings (contract 2: process env >
+ * .tiers/machine.env) win; where the machine has only a public default, the project's
+ * environments/ value applies (registry host, base image, PostgreSQL image, CA bundle).
  */
 export async function buildSettings(
   root: string,
@@ -70,16 +48,20 @@ export async function buildSettings(
 ): Promise<BuildSettings> {
   const model = await loadModel(root);
   const first = model.tiers[model.order[0]!]!;
-  const machine = await machineEnv(root, env);
+  const machine = await loadMachineSettings(root, env);
+  const explicit = (name: keyof MachineSettings["source"]) => machine.source[name] !== "default";
   const postgres = first.dependencies.postgres as { image?: string | null } | undefined;
-  const ca = machine.TIERS_EXTRA_CA_BUNDLE ?? first.build.extra_ca_bundle ?? "";
   return {
     project: model.project,
-    registry: machine.TIERS_REGISTRY || first.registry.host,
+    registry: explicit("registry") ? machine.registry : first.registry.host,
     namespace: first.registry.namespace,
-    baseImage: machine.TIERS_BASE_IMAGE || first.build.base_image,
-    postgresImage: machine.TIERS_POSTGRES_IMAGE || postgres?.image || "postgres:15-bookworm",
-    caBundle: ca === "" ? undefined : ca,
+    baseImage: explicit("baseImage") ? machine.baseImage : first.build.base_image,
+    postgresImage: explicit("postgresImage")
+      ? machine.postgresImage
+      : (postgres?.image ?? machine.postgresImage),
+    caBundle: explicit("extraCaBundle")
+      ? machine.extraCaBundle
+      : (first.build.extra_ca_bundle ?? undefined),
   };
 }
 
