@@ -27,9 +27,11 @@ export {
   type Features,
   isSecretRef,
   type SecretEntry,
+  type SecretReference,
   type SecretScheme,
   type Service,
   secretSchemes,
+  secretSource,
   type Tier,
   tierSchema,
 } from "./schema.ts";

@@ -25,6 +25,29 @@ export function isSecretRef(text: string): boolean {
   return secretRefPattern.test(text);
 }
 
+/** A secret reference split into its scheme and the path inside that store. */
+export interface SecretReference {
+  scheme: SecretScheme;
+  path: string;
+}
+
+/**
+ * What a `secrets.<name>` entry points at: `{ reference }` for `"vault:..."` or `{ ref }`, or
+ * `{ literal }` for a value written in the file (dev and test only; policy rejects it elsewhere).
+ */
+export function secretSource(
+  entry: string | { ref?: string; value?: string },
+): { reference: SecretReference } | { literal: string } {
+  const text = typeof entry === "string" ? entry : entry.ref;
+  if (text !== undefined && isSecretRef(text)) {
+    const colon = text.indexOf(":");
+    return {
+      reference: { scheme: text.slice(0, colon) as SecretScheme, path: text.slice(colon + 1) },
+    };
+  }
+  return { literal: typeof entry === "string" ? entry : (entry.value ?? "") };
+}
+
 const name = z
   .string()
   .regex(/^[a-z][a-z0-9-]*$/, "expected a lower-case name: letters, digits and '-'");

@@ -11,6 +11,7 @@ import {
   previousTier,
   resourceName,
   runtimeEnvironment,
+  secretSource,
   validateRepository,
   validateSources,
 } from "../../../../pipelines/src/core/environment/index.ts";
@@ -155,5 +156,34 @@ describe("loading from a repository root", () => {
     const { model, problems } = await validateRepository(dir);
     expect(model).toBeUndefined();
     expect(problems.map((p) => p.rule)).toEqual(["files/missing", "files/missing"]);
+  });
+});
+
+describe("helpers other areas use", () => {
+  it("imageRepository strips tag and digest from a given image, keeping a registry port", async () => {
+    const files = shippedFiles();
+    files["dev.yaml"] = `${files["dev.yaml"]}\n`.replace(
+      "  worker:\n    build: { target: development }",
+      `  worker:\n    build: { target: development }\n  metrics:\n    image: 127.0.0.1:5000/tools/metrics:v1@sha256:${"b".repeat(64)}\n    ports: { http: 9102 }\n    health: { liveness: /m, readiness: /m }\n    resources: { requests: { cpu: 10m, memory: 32Mi }, limits: { cpu: 50m, memory: 64Mi } }\n    replicas: 1\n    autoscaling: { enabled: false, min: 1, max: 1, target_cpu: 80 }`,
+    );
+    const { model, problems } = validateSources(asSources(files));
+    expect(problems).toEqual([]);
+    expect(imageRepository(model!, "dev", "metrics")).toBe("127.0.0.1:5000/tools/metrics");
+    expect(() => imageRepository(model!, "dev", "cache")).toThrow(
+      /unknown service "cache" in dev; declared: api, worker, metrics/,
+    );
+  });
+
+  it("secretSource tells references from literals", () => {
+    expect(secretSource({ ref: "vault:kv/tiers/prod/database#url" })).toEqual({
+      reference: { scheme: "vault", path: "kv/tiers/prod/database#url" },
+    });
+    expect(secretSource("env:DATABASE_URL")).toEqual({
+      reference: { scheme: "env", path: "DATABASE_URL" },
+    });
+    expect(secretSource("postgresql://tiers:tiers@postgres/tiers")).toEqual({
+      literal: "postgresql://tiers:tiers@postgres/tiers",
+    });
+    expect(secretSource({ value: "s3cret" })).toEqual({ literal: "s3cret" });
   });
 });
