@@ -16,6 +16,7 @@ import {
   reject,
 } from "../../../pipelines/src/engines/host/promotion.ts";
 import { requirePrerequisites } from "../../support/docker.ts";
+import { runTiers } from "../../support/repo.ts";
 import {
   cleanEnv,
   configure,
@@ -146,6 +147,31 @@ describe("promotion gates (real git repositories, real registry)", () => {
       "tests-passed",
       /tests FAILED: api 1 failed/,
     );
+  });
+
+  it("tiers record-tests turns the test tier's local report into the git record the gate reads (real CLI)", async () => {
+    const root = await repo();
+    const reports = join(root, ".tiers", "reports");
+    await import("node:fs/promises").then((fs) => fs.mkdir(reports, { recursive: true }));
+    await writeFile(
+      join(reports, "test-run1.json"),
+      JSON.stringify({
+        id: "run1",
+        commit: good.commit,
+        outcome: "passed",
+        services: [{ service: "api", outcome: "passed" }],
+      }),
+    );
+    const run = await runTiers(root, ["record-tests"], { env: cleanEnv() });
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `🜁 recorded: tests passed for ${good.commit.slice(0, 12)} — api passed \\(run run1\\)`,
+      ),
+    );
+    expect(git(root, "show", `HEAD:releases/tests/${good.commit}.yaml`)).toMatch(/passed: true/);
+    const ctx = await computePlan({ root, tier: "test", commit: good.commit, env: cleanEnv() });
+    expect(failing(ctx.plan)).toEqual([]);
   });
 
   it("a dev-labelled image is refused by staging even after passing test", async () => {

@@ -7,6 +7,7 @@ import { registerEnv } from "./env.ts";
 import { registerPlan } from "./plan.ts";
 import { registerPromote } from "./promote.ts";
 import { registerPublish } from "./publish.ts";
+import { registerRecordTests } from "./record-tests.ts";
 import { registerReject } from "./reject.ts";
 import { registerRollback } from "./rollback.ts";
 import { registerSign } from "./sign.ts";
@@ -27,6 +28,7 @@ export const commands: RegisterCommand[] = [
   registerDeploy,
   // Promotion: preview, promote, sign/verify passages, reject, roll back, the ladder.
   registerStatus,
+  registerRecordTests,
   registerPlan,
   registerPromote,
   registerSign,
