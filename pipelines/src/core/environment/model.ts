@@ -9,7 +9,7 @@ import { describeValue, type IssueProblem, problemsFromIssue } from "./issues.ts
 import { deepMerge, isMapping } from "./merge.ts";
 import { checkPolicies, type UncheckedTier } from "./policies.ts";
 import { type Problem, rules, sortProblems } from "./problems.ts";
-import { type Tier, tierOnlyKeys, tierSchema } from "./schema.ts";
+import { baseOnlyKeys, type Tier, tierOnlyKeys, tierSchema } from "./schema.ts";
 import { type Located, type OriginTree, originAt, parseSource } from "./source.ts";
 
 /** The validated environments of a repository. */
@@ -109,6 +109,18 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
       continue;
     }
     const own = located.value;
+    for (const key of baseOnlyKeys) {
+      if (!(key in own)) continue;
+      const { origin } = originAt(located.origin, [key]);
+      problems.push({
+        file: source.file,
+        ...(origin.key ?? origin.at),
+        path: key,
+        message: `"${key}" is the same for every tier (resource names and images derive from it), so set it in ${baseFile} only`,
+        rule: rules.baseKeyInTier,
+        tier: name,
+      });
+    }
 
     if (own.tier !== undefined && own.tier !== name) {
       const { origin } = originAt(located.origin, ["tier"]);

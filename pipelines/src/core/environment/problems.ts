@@ -15,6 +15,7 @@ export const rules = {
   invalidValue: "schema/invalid-value",
   tierName: "tier/name-mismatch",
   tierKeyInBase: "tier/key-in-base",
+  baseKeyInTier: "tier/key-in-tier-file",
   noDevFeatures: "policy/no-dev-features",
   prodMtls: "policy/prod-mtls",
   prodPersistence: "policy/prod-persistence",

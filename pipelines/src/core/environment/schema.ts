@@ -298,5 +298,8 @@ export type Dependency = Tier["dependencies"][string];
 export type Features = Tier["features"];
 export type SecretEntry = Tier["secrets"][string];
 
+/** Keys only base.yaml may set: one value for the whole project. */
+export const baseOnlyKeys = ["project"] as const;
+
 /** Keys only a tier file may set: they describe one tier, so base.yaml must not. */
 export const tierOnlyKeys = ["tier", "marker", "promotion"] as const;

@@ -241,6 +241,21 @@ describe("tier files", () => {
     });
   });
 
+  it("a tier file may not rename the project", () => {
+    const { files, result } = validateWith((f) => {
+      f["prod.yaml"] = `project: tiers-prod\n${f["prod.yaml"]}`;
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/prod.yaml",
+      ...locate(files["prod.yaml"]!, "project: tiers-prod", "project"),
+      path: "project",
+      rule: "tier/key-in-tier-file",
+      tier: "prod",
+      message:
+        '"project" is the same for every tier (resource names and images derive from it), so set it in environments/base.yaml only',
+    });
+  });
+
   it("a missing base.yaml is reported", () => {
     const files = shippedFiles();
     delete files["base.yaml"];
