@@ -386,8 +386,8 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines().slice(0, 6)).toEqual([
       "get service tiers-prod-api",
-      "apply --dry-run=server 20 objects",
-      "apply 20 objects",
+      "apply --dry-run=server 21 objects",
+      "apply 21 objects",
       "rollout status deployment/tiers-prod-api-blue",
       "rollout status deployment/tiers-prod-api-green",
       "rollout status deployment/tiers-prod-worker",
@@ -407,8 +407,8 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.liveColours).toEqual({ api: "green" });
     expect(cluster.lines()).toEqual([
       "get service tiers-prod-api",
-      "apply --dry-run=server 17 objects",
-      "apply 17 objects",
+      "apply --dry-run=server 18 objects",
+      "apply 18 objects",
       "rollout status deployment/tiers-prod-api-green",
       "rollout status deployment/tiers-prod-worker",
       "GET tiers-prod-api-preview:http/proxy/healthz",

@@ -54,6 +54,8 @@ export function tierLabels(tier: Pick<Tier, "project" | "tier">): Record<string,
 
 /** Annotation that puts a namespace into the service mesh (features.mtls). */
 export const meshAnnotation = { key: "linkerd.io/inject", value: "enabled" } as const;
+/** Namespace of the mesh's control plane, which every meshed pod's proxy must reach. */
+export const meshNamespace = "linkerd";
 
 /**
  * Where a secret reference lives in the secret manager External Secrets reads:
@@ -156,6 +158,36 @@ export function checkDrift(
         ? `features.mtls is true, so the namespace needs ${meshAnnotation.key}: ${meshAnnotation.value}`
         : `features.mtls is false, but the namespace is in the mesh`,
     );
+  }
+
+  // A meshed pod's proxy must reach the mesh control plane through the default-deny egress.
+  if (tier.features.mtls) {
+    const toMesh = (peer: unknown) =>
+      (field(peer, "namespaceSelector.matchLabels") as Record<string, string> | undefined)?.[
+        "kubernetes.io/metadata.name"
+      ] === meshNamespace;
+    const allPods = (o: KubeObject) => {
+      const selector = field(o, "spec.podSelector");
+      return (
+        typeof selector === "object" && selector !== null && Object.keys(selector).length === 0
+      );
+    };
+    const reachesMesh = objects.some(
+      (o) =>
+        o.kind === "NetworkPolicy" &&
+        allPods(o) &&
+        ((field(o, "spec.egress") ?? []) as { to?: unknown[] }[]).some((rule) =>
+          (rule.to ?? []).some(toMesh),
+        ),
+    );
+    if (!reachesMesh) {
+      add(
+        "drift/mtls",
+        overlay,
+        "",
+        `features.mtls is true, so every pod needs egress to the mesh control plane (namespace ${meshNamespace})`,
+      );
+    }
   }
 
   // Strategy: colours exist exactly in blue-green tiers.

@@ -492,6 +492,18 @@ describe("drift between the overlay and the tier config", () => {
     ).toEqual(["drift/monitoring"]);
   });
 
+  it("mTLS: meshed pods must reach the mesh control plane through default-deny egress", () => {
+    const findings = drift(prod, (o) => {
+      o.splice(
+        o.findIndex((x) => x.metadata.name.endsWith("allow-mesh-control-plane")),
+        1,
+      );
+    });
+    expect(findings.map((f) => f.message)).toEqual([
+      expect.stringMatching(/egress to the mesh control plane \(namespace linkerd\)/),
+    ]);
+  });
+
   it("managed dependencies need an egress rule on their port", () => {
     const findings = drift(
       staging,

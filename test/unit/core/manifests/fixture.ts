@@ -65,6 +65,25 @@ export function fixtureObjects(tier: Tier, runtime: Record<string, string>): Kub
       },
     },
   ];
+  if (tier.features.mtls) {
+    objects.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta(`${tier.project}-${tier.tier}-allow-mesh-control-plane`),
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [
+              { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "linkerd" } } },
+            ],
+            ports: [{ protocol: "TCP", port: 8080 }],
+          },
+        ],
+      },
+    });
+  }
   for (const [key, entry] of Object.entries(tier.secrets)) {
     const ref = typeof entry === "string" ? entry : "ref" in entry ? entry.ref : "";
     const remote = remoteRefOf(ref) ?? { key: "missing" };
