@@ -17,6 +17,7 @@ import {
   argument,
   type Container,
   type Directory,
+  dag,
   func,
   type GitRepository,
   object,
@@ -64,6 +65,7 @@ import {
   withBindings,
 } from "./engines/dagger/stack.ts";
 import { buildImage, caSecret } from "./engines/dagger/stages.ts";
+import { cliOutput, gitAuthHeader, pushBranch, runCli, toolbox } from "./engines/dagger/toolbox.ts";
 import { materialize } from "./engines/dagger/workspace.ts";
 import { buildSettings, tierVariables } from "./engines/host/build.ts";
 import { deployTier } from "./engines/host/deploy.ts";
@@ -418,6 +420,178 @@ export class Tiers {
     return `${printed()}\n`;
   }
 
+  /**
+   * Previews a promotion into a tier: digest from → to, the overlay diff, and every gate with
+   * pass or fail and why. Changes nothing. Runs the same `tiers plan` as a laptop, in a toolbox
+   * built from the pinned images, on a fresh clone. Never cached: it reads live state.
+   */
+  @func({ cache: "never" })
+  async plan(
+    /** Tier to promote into (e.g. staging, prod). */
+    env: string,
+    /** Plan every image of this published commit (default: what passed the previous tier). */
+    commit?: string,
+    /** Plan this digest only (sha256:…). */
+    digest?: string,
+    /** Only this service. */
+    service?: string,
+    /** Print the plan as JSON. */
+    json = false,
+    /** Registry host the images were published to (default: environments/base.yaml registry.host). */
+    registry?: string,
+    /** Registry user for reading manifests and signatures (default: anonymous). */
+    registryUsername?: string,
+    /** Registry password or token, as a Dagger secret. */
+    registryPassword?: Secret,
+    /** Git remote holding the pins and records (default: the repository's origin URL). */
+    gitRemote?: string,
+    /** Branch the pins and records live on. */
+    branch = "main",
+    /** Token for a private git remote, as a Dagger secret. */
+    gitToken?: Secret,
+    /** User name sent with the git token (GitHub: x-access-token; GitLab: oauth2). */
+    gitUsername = "x-access-token",
+  ): Promise<string> {
+    const box = await this.promotion(
+      [
+        "plan",
+        "--env",
+        env,
+        ...selection({ commit, digest, service }),
+        ...(json ? ["--json"] : []),
+      ],
+      {
+        commit,
+        registry,
+        registryUsername,
+        registryPassword,
+        gitRemote,
+        branch,
+        gitToken,
+        gitUsername,
+      },
+    );
+    return box.file(cliOutput).contents();
+  }
+
+  /**
+   * Promotes into a tier: computes the plan, refuses unless every gate passes, pins the digest
+   * in the tier's overlay, records the promotion in git and pushes it, then (with --deploy)
+   * deploys. Idempotent; concurrent runs lose cleanly. Never cached.
+   */
+  @func({ cache: "never" })
+  async promote(
+    /** Tier to promote into (e.g. test, staging, prod). */
+    env: string,
+    /** Promote every image of this published commit (default: what passed the previous tier). */
+    commit?: string,
+    /** Promote this digest only (sha256:…). */
+    digest?: string,
+    /** Only this service. */
+    service?: string,
+    /** Deploy the tier after pinning (Kubernetes tiers; needs --kubeconfig). */
+    deploy = false,
+    /** kubeconfig for the deploy step, as a Dagger secret. */
+    kubeconfig?: Secret,
+    /** Who promotes, for the records (CI: the actor who triggered the run). */
+    actor?: string,
+    /**
+     * The CI environment this job runs in (GitHub environment / GitLab protected environment),
+     * whose protection rules are the approvals of tiers with approvals.source ci-environment.
+     */
+    ciEnvironment?: string,
+    /** Registry host the images were published to (default: environments/base.yaml registry.host). */
+    registry?: string,
+    /** Registry user for reading manifests and pushing signatures (default: anonymous). */
+    registryUsername?: string,
+    /** Registry password or token, as a Dagger secret. */
+    registryPassword?: Secret,
+    /** Keyless signing: the CI's OIDC identity token for Sigstore, as a Dagger secret. */
+    oidcToken?: Secret,
+    /** Key signing: the cosign private key, as a Dagger secret. */
+    cosignKey?: Secret,
+    /** Key signing: the password of the cosign key, as a Dagger secret. */
+    cosignPassword?: Secret,
+    /** Git remote the pin and records are pushed to (default: the repository's origin URL). */
+    gitRemote?: string,
+    /** Branch the pin and records are committed on. */
+    branch = "main",
+    /** Token allowed to push to the git remote, as a Dagger secret. */
+    gitToken?: Secret,
+    /** User name sent with the git token (GitHub: x-access-token; GitLab: oauth2). */
+    gitUsername = "x-access-token",
+  ): Promise<string> {
+    const box = await this.promotion(
+      [
+        "promote",
+        "--env",
+        env,
+        "--yes",
+        ...(deploy ? [] : ["--no-deploy"]),
+        ...selection({ commit, digest, service }),
+      ],
+      {
+        commit,
+        registry,
+        registryUsername,
+        registryPassword,
+        gitRemote,
+        branch,
+        gitToken,
+        gitUsername,
+        kubeconfig,
+        actor,
+        ciEnvironment,
+        oidcToken,
+        cosignKey,
+        cosignPassword,
+        push: true,
+      },
+    );
+    return box.file(cliOutput).contents();
+  }
+
+  /**
+   * Rolls a Kubernetes tier back to an earlier pin (default: the previous one), records it as a
+   * rollback in git and pushes it, then (with --deploy) deploys. Never cached.
+   */
+  @func({ cache: "never" })
+  async rollback(
+    /** Tier to roll back (staging or prod). */
+    env: string,
+    /** A digest pinned earlier, or an overlay commit (default: the previous distinct pins). */
+    to?: string,
+    /** Why, kept in the history record and the commit message. */
+    reason?: string,
+    /** Deploy the restored pin (needs --kubeconfig). */
+    deploy = false,
+    /** kubeconfig for the deploy step, as a Dagger secret. */
+    kubeconfig?: Secret,
+    /** Who rolls back, for the records. */
+    actor?: string,
+    /** Git remote the pin and records are pushed to (default: the repository's origin URL). */
+    gitRemote?: string,
+    /** Branch the pin and records are committed on. */
+    branch = "main",
+    /** Token allowed to push to the git remote, as a Dagger secret. */
+    gitToken?: Secret,
+    /** User name sent with the git token (GitHub: x-access-token; GitLab: oauth2). */
+    gitUsername = "x-access-token",
+  ): Promise<string> {
+    const box = await this.promotion(
+      [
+        "rollback",
+        "--env",
+        env,
+        ...(to ? ["--to", to] : []),
+        ...(reason ? ["--reason", reason] : []),
+        ...(deploy ? [] : ["--no-deploy"]),
+      ],
+      { gitRemote, branch, gitToken, gitUsername, kubeconfig, actor, push: true },
+    );
+    return box.file(cliOutput).contents();
+  }
+
   // ---------------------------------------------------------------------------------------
   // Lazy builders the functions use. Public so the offline tests can read the exact query a
   // function would send; not Dagger functions (no @func), so `dagger functions` hides them.
@@ -548,26 +722,13 @@ export class Tiers {
         : {}),
     };
     const run = (invocation: Invocation) => this.execute(invocation, runOptions);
-    const services = Object.values(await this.stack(context, "dev", revision.commit)).filter(
-      (s) => s.build,
-    );
-    const subjects: (PassageSubject & { service: string })[] = [];
-    for (const spec of services) {
-      const repository = imageRepository(context.registry, context.namespace, spec.name);
-      const ref = `${repository}:${imageTag(revision.commit, "production", false)}`;
-      const invocation = registryTool.inspect(ref);
-      const result = await run(invocation);
-      if (result.exitCode !== 0)
-        throw registryTool.registryError(invocation, result, context.registry);
-      const remote = registryTool.parseInspect(result.stdout);
-      if (remote.labels[ociLabel.revision] !== revision.commit) {
-        throw new TiersError(
-          `${ref} carries revision ${remote.labels[ociLabel.revision] ?? "(none)"}, expected ${revision.commit}`,
-          { where: ref, hint: "publish this commit first: `dagger call publish`" },
-        );
-      }
-      subjects.push({ tier: env, service: spec.name, repository, digest: remote.digest });
-    }
+    const images = await this.publishedImages(context, revision.commit, runOptions);
+    const subjects = Object.entries(images).map(([service, image]) => ({
+      tier: env,
+      service,
+      repository: image.repository,
+      digest: image.digest,
+    }));
     return {
       marker: tier.marker,
       policy: tier.signing,
@@ -578,6 +739,125 @@ export class Tiers {
         secrets: options.secrets,
       }),
     };
+  }
+
+  /**
+   * The toolbox that runs `tiers <args>` on a fresh clone with every credential bound, and
+   * pushes what it committed when `push` is set. Lazy: nothing runs until the output is read.
+   */
+  async promotion(
+    args: readonly string[],
+    options: {
+      commit?: string | undefined;
+      registry?: string | undefined;
+      registryUsername?: string | undefined;
+      registryPassword?: Secret | undefined;
+      gitRemote?: string | undefined;
+      branch: string;
+      gitToken?: Secret | undefined;
+      gitUsername: string;
+      kubeconfig?: Secret | undefined;
+      actor?: string | undefined;
+      ciEnvironment?: string | undefined;
+      oidcToken?: Secret | undefined;
+      cosignKey?: Secret | undefined;
+      cosignPassword?: Secret | undefined;
+      push?: boolean;
+    },
+  ): Promise<Container> {
+    const context = await this.context({ registry: options.registry });
+    const registryLogin = options.registryPassword
+      ? await this.credentials(
+          context.registry,
+          options.registryUsername ?? "",
+          options.registryPassword,
+        )
+      : undefined;
+    const files: Record<string, string> = {};
+    if (options.commit) {
+      // `--commit` reads the artefact record; CI publishes in another job, so it is rebuilt
+      // here from what the registry serves for the commit (the same facts publish recorded).
+      const revision = await this.revision(options.commit);
+      const images = await this.publishedImages(context, revision.commit, {
+        source: this.source,
+        secrets: {},
+        runId: freshRunId(),
+        ...(registryLogin ? { registryAuth: registryLogin } : {}),
+      });
+      files[`.tiers/artefacts/${revision.commit}.json`] = serializeArtefactRecord({
+        commit: revision.commit,
+        created: new Date().toISOString(),
+        registry: context.registry,
+        images,
+      });
+    }
+    const secretEnv: Record<string, Secret> = {};
+    const env: Record<string, string> = {};
+    if (options.oidcToken) secretEnv.SIGSTORE_ID_TOKEN = options.oidcToken;
+    if (options.cosignPassword) secretEnv.COSIGN_PASSWORD = options.cosignPassword;
+    if (options.cosignKey) {
+      secretEnv.COSIGN_PRIVATE_KEY = options.cosignKey;
+      env.TIERS_COSIGN_KEY = "env://COSIGN_PRIVATE_KEY";
+    }
+    if (options.actor) env.TIERS_ACTOR = options.actor;
+    if (options.ciEnvironment) {
+      // What the host engine reads for approvals.source: ci-environment (as on a CI runner).
+      env.GITHUB_ACTIONS = "true";
+      env.GITHUB_ENVIRONMENT = options.ciEnvironment;
+    }
+    const remote = options.gitRemote || (await this.repo.url());
+    const box = runCli(
+      toolbox({
+        nodeImage: context.baseImage,
+        remote,
+        branch: options.branch,
+        ...(options.gitToken
+          ? { gitAuth: await this.gitCredentials(options.gitUsername, options.gitToken) }
+          : {}),
+        ...(registryLogin ? { registryAuth: registryLogin } : {}),
+        ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+        secretEnv,
+        env,
+        files,
+        runId: freshRunId(),
+      }),
+      args,
+    );
+    return options.push ? pushBranch(box, options.branch) : box;
+  }
+
+  /** What the registry serves for each service's image of a commit (digest, checked revision). */
+  async publishedImages(
+    context: StageContext,
+    commit: string,
+    runOptions: DaggerRunOptions,
+  ): Promise<Record<string, PublishedImage>> {
+    const images: Record<string, PublishedImage> = {};
+    const services = Object.values(await this.stack(context, "dev", commit)).filter((s) => s.build);
+    for (const spec of services) {
+      const repository = imageRepository(context.registry, context.namespace, spec.name);
+      const tag = imageTag(commit, "production", false);
+      const ref = `${repository}:${tag}`;
+      const invocation = registryTool.inspect(ref);
+      const result = await this.execute(invocation, runOptions);
+      if (result.exitCode !== 0) {
+        throw registryTool.registryError(invocation, result, context.registry);
+      }
+      const remote = registryTool.parseInspect(result.stdout);
+      if (remote.labels[ociLabel.revision] !== commit) {
+        throw new TiersError(
+          `${ref} carries revision ${remote.labels[ociLabel.revision] ?? "(none)"}, expected ${commit}`,
+          { where: ref, hint: "publish this commit first: `dagger call publish`" },
+        );
+      }
+      images[spec.name] = {
+        repository,
+        tag,
+        digest: remote.digest,
+        ref: `${repository}@${remote.digest}`,
+      };
+    }
+    return images;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -591,6 +871,11 @@ export class Tiers {
   /** Registry credentials for tools that push or read signatures and manifests themselves. */
   protected async credentials(host: string, username: string, password: Secret): Promise<Secret> {
     return registryAuth(host, username, password);
+  }
+
+  /** The git auth header for a token, as a secret (the token is read only inside the engine). */
+  protected async gitCredentials(username: string, token: Secret): Promise<Secret> {
+    return dag.setSecret("git-auth", gitAuthHeader(username, await token.plaintext()));
   }
 
   /** The filtered repository as a local directory, for core loaders. */
@@ -702,6 +987,19 @@ function builtService(
     });
   }
   return spec;
+}
+
+/** The CLI flags that choose what a plan or promotion is about. */
+function selection(choice: {
+  commit?: string | undefined;
+  digest?: string | undefined;
+  service?: string | undefined;
+}): string[] {
+  return [
+    ...(choice.commit ? ["--commit", choice.commit] : []),
+    ...(choice.digest ? ["--digest", choice.digest] : []),
+    ...(choice.service ? ["--service", choice.service] : []),
+  ];
 }
 
 /** A build target from a flag, or a usage error listing the valid ones. */

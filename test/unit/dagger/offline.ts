@@ -55,6 +55,11 @@ export class OfflineTiers extends Tiers {
     return this.tool(invocation);
   }
 
+  /** The git auth header without reading the token back from an engine. */
+  protected override async gitCredentials(username: string): Promise<Secret> {
+    return dag.setSecret("git-auth", `Authorization: Basic <${username}:token read in the engine>`);
+  }
+
   /** Registry credentials without reading the password back from an engine. */
   protected override async credentials(host: string, username: string): Promise<Secret> {
     return dag.setSecret("registry-auth", dockerConfig(host, username, "<read in the engine>"));

@@ -7,8 +7,9 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dag } from "@dagger.io/dagger";
+import { type Container, dag } from "@dagger.io/dagger";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
 import { TiersError } from "../../../pipelines/src/core/errors.ts";
 import { readPins, setPins } from "../../../pipelines/src/core/promotion/overlay.ts";
 import {
@@ -20,7 +21,7 @@ import { daggerSecrets } from "../../../pipelines/src/engines/dagger/secrets.ts"
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
-import { commit, offlineTiers, ok, repositoryRoot } from "./offline.ts";
+import { commit, OfflineTiers, offlineTiers, ok, repositoryRoot } from "./offline.ts";
 import { envVariables, execs, opsNamed, secretName, visibleText } from "./query.ts";
 
 const registry = "registry.example.test";
@@ -271,7 +272,8 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
     );
     const apply = tiers.calls.find((c) => c.invocation.args.includes("apply"));
     expect(apply, "the deploy reached kubectl apply").toBeDefined();
-    expect(apply?.invocation.args).toEqual([
+    // The deploy engine's first apply (a server-side dry run, then the real one).
+    expect(apply?.invocation.args.slice(0, 7)).toEqual([
       "--kubeconfig",
       "/run/secrets/tiers-kubeconfig",
       "apply",
@@ -281,6 +283,7 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
       "-",
     ]);
     const container = apply!.container;
+    expect(execs(container)).toEqual([["kubectl", ...apply!.invocation.args]]);
     const [mounted] = opsNamed(container, "withMountedSecret");
     expect(mounted?.args.path).toBe("/run/secrets/tiers-kubeconfig");
     expect(secretName(mounted?.args.source)).toBe("kubeconfig");
@@ -288,5 +291,190 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
     expect(String(exec?.args.stdin)).toContain(`@${digestOf("api")}`);
     for (const call of tiers.calls)
       expect(visibleText(call.container)).not.toContain("kube-Token-value");
+  });
+});
+
+describe("plan, promote and rollback (builds the query: no Dagger engine, registry or git remote here)", () => {
+  const remote = "https://git.example.test/tiers.git";
+  const gitToken = "ghs_git-Token-value";
+
+  /** Records the toolbox each function builds instead of reading its output from an engine. */
+  class Recording extends OfflineTiers {
+    boxes: { args: readonly string[]; container: Container }[] = [];
+    override async promotion(
+      args: readonly string[],
+      options: Parameters<OfflineTiers["promotion"]>[1],
+    ): Promise<Container> {
+      const container = await super.promotion(args, options);
+      this.boxes.push({ args, container });
+      // The function reads the CLI's output from the engine next; answer it here instead.
+      return { file: () => ({ contents: async () => "done\n" }) } as unknown as Container;
+    }
+  }
+  const recording = () => {
+    const tiers = new Recording(dag.directory(), dag.git(remote));
+    tiers.tool = registryAndCosign();
+    return tiers;
+  };
+
+  it("promotes with the same CLI on a fresh clone, then pushes what it committed", async () => {
+    const tiers = recording();
+    await tiers.promote(
+      "staging",
+      undefined,
+      undefined,
+      undefined,
+      true,
+      dag.setSecret("kubeconfig", "token: kube-Token-value"),
+      "octocat",
+      "staging",
+      registry,
+      "ci",
+      dag.setSecret("registry-password", password),
+      dag.setSecret("oidc-token", token),
+      undefined,
+      undefined,
+      remote,
+      "main",
+      dag.setSecret("git-token", gitToken),
+    );
+    const [box] = tiers.boxes;
+    const commands = execs(box?.container);
+    expect(commands.slice(-4)).toEqual([
+      ["git", "clone", "--branch", "main", remote, "/repo"],
+      ["npm", "ci", "--omit=dev", "--workspace=pipelines", "--no-audit", "--no-fund"],
+      ["node", "pipelines/bin/tiers.js", "--no-color", "promote", "--env", "staging", "--yes"],
+      ["git", "push", "origin", "HEAD:refs/heads/main"],
+    ]);
+    const secrets = Object.fromEntries(
+      opsNamed(box?.container, "withSecretVariable").map((op) => [
+        op.args.name,
+        secretName(op.args.secret),
+      ]),
+    );
+    expect(secrets).toEqual({ GIT_CONFIG_VALUE_2: "git-auth", SIGSTORE_ID_TOKEN: "oidc-token" });
+    const mounted = Object.fromEntries(
+      opsNamed(box?.container, "withMountedSecret").map((op) => [
+        op.args.path,
+        secretName(op.args.source),
+      ]),
+    );
+    expect(mounted).toEqual({
+      [`${registryAuthDir}/config.json`]: "registry-auth",
+      "/run/secrets/tiers-kubeconfig": "kubeconfig",
+    });
+    const env = envVariables(box?.container);
+    expect(env).toMatchObject({
+      TIERS_ACTOR: "octocat",
+      GITHUB_ACTIONS: "true",
+      GITHUB_ENVIRONMENT: "staging",
+      TIERS_KUBECONFIG: "/run/secrets/tiers-kubeconfig",
+      GIT_CONFIG_KEY_2: "http.extraHeader",
+    });
+    const text = visibleText(box?.container);
+    for (const value of [gitToken, token, password, "kube-Token-value"])
+      expect(text).not.toContain(value);
+  });
+
+  it("assembles the toolbox from the pinned cosign and kubectl images", async () => {
+    const tiers = recording();
+    await tiers.plan(
+      "prod",
+      undefined,
+      undefined,
+      undefined,
+      true,
+      undefined,
+      undefined,
+      undefined,
+      remote,
+    );
+    const [box] = tiers.boxes;
+    const copied = opsNamed(box?.container, "withFile").map((op) => ({
+      path: op.args.path,
+      from: (
+        op.args.source as { chain: { operation: string; args: Record<string, unknown> }[] }
+      ).chain.find((o) => o.operation === "from")?.args.address,
+    }));
+    expect(copied).toEqual([
+      { path: "/usr/local/bin/cosign", from: toolImageRef("cosign") },
+      { path: "/usr/local/bin/kubectl", from: toolImageRef("kubectl") },
+    ]);
+    // A plan changes nothing: no push.
+    expect(execs(box?.container).at(-1)).toEqual([
+      "node",
+      "pipelines/bin/tiers.js",
+      "--no-color",
+      "plan",
+      "--env",
+      "prod",
+      "--json",
+    ]);
+  });
+
+  it("rebuilds the artefact record of --commit from what the registry serves", async () => {
+    const tiers = recording();
+    await tiers.promote(
+      "test",
+      commit,
+      undefined,
+      undefined,
+      false,
+      undefined,
+      undefined,
+      undefined,
+      registry,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      remote,
+    );
+    const [box] = tiers.boxes;
+    expect(box?.args).toEqual([
+      "promote",
+      "--env",
+      "test",
+      "--yes",
+      "--no-deploy",
+      "--commit",
+      commit,
+    ]);
+    const record = opsNamed(box?.container, "withNewFile").find(
+      (op) => op.args.path === `/repo/.tiers/artefacts/${commit}.json`,
+    );
+    const parsed = parseArtefactRecord(String(record?.args.contents), "record");
+    expect(parsed.images.api?.ref).toBe(`${registry}/tiers/api@${digestOf("api")}`);
+    expect(parsed.images.worker?.digest).toBe(digestOf("worker"));
+  });
+
+  it("rolls back with the same CLI and pushes the rollback commit", async () => {
+    const tiers = recording();
+    await tiers.rollback(
+      "prod",
+      digestOf("api"),
+      "smoke regression",
+      false,
+      undefined,
+      "octocat",
+      remote,
+    );
+    expect(tiers.boxes[0]?.args).toEqual([
+      "rollback",
+      "--env",
+      "prod",
+      "--to",
+      digestOf("api"),
+      "--reason",
+      "smoke regression",
+      "--no-deploy",
+    ]);
+    expect(execs(tiers.boxes[0]?.container).at(-1)).toEqual([
+      "git",
+      "push",
+      "origin",
+      "HEAD:refs/heads/main",
+    ]);
   });
 });

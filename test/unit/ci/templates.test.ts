@@ -1,0 +1,260 @@
+/**
+ * The CI templates, checked without a CI vendor: GitHub workflows by a real Actions linter
+ * (@action-validator/core, SchemaStore's workflow schema compiled to WebAssembly), the GitLab
+ * file parsed and checked for its stages and protected environments; and both checked for
+ * drift against the things they must agree with — the promotion chain in environments/*.yaml,
+ * the functions and flags of the Dagger module, and the engine version in dagger.json.
+ */
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
+import { introspect } from "../dagger/introspect.ts";
+import { repositoryRoot as root } from "../dagger/offline.ts";
+
+const require = createRequire(import.meta.url);
+const validator = require("@action-validator/core") as {
+  validateWorkflow(src: string): { errors: unknown[] };
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML is navigated by key; the assertions check its shape
+type Yaml = Record<string, any>;
+const read = (path: string) => readFile(join(root, path), "utf8");
+const workflows = [".github/workflows/ci.yml", ".github/workflows/release.yml"];
+
+/** `dagger call <function> --flag value ...` split into the function and its flags. */
+function daggerCall(text: string): { fn: string; flags: Record<string, string> } {
+  const words = text.trim().split(/\s+/);
+  const start = words[0] === "dagger" ? 2 : 0;
+  if (start === 2) expect(words[1], text).toBe("call");
+  const fn = words[start]!;
+  const flags: Record<string, string> = {};
+  for (let i = start + 1; i < words.length; i++) {
+    const word = words[i]!;
+    if (!word.startsWith("--")) continue;
+    const next = words[i + 1];
+    flags[word.slice(2)] = next && !next.startsWith("--") ? next.replace(/^"|"$/g, "") : "true";
+  }
+  return { fn, flags };
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const module = introspect(join(root, "pipelines/src/index.ts"), "Tiers");
+
+/** Fails when a call names a function or flag the module does not have. */
+function expectCallable(text: string) {
+  const { fn, flags } = daggerCall(text);
+  const definition = module.functions[fn];
+  expect(definition, `dagger call ${fn}: no such function in pipelines/src/index.ts`).toBeDefined();
+  const known = new Set(definition!.arguments.map((a) => kebab(a.name)));
+  for (const flag of Object.keys(flags)) {
+    expect(known.has(flag), `dagger call ${fn} --${flag}: no such argument`).toBe(true);
+  }
+  for (const arg of definition!.arguments) {
+    if (!arg.optional && arg.defaultValue === undefined) {
+      expect(flags, `dagger call ${fn} needs --${kebab(arg.name)}`).toHaveProperty(kebab(arg.name));
+    }
+  }
+  return { fn, flags };
+}
+
+async function chain() {
+  const model = await loadModel(root);
+  const kubernetes = model.order.filter((tier) => model.tiers[tier]!.runtime === "kubernetes");
+  return { model, order: model.order, kubernetes };
+}
+
+describe("GitHub Actions workflows", () => {
+  it("pass the Actions workflow linter, and the linter does catch a broken file", async () => {
+    for (const file of workflows) {
+      const text = await read(file);
+      expect(validator.validateWorkflow(text).errors, file).toEqual([]);
+      const broken = text.replace("runs-on:", "runs-onn:");
+      expect(validator.validateWorkflow(broken).errors.length, file).toBeGreaterThan(0);
+    }
+  });
+
+  it("call only `dagger call` (plus checkout and the OIDC token request), with pinned actions", async () => {
+    for (const file of workflows) {
+      const doc = parse(await read(file)) as Yaml;
+      for (const [name, job] of Object.entries<Yaml>(doc.jobs)) {
+        for (const step of job.steps as Yaml[]) {
+          expect(step.run, `${file} ${name}: a shell step`).toBeUndefined();
+          expect(step.uses, `${file} ${name}`).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
+          const action = String(step.uses).split("@")[0];
+          if (action === "dagger/dagger-for-github") {
+            // The workflow-level DAGGER_VERSION (checked against dagger.json below).
+            expect(step.with.version).toBe(["$", "{{ env.DAGGER_VERSION }}"].join(""));
+            expect(step.with.verb ?? "call").toBe("call");
+            expectCallable(step.with.call);
+          } else if (action === "actions/github-script") {
+            expect(step.with.script).toContain('core.getIDToken("sigstore")');
+            expect(step.with.script).toContain("core.setSecret(token)");
+          } else {
+            expect(action).toBe("actions/checkout");
+          }
+        }
+      }
+    }
+  });
+
+  it("tests every push and pull request", async () => {
+    const doc = parse(await read(".github/workflows/ci.yml")) as Yaml;
+    expect(Object.keys(doc.on).sort()).toEqual(["pull_request", "push"]);
+    const calls = (doc.jobs.test.steps as Yaml[]).flatMap((s) =>
+      s.with?.call ? [daggerCall(s.with.call).fn] : [],
+    );
+    expect(calls).toEqual(["validate", "test"]);
+  });
+
+  it("publishes and signs on main, then promotes into the tier after the chain start", async () => {
+    const { order } = await chain();
+    const doc = parse(await read(".github/workflows/release.yml")) as Yaml;
+    expect(doc.on.push.branches).toEqual(["main"]);
+    const job = doc.jobs.publish as Yaml;
+    expect(job.if).toBe("github.event_name == 'push'");
+    const calls = (job.steps as Yaml[]).flatMap((s) =>
+      s.with?.call ? [daggerCall(s.with.call)] : [],
+    );
+    expect(calls.map((c) => c.fn)).toEqual(["test", "publish", "sign", "promote"]);
+    expect(calls[2]?.flags.env).toBe(order[0]);
+    expect(calls[3]?.flags.env).toBe(order[1]);
+    expect(job.permissions["id-token"]).toBe("write");
+  });
+
+  it("promotes through GitHub environments that are exactly the Kubernetes tiers, in chain order", async () => {
+    const { model, kubernetes } = await chain();
+    const doc = parse(await read(".github/workflows/release.yml")) as Yaml;
+    expect(doc.on.workflow_dispatch.inputs.tier.options).toEqual(kubernetes);
+    const promotions = Object.values<Yaml>(doc.jobs).filter((job) => job.environment);
+    expect(promotions.map((job) => job.environment)).toEqual(kubernetes);
+    for (const job of promotions) {
+      const tier = job.environment as string;
+      expect(job.if).toContain(`inputs.tier == '${tier}'`);
+      const calls = (job.steps as Yaml[]).flatMap((s) =>
+        s.with?.call ? [daggerCall(s.with.call)] : [],
+      );
+      expect(calls.map((c) => c.fn)).toEqual(["plan", "promote"]);
+      for (const call of calls) expect(call.flags.env).toBe(tier);
+      expect(calls[1]?.flags["ci-environment"]).toBe(tier);
+      // The approvals the tier asks of its CI environment are that environment's reviewers.
+      expect(model.tiers[tier]!.approvals.source).toBe("ci-environment");
+      if (calls[1]?.flags["oidc-token"]) expect(job.permissions["id-token"]).toBe("write");
+    }
+  });
+
+  it("signs keyless as the identity the tiers' signing policies expect", async () => {
+    const { model } = await chain();
+    const doc = parse(await read(".github/workflows/release.yml")) as Yaml;
+    const keyless = Object.values(model.tiers).filter(
+      (tier) =>
+        tier.signing.mode === "keyless" &&
+        tier.signing.identity?.issuer === "https://token.actions.githubusercontent.com",
+    );
+    expect(keyless.length).toBeGreaterThan(0);
+    for (const tier of keyless) {
+      // …/<owner>/<repo>/.github/workflows/release.yml@refs/heads/main
+      expect(tier.signing.identity!.subject).toMatch(
+        /\/\.github\/workflows\/release\.yml@refs\/heads\/main$/,
+      );
+    }
+    expect(doc.on.push.branches).toEqual(["main"]);
+  });
+
+  it("install the Dagger CLI at the engine version dagger.json pins and the SDK matches", async () => {
+    const engine = (JSON.parse(await read("dagger.json")) as { engineVersion: string })
+      .engineVersion;
+    const sdk = (
+      JSON.parse(await read("node_modules/@dagger.io/dagger/package.json")) as { version: string }
+    ).version;
+    expect(engine).toBe(`v${sdk}`);
+    for (const file of workflows) {
+      expect((parse(await read(file)) as Yaml).env.DAGGER_VERSION).toBe(sdk);
+    }
+    expect((parse(await read(".gitlab-ci.yml")) as Yaml).variables.DAGGER_VERSION).toBe(sdk);
+  });
+});
+
+describe("GitLab CI", () => {
+  const load = async () => parse(await read(".gitlab-ci.yml"), { merge: true }) as Yaml;
+  /** GitLab's `extends`: templates deep-merged in order, then the job's own keys. */
+  const resolve = (doc: Yaml, job: Yaml): Yaml => {
+    const merge = (a: Yaml, b: Yaml): Yaml => {
+      const out: Yaml = { ...a };
+      for (const [k, v] of Object.entries(b)) {
+        const both = v && typeof v === "object" && !Array.isArray(v) && out[k];
+        out[k] = both && typeof out[k] === "object" ? merge(out[k], v) : v;
+      }
+      return out;
+    };
+    const parents = job.extends === undefined ? [] : [job.extends].flat();
+    let out: Yaml = {};
+    for (const parent of parents) out = merge(out, resolve(doc, doc[parent] as Yaml));
+    const { extends: _extends, ...own } = job;
+    return merge(out, own);
+  };
+  const jobsOf = (doc: Yaml) =>
+    Object.entries<Yaml>(doc)
+      .filter(
+        ([name, value]) =>
+          !name.startsWith(".") &&
+          !["stages", "variables", "default", "workflow"].includes(name) &&
+          value?.script,
+      )
+      .map(([name, job]) => [name, resolve(doc, job)] as const);
+
+  it("has the same stages, with one stage per Kubernetes tier in chain order", async () => {
+    const { kubernetes } = await chain();
+    const doc = await load();
+    expect(doc.stages).toEqual([
+      "validate",
+      "test",
+      "publish",
+      "sign",
+      "promote-test",
+      ...kubernetes,
+    ]);
+  });
+
+  it("runs every script line as `dagger call` with known functions and flags", async () => {
+    const doc = await load();
+    for (const [name, job] of jobsOf(doc)) {
+      for (const line of job.script as string[]) {
+        expect(line, name).toMatch(/^dagger call /);
+        expectCallable(line);
+      }
+    }
+  });
+
+  it("gives the Dagger engine a privileged docker:dind service", async () => {
+    const doc = await load();
+    const base = doc[".dagger"] as Yaml;
+    expect(base.services.map((s: Yaml) => s.name)).toEqual([
+      expect.stringMatching(/^docker:[\w.-]+-dind$/),
+    ]);
+    expect(doc.variables.DOCKER_HOST).toBe("tcp://docker:2376");
+  });
+
+  it("promotes into staging and prod only from protected environments, by hand, one at a time", async () => {
+    const { kubernetes } = await chain();
+    const doc = await load();
+    const promotions = jobsOf(doc).filter(([, job]) => job.environment);
+    expect(promotions.map(([, job]) => job.environment.name)).toEqual(kubernetes);
+    for (const [name, job] of promotions) {
+      const tier = job.environment.name as string;
+      expect(job.stage, name).toBe(tier);
+      expect(
+        job.rules.every((r: Yaml) => r.when === "manual"),
+        name,
+      ).toBe(true);
+      expect(job.resource_group, name).toBe(tier);
+      const calls = (job.script as string[]).map(daggerCall);
+      for (const call of calls) expect(call.flags.env, name).toBe(tier);
+      if (calls.some((c) => c.flags["oidc-token"])) {
+        expect(job.id_tokens?.SIGSTORE_ID_TOKEN?.aud, name).toBe("sigstore");
+      }
+    }
+  });
+});
