@@ -177,6 +177,8 @@ class FakeCluster {
   /** Returns true when this proxied GET should fail. */
   failSmoke: (path: string) => boolean = () => false;
   readonly sleeps: number[] = [];
+  /** Deployments at their first revision: `rollout undo` has nothing to go back to. */
+  noHistory = new Set<string>();
   /** stderr of a failing server-side dry run, if it should fail. */
   rejectDryRun: string | undefined;
 
@@ -217,7 +219,12 @@ class FakeCluster {
         return fail(`error: deployment "${name}" exceeded its progress deadline`);
       return ok(`deployment "${name}" successfully rolled out`);
     }
-    if (args[0] === "rollout" && args[1] === "undo") return ok(`${args[2]} rolled back`);
+    if (args[0] === "rollout" && args[1] === "undo") {
+      const name = args[2]!.replace("deployment/", "");
+      if (this.noHistory.has(name))
+        return fail(`error: no rollout history found for deployment "${name}"`);
+      return ok(`${args[2]} rolled back`);
+    }
     if (args[0] === "get" && args[1] === "--raw") {
       if (this.failSmoke(args[2]!)) {
         return fail(
@@ -396,6 +403,21 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.steps.find((s) => s.name === "switch tiers-prod-api")).toMatchObject({
       outcome: "skipped",
     });
+  });
+
+  it("a failed first deploy has nothing to roll back to, and says so", async () => {
+    const cluster = new FakeCluster(pinnedRoot);
+    cluster.failRollout.add("tiers-prod-api-green");
+    for (const d of ["tiers-prod-api-blue", "tiers-prod-api-green", "tiers-prod-worker"])
+      cluster.noHistory.add(d);
+    const { promise, sink } = await deploy(cluster, "prod");
+    const error = await failure(promise);
+    expect(error.result.outcome).toBe("failed");
+    expect(error.message).toMatch(/automatic rollback incomplete/);
+    expect(
+      error.result.steps.filter((s) => s.name.startsWith("rollout undo")).map((s) => s.detail),
+    ).toEqual(["no-rollout-history", "no-rollout-history", "no-rollout-history"]);
+    expect(sink.errors.join("\n")).toContain("has no earlier revision to roll back to");
   });
 
   it("updates the idle colour, smoke-checks it through preview, switches the selector, keeps the old colour", async () => {

@@ -276,7 +276,9 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     });
   record({ name: "apply", outcome: "ok", detail: `${applied.length} objects` });
 
-  const undo = async (why: string, deployments: string[]) => {
+  /** Undoes each Deployment's last rollout; true when every one went back to a revision. */
+  const undo = async (why: string, deployments: string[]): Promise<boolean> => {
+    let all = true;
     for (const deployment of deployments) {
       const call = kubectl.rolloutUndo({ ...access, namespace: plan.namespace, deployment });
       const r = await run(call);
@@ -286,6 +288,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
         continue;
       }
       const error = kubectl.kubectlError(call, r);
+      all = false;
       record({ name: `rollout undo ${deployment}`, outcome: "failed", detail: error.kind });
       if (error.kind === "no-rollout-history") {
         reporter.warn(
@@ -301,8 +304,17 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
         );
       }
     }
+    return all;
   };
   const updated = plan.rollouts.map((r) => r.deployment);
+  let rollbackTried = false;
+  /** Message suffix saying what the automatic rollback achieved. */
+  const outcomeNote = (done: string) =>
+    result.outcome === "rolled-back"
+      ? `; ${done}`
+      : rollbackTried
+        ? "; automatic rollback incomplete, see the steps"
+        : "";
 
   // 5. Rollouts.
   for (const wait of plan.rollouts) {
@@ -326,11 +338,12 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     if (r instanceof ToolError) {
       record({ name: `rollout ${wait.deployment}`, outcome: "failed", detail: r.kind });
       if (plan.rollbackOnHealth) {
-        await undo(`rollout of ${wait.deployment} failed: ${r.kind}`, updated);
-        result.outcome = "rolled-back";
+        const undone = await undo(`rollout of ${wait.deployment} failed: ${r.kind}`, updated);
+        result.outcome = undone ? "rolled-back" : "failed";
+        rollbackTried = true;
       }
       throw new DeployError(
-        `rollout of deployment/${wait.deployment} failed (${r.kind})${result.outcome === "rolled-back" ? "; rolled back" : ""}`,
+        `rollout of deployment/${wait.deployment} failed (${r.kind})${outcomeNote("rolled back")}`,
         result,
         r.hint,
         r,
@@ -344,11 +357,12 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   if (smokeFailure) {
     record({ name: "smoke", outcome: "failed", detail: smokeFailure });
     if (plan.rollbackOnSmoke) {
-      await undo(`smoke check failed: ${smokeFailure}`, updated);
-      result.outcome = "rolled-back";
+      const undone = await undo(`smoke check failed: ${smokeFailure}`, updated);
+      result.outcome = undone ? "rolled-back" : "failed";
+      rollbackTried = true;
     }
     throw new DeployError(
-      `smoke check failed: ${smokeFailure}${result.outcome === "rolled-back" ? "; rolled back, live traffic never moved" : ""}`,
+      `smoke check failed: ${smokeFailure}${outcomeNote("rolled back, live traffic never moved")}`,
       result,
       "look at the pods' logs; the live colour (if any) still serves traffic",
     );
@@ -394,7 +408,8 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
       `service/${sw.liveService} now serves ${sw.target}; ${sw.keptDeployment} kept for switch-back`,
     );
   }
-  async function switchBack(done: typeof plan.switches) {
+  async function switchBack(done: typeof plan.switches): Promise<boolean> {
+    let all = true;
     for (const sw of done) {
       if (!sw.switchBack) continue;
       const call = kubectl.patchServiceSelector({
@@ -404,12 +419,14 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
         selector: sw.switchBack,
       });
       const r = await run(call);
+      if (r.exitCode !== 0) all = false;
       record({
         name: `switch back ${sw.liveService}`,
         outcome: r.exitCode === 0 ? "ok" : "failed",
         detail: `${sw.target} -> ${sw.live}`,
       });
     }
+    return all;
   }
   if (switched.length) {
     const after = await smoke(
@@ -424,12 +441,15 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     if (after) {
       record({ name: "smoke after switch", outcome: "failed", detail: after });
       if (plan.rollbackOnSmoke) {
-        await switchBack(switched);
+        // Traffic back on the kept colour is the rollback; the idle colour is undone as well so
+        // the next instant switch-back lands on a known-good revision.
+        const back = await switchBack(switched);
         await undo(`smoke after switch failed: ${after}`, updated);
-        result.outcome = "rolled-back";
+        result.outcome = back ? "rolled-back" : "failed";
+        rollbackTried = true;
       }
       throw new DeployError(
-        `smoke check after the switch failed: ${after}${result.outcome === "rolled-back" ? "; traffic switched back" : ""}`,
+        `smoke check after the switch failed: ${after}${outcomeNote("traffic switched back")}`,
         result,
         "the previous colour serves traffic again; inspect the new colour's pods",
       );
