@@ -40,6 +40,17 @@ afterAll(async () => {
 });
 
 describe("tiers env dev (real Docker engine)", () => {
+  it("rejects an unknown tier or action with a usage error (exit 2) listing the valid ones", async () => {
+    const tier = await runTiers(repo.root, ["env", "qa", "up"], { env });
+    expect(tier.code).toBe(2);
+    expect(tier.stderr).toMatch(/unknown tier "qa"[\s\S]*dev, test/);
+    const action = await runTiers(repo.root, ["env", "dev", "deploy"], { env });
+    expect(action.code).toBe(2);
+    expect(action.stderr).toMatch(
+      /unknown action "deploy" for tier dev[\s\S]*up, down, logs, shell, status/,
+    );
+  });
+
   it("derives the same topology as `docker-compose config`", async () => {
     const config = execFileSync(
       "docker-compose",

@@ -43,20 +43,18 @@ describe("tiers publish (real registry)", () => {
   });
 
   it("reports a registry that answers but refuses the push, and records nothing", async () => {
-    // A registry API that is up (GET /v2/ answers) but denies every upload, as a read-only or
-    // unauthorised registry does.
+    // A registry API that is up (GET /v2/ answers) but refuses every upload as unauthorised, as
+    // a registry does to a client without credentials. (A 403 makes docker retry for ~50 s.)
     const server = createServer((request, response) => {
       if (request.method === "GET" && request.url === "/v2/") {
         response.writeHead(200, { "Content-Type": "application/json" }).end("{}");
         return;
       }
-      response
-        .writeHead(403, { "Content-Type": "application/json" })
-        .end(
-          JSON.stringify({
-            errors: [{ code: "DENIED", message: "requested access to the resource is denied" }],
-          }),
-        );
+      response.writeHead(401, { "Content-Type": "application/json" }).end(
+        JSON.stringify({
+          errors: [{ code: "UNAUTHORIZED", message: "requested access to the resource is denied" }],
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
