@@ -40,9 +40,10 @@ function repository(edits: Record<string, (text: string) => string> = {}): strin
   return dir;
 }
 
+/** 1-based line of the first line containing one of the `|`-separated needles. */
 function lineNumberOf(dir: string, file: string, needle: string): number {
   const lines = readFileSync(join(dir, "environments", file), "utf8").split("\n");
-  const index = lines.findIndex((l) => l.includes(needle));
+  const index = lines.findIndex((l) => needle.split("|").some((n) => l.includes(n)));
   if (index < 0) throw new Error(`${needle} not in ${file}`);
   return index + 1;
 }
@@ -69,50 +70,43 @@ describe("tiers validate", () => {
     expect(lines[4]).toContain("promotion dev → test → staging → prod");
   });
 
-  const brokenFiles: Array<[string, string, (t: string) => string, string, string]> = [
-    // [what, file, edit, line to point at, rule]
-    [
-      "a YAML syntax error",
-      "staging.yaml",
-      (t) => t.replace("  level: info", "  level: [info"),
-      "format: json",
-      "yaml/syntax",
-    ],
+  // Every environment file, each broken three ways; the line is found in the edited file.
+  const breakages: Array<[string, (t: string) => string, string, string]> = [
+    // [what, edit, text on the line to point at, rule]
+    ["a YAML syntax error", (t) => `${t.trimEnd()}\nbad: a: b\n`, "bad: a: b", "yaml/syntax"],
     [
       "an unknown key",
-      "test.yaml",
-      (t) => t.replace("  fixtures: true", "  fixture: true"),
-      "fixture: true",
+      (t) => `${t.trimEnd()}\nretension: {}\n`,
+      "retension: {}",
       "schema/unknown-key",
     ],
     [
       "a wrong type",
-      "dev.yaml",
-      (t) => t.replace("  hot_reload: true", "  hot_reload: yes please"),
-      "hot_reload: yes please",
-      "schema/type",
-    ],
-    [
-      "a wrong type in base.yaml",
-      "base.yaml",
-      (t) => t.replace("      http: 8080", "      http: eighty"),
-      "http: eighty",
+      // base.yaml's logs_days is overridden by every tier (only the merged result counts), so
+      // base gets its wrong type where no tier overrides it: the PostgreSQL port.
+      (t) =>
+        t
+          .replace(/ {2}logs_days: \d+/, "  logs_days: a week")
+          .replace("port: 5432", 'port: "5432"'),
+      'a week|"5432"',
       "schema/type",
     ],
   ];
-  for (const [what, file, change, needle, rule] of brokenFiles) {
-    it(`exits 1 on ${what}, naming ${file} and the line`, async () => {
-      const dir = repository({ [file]: change });
-      const { code, stdout, stderr } = await tiers("--root", dir, "validate");
-      expect(code).toBe(1);
-      const problems = stdout.split("\n").filter((l) => problemLine.test(l));
-      expect(problems).toHaveLength(1);
-      const [, where, line, , , ruleId] = problemLine.exec(problems[0]!)!;
-      expect(where).toBe(`environments/${file}`);
-      expect(Number(line)).toBe(lineNumberOf(dir, file, needle));
-      expect(ruleId).toBe(rule);
-      expect(stderr).toMatch(/1 problem in .*environments\/; fix them/);
-    });
+  for (const file of ["base.yaml", "dev.yaml", "test.yaml", "staging.yaml", "prod.yaml"]) {
+    for (const [what, change, needle, rule] of breakages) {
+      it(`exits 1 on ${what} in ${file}, naming the file and the line`, async () => {
+        const dir = repository({ [file]: change });
+        const { code, stdout, stderr } = await tiers("--root", dir, "validate");
+        expect(code).toBe(1);
+        const problems = stdout.split("\n").filter((l) => problemLine.test(l));
+        expect(problems).toHaveLength(1);
+        const [, where, line, , , ruleId] = problemLine.exec(problems[0]!)!;
+        expect(where).toBe(`environments/${file}`);
+        expect(Number(line)).toBe(lineNumberOf(dir, file, needle));
+        expect(ruleId).toBe(rule);
+        expect(stderr).toMatch(/1 problem in .*environments\/; fix them/);
+      });
+    }
   }
 
   it("prints the problem lines first, then a summary line per tier starting with its marker", async () => {
