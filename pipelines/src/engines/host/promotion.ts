@@ -1315,7 +1315,7 @@ export async function tierStatus(options: {
     }
   }
   const verifier =
-    options.verifySignatures && tier.signing.mode !== "none"
+    options.verifySignatures && passageSigningPolicy(model, options.tier).mode !== "none"
       ? evidenceVerifier(chooseEvidence(options.evidence ?? env.TIERS_EVIDENCE, true), {
           root: options.root,
           project: model.project,

@@ -28,7 +28,7 @@ function flagsOf(context: EnvActionContext): PromotionEnvFlags {
 
 const bless: EnvAction = {
   summary: "show the promotion plan, ask to confirm (needs a TTY, or --yes), then promote",
-  usage: "[--digest sha256:…|--commit sha] [--yes]",
+  usage: "[--yes]",
   async run(context) {
     const flags = flagsOf(context);
     const mode = requireConsent(flags.yes, `blessing a promotion into ${context.tier}`);
