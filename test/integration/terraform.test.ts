@@ -79,6 +79,14 @@ describe("terraform on the real CLI (offline)", () => {
     expect(report.valid).toBe(true);
   });
 
+  it("modules/tier's own terraform tests pass (names, guard rails refusing bad values)", async () => {
+    const dir = await tierModuleCopy("test");
+    const result = await run(terraform.test(dir));
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/run "prod_refuses_an_unprotected_database"\.\.\. pass/);
+    expect(result.stdout).toMatch(/Success! \d+ passed, 0 failed/);
+  });
+
   it.each(tiers)("%s.tfvars plans cleanly against modules/tier's validation", async (tier) => {
     const dir = await tierModuleCopy(`plan-${tier}`);
     const result = await run({

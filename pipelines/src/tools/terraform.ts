@@ -40,6 +40,16 @@ export function validate(dir: string): Invocation {
   };
 }
 
+/** `terraform test`: runs a module's `tests/*.tftest.hcl` (offline for provider-free modules). */
+export function test(dir: string): Invocation {
+  return {
+    tool: "terraform",
+    args: ["test", "-no-color"],
+    cwd: dir,
+    env: { TF_IN_AUTOMATION: "1" },
+  };
+}
+
 /** Options for a per-tier plan. */
 export interface PlanOptions {
   /** Root module directory (e.g. `terraform/live`). */

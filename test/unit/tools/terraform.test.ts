@@ -5,6 +5,7 @@ import {
   parseFmtCheck,
   parseValidateJson,
   plan,
+  test as terraformTest,
   validate,
 } from "../../../pipelines/src/tools/terraform.ts";
 
@@ -23,6 +24,7 @@ describe("terraform argument vectors", () => {
       "-no-color",
     ]);
     expect(validate("x").args).toEqual(["validate", "-json", "-no-color"]);
+    expect(terraformTest("x").args).toEqual(["test", "-no-color"]);
   });
 
   it("plans one tier from its variable file with credentials as secret environment", () => {
