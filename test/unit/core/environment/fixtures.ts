@@ -29,6 +29,15 @@ export function edit(text: string, from: string, to: string): string {
   return text.replace(from, to);
 }
 
+/** Removes the first line that starts with `start` (comments after the value included). */
+export function removeLine(text: string, start: string): string {
+  const lines = text.split("\n");
+  const index = lines.findIndex((l) => l.startsWith(start));
+  if (index < 0) throw new Error(`fixture has no line starting with ${JSON.stringify(start)}`);
+  lines.splice(index, 1);
+  return lines.join("\n");
+}
+
 /**
  * 1-based line and column of `part` inside the first line containing `line`
  * (`part` defaults to the whole `line`).

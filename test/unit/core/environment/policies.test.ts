@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Problem, validateSources } from "../../../../pipelines/src/core/environment/index.ts";
-import { asSources, edit, locate, shippedFiles } from "./fixtures.ts";
+import { asSources, edit, locate, removeLine, shippedFiles } from "./fixtures.ts";
 
 /** Validates the shipped files with `change` applied, returning the problems. */
 function problemsAfter(change: (files: Record<string, string>) => void): Problem[] {
@@ -59,8 +59,8 @@ describe("tier policies (each violation is located in the file the value came fr
     const problems = problemsAfter((f) => {
       base = f["base.yaml"] = `${f["base.yaml"]}\nfeatures:\n  hot_reload: true\n`;
       // staging and prod no longer say hot_reload themselves, so they inherit base's value.
-      f["staging.yaml"] = edit(f["staging.yaml"]!, "  hot_reload: false\n", "");
-      f["prod.yaml"] = edit(f["prod.yaml"]!, "  hot_reload: false\n", "");
+      f["staging.yaml"] = removeLine(f["staging.yaml"]!, "  hot_reload: false");
+      f["prod.yaml"] = removeLine(f["prod.yaml"]!, "  hot_reload: false");
     });
     const at = locate(base, "hot_reload: true", "true");
     expect(problems.map((p) => [p.file, p.line, p.column, p.rule, p.tier])).toEqual([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Problem, validateSources } from "../../../../pipelines/src/core/environment/index.ts";
-import { asSources, edit, locate, shippedFiles } from "./fixtures.ts";
+import { asSources, edit, locate, removeLine, shippedFiles } from "./fixtures.ts";
 
 function validateWith(change: (files: Record<string, string>) => void) {
   const files = shippedFiles();
@@ -84,7 +84,7 @@ describe("schema errors name the original file:line:col, the key path and what w
 
   it("a missing key is reported in the tier file that should add it", () => {
     const { files, result } = validateWith((f) => {
-      f["test.yaml"] = edit(f["test.yaml"]!, "runtime: ephemeral\n", "");
+      f["test.yaml"] = removeLine(f["test.yaml"]!, "runtime: ephemeral");
     });
     expect(only(result.problems)).toEqual({
       file: "environments/test.yaml",
