@@ -362,6 +362,25 @@ function checkService(
     }
   }
 
+  // The serving port is reachable through the default-deny ingress (smoke checks, traffic).
+  const serving = servingPort(tier, spec);
+  const opensPort = objects.some(
+    (o) =>
+      o.kind === "NetworkPolicy" &&
+      selectsService(field(o, "spec.podSelector"), service) &&
+      ((field(o, "spec.ingress") ?? []) as { ports?: { port?: number | string }[] }[]).some(
+        (rule) => (rule.ports ?? []).some((p) => p.port === ports[serving] || p.port === serving),
+      ),
+  );
+  if (!opensPort) {
+    add(
+      "drift/network",
+      `Service/${resource}`,
+      "",
+      `no NetworkPolicy allows ingress to ${service} on ports.${serving} (${ports[serving]})`,
+    );
+  }
+
   for (const name of workloadNames(tier, service)) {
     const deployment = find("Deployment", name);
     const id = `Deployment/${name}`;
@@ -549,6 +568,23 @@ function checkService(
     );
     if (!pdb) add("drift/disruption-budget", id, "", "no PodDisruptionBudget selects these pods");
   }
+}
+
+/** True when a pod selector (matchLabels or an `In` expression) picks the service's pods. */
+function selectsService(selector: unknown, service: string): boolean {
+  const labels = (field(selector, "matchLabels") ?? {}) as Record<string, string>;
+  if (labels["app.kubernetes.io/name"] === service) return true;
+  const expressions = (field(selector, "matchExpressions") ?? []) as {
+    key?: string;
+    operator?: string;
+    values?: string[];
+  }[];
+  return expressions.some(
+    (e) =>
+      e.key === "app.kubernetes.io/name" &&
+      e.operator === "In" &&
+      (e.values ?? []).includes(service),
+  );
 }
 
 function checkContainerPorts(

@@ -504,6 +504,15 @@ describe("drift between the overlay and the tier config", () => {
     ]);
   });
 
+  it("each service's serving port is open through the default-deny ingress", () => {
+    const findings = drift(staging, (o) => {
+      get(o, "NetworkPolicy", "tiers-staging-worker-ingress").spec.ingress[0].ports[0].port = 9999;
+    });
+    expect(findings.map((f) => f.message)).toEqual([
+      "no NetworkPolicy allows ingress to worker on ports.health (8081)",
+    ]);
+  });
+
   it("managed dependencies need an egress rule on their port", () => {
     const findings = drift(
       staging,

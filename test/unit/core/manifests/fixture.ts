@@ -109,6 +109,16 @@ export function fixtureObjects(tier: Tier, runtime: Record<string, string>): Kub
       port,
       targetPort: name,
     }));
+    objects.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta(`${resource}-ingress`),
+      spec: {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": service } },
+        policyTypes: ["Ingress"],
+        ingress: [{ ports: [{ protocol: "TCP", port: ports[first] }] }],
+      },
+    });
     const colours = bg.includes(service) ? (["blue", "green"] as const) : [undefined];
     const probe = (path: string) => ({
       httpGet: { path, port: first },
