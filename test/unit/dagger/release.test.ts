@@ -19,6 +19,7 @@ import {
 import { invocationContainer, registryAuthDir } from "../../../pipelines/src/engines/dagger/run.ts";
 import { daggerSecrets } from "../../../pipelines/src/engines/dagger/secrets.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
+import { testReport } from "../../../pipelines/src/index.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
 import { commit, OfflineTiers, offlineTiers, ok, repositoryRoot } from "./offline.ts";
@@ -476,5 +477,39 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
       "origin",
       "HEAD:refs/heads/main",
     ]);
+  });
+});
+
+describe("the tiers CLI the toolbox runs (drift between the module and the CLI)", () => {
+  it("has every command and flag the Dagger functions pass to it", async () => {
+    const { buildProgram } = await import("../../../pipelines/src/surfaces/cli/main.ts");
+    const program = buildProgram();
+    const used: Record<string, string[]> = {
+      plan: ["--env", "--commit", "--digest", "--service", "--json"],
+      promote: ["--env", "--yes", "--no-deploy", "--commit", "--digest", "--service"],
+      rollback: ["--env", "--to", "--reason", "--no-deploy"],
+      "record-tests": ["--report"],
+    };
+    expect(program.options.map((o) => o.long)).toContain("--no-color");
+    for (const [name, flags] of Object.entries(used)) {
+      const command = program.commands.find((c) => c.name() === name);
+      expect(command, `tiers ${name}`).toBeDefined();
+      const known = command!.options.map((o) => o.long);
+      for (const flag of flags) expect(known, `tiers ${name} ${flag}`).toContain(flag);
+    }
+  });
+
+  it("records a passing Dagger test run in the report shape `tiers record-tests` reads", () => {
+    const report = testReport(commit, ["api", "worker"]);
+    expect(report.path).toBe(`.tiers/reports/test-dagger-${commit.slice(0, 12)}.json`);
+    expect(JSON.parse(report.text)).toEqual({
+      id: `dagger-${commit.slice(0, 12)}`,
+      commit,
+      outcome: "passed",
+      services: [
+        { service: "api", outcome: "passed" },
+        { service: "worker", outcome: "passed" },
+      ],
+    });
   });
 });
