@@ -13,7 +13,10 @@ describe("docs/environments stay true to the configuration", () => {
     for (const tier of model.order) {
       const page = read(`docs/environments/${tier}.md`);
       expect(page.startsWith(`# ${model.tiers[tier]!.marker} ${tier}\n`)).toBe(true);
-      expect(page).toContain(`\`\`\`yaml\n${read(`environments/${tier}.yaml`).trimEnd()}\n\`\`\``);
+      expect(
+        page.includes(`\`\`\`yaml\n${read(`environments/${tier}.yaml`).trimEnd()}\n\`\`\``),
+        `docs/environments/${tier}.md must show environments/${tier}.yaml verbatim in its yaml block: paste the current file there`,
+      ).toBe(true);
     }
   });
 
