@@ -100,23 +100,32 @@ export function cliDeployer(cli: CliContext, kubeconfigFlag?: string): Deployer 
     const marker = model.tiers[tier]?.marker;
     const kubeconfig = kubeconfigFlag ?? findKubeconfig(process.env);
     if (!kubeconfig) {
-      const dry = await deployTier({
-        root: cli.root,
-        tier,
-        model,
-        reporter: cli.reporter,
-        dryRun: true,
-      });
-      for (const finding of dry.findings) {
-        cli.reporter.warn(
+      // No cluster to deploy to: render and check offline so a broken overlay still shows up,
+      // but never undo a good pin because of it — nothing was deployed.
+      let checked = "overlay rendered and checked offline";
+      try {
+        const dry = await deployTier({
+          root: cli.root,
           tier,
-          `overlay check: ${finding.message ?? JSON.stringify(finding)}`,
-          marker,
-        );
+          model,
+          reporter: cli.reporter,
+          dryRun: true,
+        });
+        for (const finding of dry.findings) {
+          cli.reporter.warn(
+            tier,
+            `overlay check: ${finding.message ?? JSON.stringify(finding)}`,
+            marker,
+          );
+        }
+        if (dry.findings.length) checked += `, ${dry.findings.length} finding(s)`;
+      } catch (error) {
+        checked = `offline render failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+        cli.reporter.warn(tier, checked, marker);
       }
       return {
         outcome: "skipped",
-        detail: `no kubeconfig: pinned and recorded, deploy skipped (overlay rendered and checked offline${dry.findings.length ? `, ${dry.findings.length} finding(s)` : ""}); run \`tiers deploy --env ${tier}\` where a cluster is reachable`,
+        detail: `no kubeconfig: pinned and recorded, deploy skipped (${checked}); run \`tiers deploy --env ${tier}\` where a cluster is reachable`,
       };
     }
     const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
