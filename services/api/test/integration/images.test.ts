@@ -203,7 +203,7 @@ describe.skipIf(!dockerUsable)(
       let job: { status?: string; result?: unknown } = {};
       for (let i = 0; i < 100 && job.status !== "done"; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        job = await (await fetch(`http://127.0.0.1:${apiPort}/jobs/${id}`)).json();
+        job = (await (await fetch(`http://127.0.0.1:${apiPort}/jobs/${id}`)).json()) as typeof job;
       }
       expect(job).toMatchObject({ status: "done", result: { words: 4 } });
 
