@@ -386,6 +386,36 @@ describe("signature gate (cosign stand-in emulating cosign's documented CLI: no 
     );
   });
 
+  it("tiers verify finds the unsigned passage, tiers sign signs it (only after the passage), then the gate passes (real CLI)", async () => {
+    const root = await signingRepo();
+    const env = await envWith();
+    const sel = ["--commit", good.commit];
+    const early = await runTiers(root, ["sign", "--env", "test", ...sel], { env });
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(
+      /has not passed test: no releases\/passages\/test\/sha256-.* in git/,
+    );
+    await passTest(root, good, env, "local");
+    const unsigned = await runTiers(root, ["verify", "--env", "test", ...sel], { env });
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stdout).toMatch(/🜁 ✓ api@sha256:.* passage: releases\/passages\/test\//);
+    expect(unsigned.stderr).toMatch(/🜁 ✗ api@sha256:.* signature: .* is unsigned/);
+    const signed = await runTiers(root, ["sign", "--env", "test", ...sel], { env });
+    expect(signed.stderr).toBe("");
+    expect(signed.code).toBe(0);
+    expect(signed.stdout).toMatch(
+      /🜁 api@sha256:[0-9a-f]{64}: signed → .*\/api:sha256-[0-9a-f]{64}\.sig/,
+    );
+    expect(git(root, "log", "-1", "--format=%s")).toMatch(/^sign test: api@/);
+    const verified = await runTiers(root, ["verify", "--env", "test", ...sel], { env });
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(
+      /🜁 ✓ worker@sha256:.* signature: signature by key:file:.* annotated test verifies/,
+    );
+    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env });
+    expect(failing(ctx.plan)).toEqual([]);
+  });
+
   it("no silent fallback: without cosign, or with --evidence local, a required signature fails closed", async () => {
     const root = await signingRepo();
     const env = await envWith();

@@ -1426,6 +1426,14 @@ async function passageDigests(
         }));
     return found;
   }
+  if (request.commit) {
+    const record = await resolveCommitRecord(request.root, request.commit);
+    return (await candidatesFromRecord(record, request.service)).map((c) => ({
+      service: c.service,
+      digest: c.digest!,
+      repository: c.repository,
+    }));
+  }
   const status = await tierStatus({
     root: request.root,
     tier: request.tier,

@@ -10,6 +10,7 @@ export const registerSign: RegisterCommand = (program) => {
     .description("sign the passage of digests that passed a tier (cosign, annotated with the tier)")
     .option("--env <tier>", "the tier whose passage is signed")
     .option("--digest <sha256>", "this digest (default: what the tier holds now)")
+    .option("--commit <sha>", "every image of this published commit")
     .option("--service <name>", "only this service")
     .option("--evidence <kind>", "must be cosign (the default); signing makes cosign evidence")
     .addHelpText(

@@ -11,6 +11,7 @@ export const registerVerify: RegisterCommand = (program) => {
     .description("verify the passage records and signatures of a tier's digests; changes nothing")
     .option("--env <tier>", "the tier whose passages are verified")
     .option("--digest <sha256>", "this digest (default: what the tier holds now)")
+    .option("--commit <sha>", "every image of this published commit")
     .option("--service <name>", "only this service")
     .option("--evidence <kind>", "cosign (verify signatures) or local (records and registry only)")
     .option("--json", "print the results as JSON")
