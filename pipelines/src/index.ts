@@ -836,7 +836,14 @@ export class Tiers {
       env.GITHUB_ACTIONS = "true";
       env.GITHUB_ENVIRONMENT = options.ciEnvironment;
     }
-    const remote = options.gitRemote || (await this.repo.url());
+    const remote =
+      options.gitRemote ||
+      (await this.repo.url().catch(() => "")) ||
+      (() => {
+        throw new UsageError("the repository has no remote URL to clone and push", {
+          hint: "pass --git-remote https://<host>/<owner>/<repo>.git",
+        });
+      })();
     const box = runCli(
       toolbox({
         nodeImage: context.baseImage,

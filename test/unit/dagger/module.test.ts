@@ -219,10 +219,27 @@ describe("module definition as Dagger's introspector reads it (no Dagger engine 
     for (const arg of module.constructorArguments) expect(arg.description, arg.name).not.toBe("");
   });
 
+  it("has every stage as a function", () => {
+    expect(Object.keys(module.functions).sort()).toEqual(
+      [
+        "build",
+        "deploy",
+        "dev",
+        "plan",
+        "promote",
+        "publish",
+        "rollback",
+        "sign",
+        "test",
+        "validate",
+        "verify",
+      ].sort(),
+    );
+  });
+
   it("never caches a function with side effects", () => {
     for (const name of ["publish", "sign", "deploy", "promote", "rollback"]) {
-      const fn = module.functions[name];
-      if (fn) expect(fn.cache, name).toBe("never");
+      expect(module.functions[name]?.cache, name).toBe("never");
     }
     // And the check can fail: build is deliberately cached by its inputs.
     expect(module.functions.build?.cache).toBeUndefined();
