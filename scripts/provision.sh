@@ -3,6 +3,7 @@
 # engine, a local OCI registry on 127.0.0.1:5000 and locally built base images, then records the
 # machine's settings in .tiers/machine.env. Idempotent: each step checks before it acts, so a
 # run on a provisioned machine takes seconds. Runs as root. See docs/machines.md.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 usage() {
@@ -45,11 +46,8 @@ for arg in "$@"; do
 done
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=provision/lib.sh
 . "$REPO_ROOT/scripts/provision/lib.sh"
-# shellcheck source=provision/host.sh
 . "$REPO_ROOT/scripts/provision/host.sh"
-# shellcheck source=provision/images.sh
 . "$REPO_ROOT/scripts/provision/images.sh"
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -7,6 +7,8 @@
 DOCKER=${TIERS_DOCKER:-/usr/bin/docker}
 export DOCKER_BUILDKIT=1
 
+# Read by provision.sh for the total duration.
+# shellcheck disable=SC2034
 PROVISION_STARTED_NS=$(date +%s%N)
 
 # Prints "<seconds>.<tenths>s" elapsed since the nanosecond timestamp $1.

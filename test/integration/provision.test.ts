@@ -128,12 +128,7 @@ describe("scripts/provision.sh (on this machine)", () => {
         `${initdb}:/docker-entrypoint-initdb.d:ro`,
         settings.postgresImage,
       );
-      address = docker(
-        "inspect",
-        "--format",
-        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-        name,
-      );
+      address = addressOf(name);
     });
 
     /** Polls pg_isready over TCP (the init phase listens on the socket only) for up to 60 s. */
@@ -221,6 +216,8 @@ describe("scripts/provision.sh (on this machine)", () => {
     it("skips initialisation when the data volume already holds a database", async () => {
       await waitReady();
       docker("restart", name);
+      // The default bridge may hand out another address on restart.
+      address = addressOf(name);
       await waitReady();
       expect(execFileLogs(name)).toContain("skipping initialization");
       expect((await sql("provision-test", "SELECT count(*) FROM fixture")).stdout.trim()).toBe("1");
@@ -261,6 +258,16 @@ describe("scripts/provision.sh (on this machine)", () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
+
+/** A container's address on its (only) network. */
+function addressOf(name: string): string {
+  return docker(
+    "inspect",
+    "--format",
+    "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    name,
+  );
+}
 
 /** A container's log, stdout and stderr together (docker logs splits them like the container did). */
 function execFileLogs(name: string): string {

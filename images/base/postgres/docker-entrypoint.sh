@@ -31,7 +31,7 @@ docker_process_sql() {
   if [[ -n ${POSTGRES_DB:-} ]]; then
     query_runner+=(--dbname "$POSTGRES_DB")
   fi
-  PGHOST= PGHOSTADDR= "${query_runner[@]}" "$@"
+  PGHOST='' PGHOSTADDR='' "${query_runner[@]}" "$@"
 }
 
 # Runs each init file in order, by type.
@@ -89,7 +89,8 @@ MSG
   export PGPASSWORD=${PGPASSWORD:-$POSTGRES_PASSWORD}
   pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p ${PGPORT:-5432}" -w start
   if [[ $POSTGRES_DB != postgres ]]; then
-    POSTGRES_DB= docker_process_sql --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db" ;'
+    local db=$POSTGRES_DB
+    POSTGRES_DB='' docker_process_sql --dbname postgres --set db="$db" <<<'CREATE DATABASE :"db" ;'
   fi
   shopt -s nullglob
   process_init_files /docker-entrypoint-initdb.d/*
