@@ -125,11 +125,20 @@ EOF
 
 # Serves CNCF Distribution on $REGISTRY_ADDR with our config unless it already answers.
 step_registry() {
-  write_registry_config
   if registry_answers; then
     outcome "already serving on $REGISTRY_ADDR"
     return 0
   fi
+  # Only a loopback address is ours to serve; any other registry is someone else's to run.
+  case "${REGISTRY_ADDR%:*}" in
+    127.* | localhost) ;;
+    *)
+      note "TIERS_REGISTRY=$REGISTRY_ADDR is not a loopback address, so provision does not serve it"
+      outcome "not answering at $REGISTRY_ADDR (not local: left alone)"
+      return 0
+      ;;
+  esac
+  write_registry_config
   local status
   status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$REGISTRY_ADDR/v2/" || true)
   if [[ $status == 401 ]]; then
