@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { enqueueJob, findJob } from "../../../api/src/jobs.ts";
+import { loadFixtures } from "../../../api/src/schema.ts";
 import { type MigratedDatabase, migratedDatabase } from "../../../api/test/support/database.ts";
 import { PROCESSORS, type Processor, wordcount } from "../../src/processors.ts";
 import { claimJob, completeJob, jobsTableExists } from "../../src/queue.ts";
@@ -173,6 +174,26 @@ describe("job queue on a real PostgreSQL", () => {
     expect(await completeJob(env.pool, stale!, "w-stale", { words: 99 })).toBe(false);
     expect(await completeJob(env.pool, fresh!, "w-fresh", { words: 1 })).toBe(true);
     expect(await findJob(env.pool, job.id)).toMatchObject({ status: "done", result: { words: 1 } });
+  });
+
+  it("agrees with the test-tier fixtures: their results are what the processors compute", async () => {
+    const client = await env.pool.connect(); // fixtures load in one transaction: one session
+    try {
+      await loadFixtures(client);
+    } finally {
+      client.release();
+    }
+    const { rows } = await env.pool.query<{ kind: string; payload: string; result: unknown }>(
+      "SELECT kind, payload, result FROM jobs WHERE status = 'done'",
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.result).toEqual(PROCESSORS[row.kind]!(row.payload));
+    // The queued fixture is real work: a worker finishes it.
+    expect(await newWorker("w-fixtures").runOnce()).toBe("done");
+    expect(await findJob(env.pool, "00000000-0000-4000-8000-000000000003")).toMatchObject({
+      status: "done",
+      result: PROCESSORS.checksum!("waiting in the queue"),
+    });
   });
 
   it("finds the schema the API migrates", async () => {
