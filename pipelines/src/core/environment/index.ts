@@ -126,6 +126,8 @@ export function runtimeEnvironment(model: EnvironmentModel, tier: string): Recor
     TIERS_LOG_LEVEL: t.logging.level,
     TIERS_LOG_FORMAT: t.logging.format,
     TIERS_MTLS: String(t.features.mtls),
+    // Only tiers with mTLS carry the provider, so the others' settings stay as they were.
+    ...(t.features.mtls ? { TIERS_MTLS_PROVIDER: t.network.mtls_provider } : {}),
     TIERS_HOT_RELOAD: String(t.features.hot_reload),
     TIERS_DEBUG: String(t.features.debug_ports),
     NODE_ENV: t.node_env,

@@ -65,6 +65,7 @@ export const approvalSources = ["none", "ci-environment", "record"] as const;
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 export const logFormats = ["json", "pretty"] as const;
 export const nodeEnvs = ["development", "test", "production"] as const;
+export const mtlsProviders = ["none", "mesh", "files"] as const;
 /** Gates a promotion into a tier checks, in this order; see docs/environments/index.md. */
 export const gateNames = [
   "passage",
@@ -218,78 +219,94 @@ const approvals = z
   });
 
 /** Everything `environments/base.yaml` and one tier file together must define. */
-export const tierSchema = z.strictObject({
-  project: name,
-  registry: z.strictObject({
-    /** `host[:port]` of the OCI registry images are pushed to. */
-    host: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'expected "host" or "host:port"'),
-    namespace: name,
-    /** Plain HTTP (a local registry on 127.0.0.1); never for a registry across a network. */
-    insecure: z.boolean(),
-  }),
-  build: z.strictObject({
-    /** Base image of every service Dockerfile (a build argument; a tag is fine here). */
-    base_image: z.string().min(1),
-    /** Extra CA bundle handed to builds as a BuildKit secret, never baked into an image. */
-    extra_ca_bundle: z.string().min(1).nullable(),
-  }),
-  services: z.record(name, service),
-  dependencies: z.record(name, dependency),
+export const tierSchema = z
+  .strictObject({
+    project: name,
+    registry: z.strictObject({
+      /** `host[:port]` of the OCI registry images are pushed to. */
+      host: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'expected "host" or "host:port"'),
+      namespace: name,
+      /** Plain HTTP (a local registry on 127.0.0.1); never for a registry across a network. */
+      insecure: z.boolean(),
+    }),
+    build: z.strictObject({
+      /** Base image of every service Dockerfile (a build argument; a tag is fine here). */
+      base_image: z.string().min(1),
+      /** Extra CA bundle handed to builds as a BuildKit secret, never baked into an image. */
+      extra_ca_bundle: z.string().min(1).nullable(),
+    }),
+    services: z.record(name, service),
+    dependencies: z.record(name, dependency),
 
-  tier: name,
-  /** Leads every line printed about this tier; defaults come from core/markers.ts. */
-  marker: z.string().min(1),
-  description: z.string().min(1),
-  runtime: z.enum(runtimes),
-  /** Value of NODE_ENV the services run with in this tier. */
-  node_env: z.enum(nodeEnvs),
-  promotion: z.strictObject({
-    /** The tier an artefact must have passed before it may enter this one; null = start. */
-    from: name.nullable(),
-    gates: z.array(z.enum(gateNames)),
-  }),
-  features: z.strictObject({
-    hot_reload: z.boolean(),
-    debug_ports: z.boolean(),
-    mtls: z.boolean(),
-    ephemeral: z.boolean(),
-    fixtures: z.boolean(),
-    persistence: z.boolean(),
-    monitoring: z.boolean(),
-  }),
-  network: z.strictObject({
-    /** Address published ports bind to (127.0.0.1 keeps debug ports off the network). */
-    bind_address: z.string().min(1),
-    /** Run on a network of its own, unreachable from other tiers. */
-    isolated: z.boolean(),
-  }),
-  deploy: z.strictObject({
-    strategy: z.enum(strategies),
-    health_check: z.strictObject({
-      initial_delay_seconds: z.number().int().min(0),
-      interval_seconds: positiveInt,
-      timeout_seconds: positiveInt,
-      failure_threshold: positiveInt,
+    tier: name,
+    /** Leads every line printed about this tier; defaults come from core/markers.ts. */
+    marker: z.string().min(1),
+    description: z.string().min(1),
+    runtime: z.enum(runtimes),
+    /** Value of NODE_ENV the services run with in this tier. */
+    node_env: z.enum(nodeEnvs),
+    promotion: z.strictObject({
+      /** The tier an artefact must have passed before it may enter this one; null = start. */
+      from: name.nullable(),
+      gates: z.array(z.enum(gateNames)),
     }),
-    rollback: z.strictObject({
-      /** Roll back without asking when health or smoke checks fail after a deploy. */
-      automatic: z.boolean(),
-      on: z.array(z.enum(["health", "smoke"])),
-      /** Previous revisions kept so a rollback has somewhere to go. */
-      keep_revisions: positiveInt,
+    features: z.strictObject({
+      hot_reload: z.boolean(),
+      debug_ports: z.boolean(),
+      mtls: z.boolean(),
+      ephemeral: z.boolean(),
+      fixtures: z.boolean(),
+      persistence: z.boolean(),
+      monitoring: z.boolean(),
     }),
-  }),
-  approvals,
-  secrets: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a secret name"), secret),
-  signing,
-  logging: z.strictObject({ level: z.enum(logLevels), format: z.enum(logFormats) }),
-  retention: z.strictObject({
-    logs_days: positiveInt,
-    artefacts_days: positiveInt,
-    /** How many promotion records of this tier stay listed (git keeps them all anyway). */
-    releases_kept: positiveInt,
-  }),
-});
+    network: z.strictObject({
+      /** Address published ports bind to (127.0.0.1 keeps debug ports off the network). */
+      bind_address: z.string().min(1),
+      /** Run on a network of its own, unreachable from other tiers. */
+      isolated: z.boolean(),
+      /**
+       * Who provides mTLS when features.mtls is on: `mesh` (a service mesh proxy terminates it)
+       * or `files` (each service loads TIERS_TLS_CERT_FILE, _KEY_FILE, _CA_FILE). Unused when off.
+       */
+      mtls_provider: z.enum(mtlsProviders),
+    }),
+    deploy: z.strictObject({
+      strategy: z.enum(strategies),
+      health_check: z.strictObject({
+        initial_delay_seconds: z.number().int().min(0),
+        interval_seconds: positiveInt,
+        timeout_seconds: positiveInt,
+        failure_threshold: positiveInt,
+      }),
+      rollback: z.strictObject({
+        /** Roll back without asking when health or smoke checks fail after a deploy. */
+        automatic: z.boolean(),
+        on: z.array(z.enum(["health", "smoke"])),
+        /** Previous revisions kept so a rollback has somewhere to go. */
+        keep_revisions: positiveInt,
+      }),
+    }),
+    approvals,
+    secrets: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a secret name"), secret),
+    signing,
+    logging: z.strictObject({ level: z.enum(logLevels), format: z.enum(logFormats) }),
+    retention: z.strictObject({
+      logs_days: positiveInt,
+      artefacts_days: positiveInt,
+      /** How many promotion records of this tier stay listed (git keeps them all anyway). */
+      releases_kept: positiveInt,
+    }),
+  })
+  .superRefine((tier, ctx) => {
+    // Only one way round: a provider left set on a tier without mTLS is unused, not wrong.
+    if (tier.features.mtls && tier.network.mtls_provider === "none") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network", "mtls_provider"],
+        message: 'features.mtls is on, so say who provides it: "mesh" or "files"',
+      });
+    }
+  });
 
 /** One tier, merged over the base and validated. */
 export type Tier = z.infer<typeof tierSchema>;

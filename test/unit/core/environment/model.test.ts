@@ -119,6 +119,7 @@ describe("the environment model of the shipped repository", () => {
       TIERS_LOG_LEVEL: "info",
       TIERS_LOG_FORMAT: "json",
       TIERS_MTLS: "true",
+      TIERS_MTLS_PROVIDER: "mesh",
       TIERS_HOT_RELOAD: "false",
       TIERS_DEBUG: "false",
       NODE_ENV: "production",

@@ -32,7 +32,11 @@ describe("@tiers/runtime profiles match environments/*.yaml", () => {
     for (const tier of model.order) {
       const env: Record<string, string> = { ...runtimeEnvironment(model, tier) };
       if (model.tiers[tier]!.runtime === "kubernetes") env.KUBERNETES_SERVICE_HOST = "10.0.0.1";
-      if (model.tiers[tier]!.features.mtls) {
+      // A mesh brings its own certificates; only a files provider needs them mounted.
+      if (
+        model.tiers[tier]!.features.mtls &&
+        model.tiers[tier]!.network.mtls_provider === "files"
+      ) {
         Object.assign(env, {
           TIERS_TLS_CERT_FILE: "/run/tls/tls.crt",
           TIERS_TLS_KEY_FILE: "/run/tls/tls.key",

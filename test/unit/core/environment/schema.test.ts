@@ -113,6 +113,21 @@ describe("schema errors name the original file:line:col, the key path and what w
     });
   });
 
+  it("mTLS on needs a provider (mesh or files)", () => {
+    const { files, result } = validateWith((f) => {
+      f["prod.yaml"] = edit(f["prod.yaml"]!, "mtls_provider: mesh", "mtls_provider: none");
+    });
+    expect(only(result.problems)).toEqual({
+      file: "environments/prod.yaml",
+      ...locate(files["prod.yaml"]!, "mtls_provider: none", "none"),
+      path: "network.mtls_provider",
+      rule: "schema/invalid-value",
+      tier: "prod",
+      message:
+        'network.mtls_provider: features.mtls is on, so say who provides it: "mesh" or "files"',
+    });
+  });
+
   it("a secret reference with an unknown scheme names the accepted schemes", () => {
     const { files, result } = validateWith((f) => {
       f["prod.yaml"] = edit(f["prod.yaml"]!, '{ ref: "vault:kv/', '{ ref: "hashi:kv/');
