@@ -12,7 +12,15 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,6 +85,47 @@ function unprivilegedIds(): { uid: number; gid: number } | undefined {
   );
 }
 
+const CLUSTER_PREFIX = "tiers-pg-";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes throwaway clusters whose test process is gone (a run killed with SIGKILL cannot
+ * clean up after itself): stops their postmaster and deletes their directory.
+ */
+export function sweepStaleClusters(dir: string = tmpdir()): string[] {
+  const swept: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(CLUSTER_PREFIX)) continue;
+    const base = join(dir, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(base, "owner.pid"), "utf8"));
+    } catch {
+      continue; // not one of ours, or still being created
+    }
+    if (!Number.isInteger(owner) || alive(owner)) continue;
+    try {
+      const postmaster = Number(
+        readFileSync(join(base, "data", "postmaster.pid"), "utf8").split("\n")[0],
+      );
+      if (Number.isInteger(postmaster) && postmaster > 0) process.kill(postmaster, "SIGKILL");
+    } catch {
+      // no server was running
+    }
+    rmSync(base, { recursive: true, force: true });
+    swept.push(base);
+  }
+  return swept;
+}
+
 /** Asks the kernel for a free loopback port. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -139,12 +188,16 @@ export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promi
     );
   }
   const ids = unprivilegedIds();
-  const dataDir = mkdtempSync(join(tmpdir(), "tiers-pg-"));
-  if (ids) chownSync(dataDir, ids.uid, ids.gid);
+  sweepStaleClusters();
+  // <base>/owner.pid names the test process; <base>/data is the cluster (initdb wants it empty).
+  const base = mkdtempSync(join(tmpdir(), CLUSTER_PREFIX));
+  writeFileSync(join(base, "owner.pid"), String(process.pid));
+  if (ids) chownSync(base, ids.uid, ids.gid);
+  const dataDir = join(base, "data");
   let child: ChildProcess | undefined;
   const cleanupOnExit = () => {
     child?.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(base, { recursive: true, force: true });
   };
   process.once("exit", cleanupOnExit);
 
@@ -222,7 +275,7 @@ export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promi
     resume: launch,
     stop: async () => {
       await halt();
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(base, { recursive: true, force: true });
       process.off("exit", cleanupOnExit);
     },
   };
