@@ -34,20 +34,24 @@ export interface DevRequest {
 /** The compose project of the dev stack, with the variables that select the built images. */
 export async function devProject(
   request: DevRequest,
+  /** The tag `up` just built; otherwise derived from the current commit. */
+  builtTag?: string,
 ): Promise<{ project: compose.ComposeProject; topology: Topology }> {
   const env = request.env ?? process.env;
   const settings = await buildSettings(request.root, env);
   const revision = await readRevision(request.root);
   const name = request.projectName ?? env.TIERS_DEV_PROJECT ?? `${settings.project}-dev`;
-  const tag = imageTag(revision.commit, "development", revision.dirty);
-  const variables = {
-    ...composeVariables(
-      settings,
-      [],
-      { TIERS_IMAGE_TAG: tag, TIERS_GIT_SHA: revision.commit },
-      env,
-    ),
-  };
+  const tag = builtTag ?? imageTag(revision.commit, "development", revision.dirty);
+  const variables = composeVariables(
+    settings,
+    [],
+    {
+      ...(await tierVariables(request.root, tier)),
+      TIERS_IMAGE_TAG: tag,
+      TIERS_GIT_SHA: revision.commit,
+    },
+    env,
+  );
   const project = { name, files: composeFilesFor("dev"), env: variables };
   return { project, topology: await loadTopology(request.root, "dev", { ...env, ...variables }) };
 }
@@ -63,7 +67,7 @@ export interface DevUrl {
 export async function devUp(request: DevRequest & { timeoutSeconds?: number }): Promise<DevUrl[]> {
   const { root, reporter } = request;
   const env = request.env ?? process.env;
-  await buildImages({
+  const images = await buildImages({
     root,
     reporter,
     target: "development",
@@ -71,7 +75,8 @@ export async function devUp(request: DevRequest & { timeoutSeconds?: number }): 
     env,
     ...(request.signal ? { signal: request.signal } : {}),
   });
-  const { project, topology } = await devProject(request);
+  // The tag just built, not one recomputed later: HEAD may move while the stack starts.
+  const { project, topology } = await devProject(request, images[0]?.tag);
   await reporter.step(tier, `start ${project.name}`, async () => {
     await runHost(compose.up(project, { removeOrphans: true }), {
       root,

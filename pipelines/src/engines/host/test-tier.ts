@@ -285,7 +285,6 @@ export async function waitHealthy(
         (state.health === "unhealthy" || state.status === "exited" || state.status === "dead")
       ) {
         throw await unhealthyError(
-          root,
           project,
           name,
           `is ${state.health === "unhealthy" ? "unhealthy" : `${state.status} (exit code ${state.exitCode})`}`,
@@ -298,7 +297,6 @@ export async function waitHealthy(
       const name = [...pending][0]!;
       const state = last.get(name);
       throw await unhealthyError(
-        root,
         project,
         name,
         `is not healthy after ${timeoutSeconds}s (${state ? `${state.status}, health ${state.health}` : "no container"})`,
@@ -334,7 +332,6 @@ export async function serviceStates(
 }
 
 async function unhealthyError(
-  root: string,
   project: compose.ComposeProject,
   service: string,
   what: string,
