@@ -863,10 +863,9 @@ export async function promote(request: PromoteRequest): Promise<PromoteOutcome> 
       outcome.deploy = await runDeploy(request, model);
       if (outcome.deploy.outcome === "failed") {
         const passages = writes.filter((w) => w.path.startsWith(`${releasesDir}/passages/`));
-        outcome.rolledBack = await writeRollback(repo, model, {
+        outcome.rolledBack = await writeRollback(repo, {
           tier: request.tier,
           head: commit,
-          overlayText: ctx.overlayBefore!,
           changes: plan.changes.map((c) => ({ ...c, from: c.to, to: c.from ?? unpromotedDigest })),
           reason: `automatic: deploy failed: ${outcome.deploy.detail}`,
           restoredFrom: ctx.head,
@@ -923,7 +922,6 @@ async function runDeploy(request: PromoteRequest, model: EnvironmentModel): Prom
 interface RollbackWrite {
   tier: string;
   head: string;
-  overlayText: string;
   changes: PlannedChange[];
   reason: string;
   restoredFrom: string | null;
@@ -933,11 +931,7 @@ interface RollbackWrite {
 }
 
 /** Writes the rollback commit: the overlay with the restored pins and a history record. */
-async function writeRollback(
-  repo: PromotionRepo,
-  _model: EnvironmentModel,
-  w: RollbackWrite,
-): Promise<string> {
+async function writeRollback(repo: PromotionRepo, w: RollbackWrite): Promise<string> {
   const path = overlayPath(w.tier);
   const current = await readFile(join(repo.root, path), "utf8");
   const pins = readPins(current, path);
@@ -1087,10 +1081,9 @@ export async function rollback(request: RollbackRequest): Promise<RollbackOutcom
       return { tier: request.tier, changed: false, changes, restoredFrom: target.commit };
     }
     const now = (request.now ?? (() => new Date()))();
-    const commit = await writeRollback(repo, model, {
+    const commit = await writeRollback(repo, {
       tier: request.tier,
       head,
-      overlayText: "",
       changes,
       reason: request.reason ?? `manual rollback to the pins of ${target.commit.slice(0, 12)}`,
       restoredFrom: target.commit,
