@@ -70,6 +70,8 @@ export interface MachineProbe {
   /** PostgreSQL server binaries (postgres, initdb) for the services' tests on the host. */
   hostPostgres: ProgramProbe;
   images: ImageProbe[];
+  /** The extra CA bundle the settings name (TIERS_EXTRA_CA_BUNDLE); absent when none is set. */
+  caBundle?: { path: string; readable: boolean };
 }
 
 /** ok: usable; limited: usable with a caveat; missing: not installed; unusable: found, broken. */
@@ -157,6 +159,7 @@ export function doctorReport(probe: MachineProbe): DoctorReport {
       hint: `apt-get install postgresql-15, or ${provisionHint}`,
     }),
     ...probe.images.map((image) => imageCheck(image, probe.engine.answers)),
+    caBundleCheck(probe),
   ];
   const ready = checks.every((check) => !check.essential || check.usable);
   return { checks, ready, exitCode: ready ? 0 : 1 };
@@ -390,6 +393,36 @@ function imageCheck(image: ImageProbe, engineAnswers: boolean): DoctorCheck {
     detail: `${image.ref} not in the local engine (${origin})`,
     disables: [`${purpose}, unless the engine can pull ${image.ref}`],
     hint: `${provisionHint} (builds local images), or docker pull ${image.ref} where a registry is reachable`,
+  };
+}
+
+function caBundleCheck({ caBundle }: MachineProbe): DoctorCheck {
+  const base = { id: "ca-bundle", name: "extra CA bundle", essential: false };
+  if (!caBundle) {
+    return {
+      ...base,
+      status: "ok",
+      usable: true,
+      detail: "none set (builds trust only the images' own CAs)",
+      disables: [],
+    };
+  }
+  if (caBundle.readable) {
+    return {
+      ...base,
+      status: "ok",
+      usable: true,
+      detail: `${caBundle.path} (passed to builds as the BuildKit secret ca)`,
+      disables: [],
+    };
+  }
+  return {
+    ...base,
+    status: "unusable",
+    usable: false,
+    detail: `${caBundle.path} is not a readable file`,
+    disables: ["npm inside image builds where a TLS-intercepting proxy needs this CA"],
+    hint: "point TIERS_EXTRA_CA_BUNDLE at a PEM bundle, set it empty for none, or re-run scripts/provision.sh",
   };
 }
 

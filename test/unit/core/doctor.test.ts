@@ -172,6 +172,27 @@ describe("doctorReport", () => {
   });
 });
 
+describe("doctorReport: the extra CA bundle", () => {
+  it("accepts no bundle and a readable one", () => {
+    expect(check(provisionedMachine(), "ca-bundle").usable).toBe(true);
+    const probe = provisionedMachine();
+    probe.caBundle = { path: "/etc/ssl/certs/ca-certificates.crt", readable: true };
+    expect(check(probe, "ca-bundle").detail).toContain("BuildKit secret ca");
+  });
+
+  it("flags a bundle path that is not a readable file, without failing doctor", () => {
+    const probe = provisionedMachine();
+    probe.caBundle = { path: "/nowhere/ca.pem", readable: false };
+    const ca = check(probe, "ca-bundle");
+    expect(ca).toMatchObject({
+      status: "unusable",
+      detail: "/nowhere/ca.pem is not a readable file",
+    });
+    expect(ca.hint).toContain("TIERS_EXTRA_CA_BUNDLE");
+    expect(doctorReport(probe).exitCode).toBe(0);
+  });
+});
+
 describe("formatCheck", () => {
   it("prints one line: symbol, name, version, detail", () => {
     const line = formatCheck(check(provisionedMachine(), "git"), 8, 7);

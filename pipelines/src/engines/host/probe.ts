@@ -71,6 +71,15 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
+async function isReadableFile(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.R_OK);
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Where `program` resolves: itself when it is a path, else the first match on PATH. */
 export async function locate(program: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   if (program.includes("/")) return (await isExecutable(program)) ? program : undefined;
@@ -304,7 +313,12 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
     ...images,
   ]);
 
+  const caBundle = settings.extraCaBundle
+    ? { path: settings.extraCaBundle, readable: await isReadableFile(settings.extraCaBundle) }
+    : undefined;
+
   return {
+    ...(caBundle ? { caBundle } : {}),
     engine,
     dockerClient,
     ...(pathDockerClient ? { pathDockerClient } : {}),
