@@ -4,7 +4,8 @@
 
 # The Debian docker client: it builds with BuildKit. The 28.x client that may come first on PATH
 # has no buildx here, so PATH order must never decide which client runs.
-DOCKER=${TIERS_DOCKER:-/usr/bin/docker}
+# TIERS_DOCKER_BIN is the same override the tiers host runner honours.
+DOCKER=${TIERS_DOCKER_BIN:-/usr/bin/docker}
 export DOCKER_BUILDKIT=1
 
 # Read by provision.sh for the total duration.
