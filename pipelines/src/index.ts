@@ -11,7 +11,7 @@
  * doc comments below are what those commands print.
  */
 
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   argument,
@@ -73,6 +73,7 @@ import type { PassageSubject, SigningPolicy } from "./engines/host/signing.ts";
 import type { Invocation, ToolResult } from "./tools/invocation.ts";
 import { defaultKubeconfigSecret } from "./tools/kubectl.ts";
 import * as registryTool from "./tools/registry.ts";
+import * as terraformTool from "./tools/terraform.ts";
 
 /** What a stage needs about the project, read once from the repository's own files. */
 export interface StageContext {
@@ -141,7 +142,24 @@ export class Tiers {
         { where: "environments/", hint: "fix the files above, then run `dagger call validate`" },
       );
     }
-    return `environments valid: ${model.order.join(" → ")} (${model.order.length} tiers)\n`;
+    const lines = [`environments valid: ${model.order.join(" → ")} (${model.order.length} tiers)`];
+    // Infrastructure code is checked in the pinned terraform image: formatting needs no provider.
+    if (await exists(join(root, "terraform"))) {
+      const invocation = terraformTool.fmtCheck("terraform");
+      const result = await this.execute(invocation, { source: this.source });
+      if (result.exitCode !== 0) {
+        const files = terraformTool.parseFmtCheck(result.stdout);
+        throw new TiersError(
+          `terraform files are not canonically formatted: ${files.join(", ") || result.stderr.trim()}`,
+          {
+            where: "terraform/",
+            hint: "run `terraform fmt -recursive terraform/` and commit the result",
+          },
+        );
+      }
+      lines.push("terraform formatting canonical (terraform fmt -check)");
+    }
+    return `${lines.join("\n")}\n`;
   }
 
   /**
@@ -1043,6 +1061,14 @@ export function testReport(
     services: services.map((service) => ({ service, outcome: "passed" })),
   };
   return { path: `.tiers/reports/test-${id}.json`, text: `${JSON.stringify(report, null, 2)}\n` };
+}
+
+/** True when `path` exists in the workspace. */
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The CLI flags that choose what a plan or promotion is about. */

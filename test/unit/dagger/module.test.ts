@@ -8,11 +8,13 @@ import { Container, dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
 import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
+import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import { introspect } from "./introspect.ts";
 import { commit, offlineTiers } from "./offline.ts";
 import {
   chainOf,
   envVariables,
+  execs,
   kindOf,
   labels,
   type NestedObject,
@@ -39,6 +41,27 @@ function bound(object: unknown, alias: string): NestedObject {
 function opsIn(chain: NestedObject, operation: string) {
   return chain.chain.filter((op) => op.operation === operation);
 }
+
+describe("validate (no Dagger engine here; terraform answered by a fake)", () => {
+  it("validates the environments with the CLI's loader, then checks terraform formatting in its pinned image", async () => {
+    const t = tiers();
+    t.tool = () => ({ exitCode: 0, stdout: "", stderr: "" });
+    const out = await t.validate();
+    expect(out).toMatch(/environments valid: dev → test → staging → prod \(4 tiers\)/);
+    const [fmt] = t.calls;
+    expect(opsNamed(fmt?.container, "from")[0]?.args.address).toBe(toolImageRef("terraform"));
+    expect(opsNamed(fmt?.container, "withWorkdir")[0]?.args.path).toBe("/repo/terraform");
+    expect(execs(fmt?.container)).toEqual([
+      ["terraform", "fmt", "-check", "-recursive", "-diff", "-no-color"],
+    ]);
+  });
+
+  it("fails naming the files terraform fmt would rewrite", async () => {
+    const t = tiers();
+    t.tool = () => ({ exitCode: 3, stdout: "live/main.tf\n", stderr: "" });
+    await expect(t.validate()).rejects.toThrow(/not canonically formatted: live\/main.tf/);
+  });
+});
 
 describe("build (builds the query: no Dagger engine here)", () => {
   it("returns a Container built from the service's Dockerfile target, so `terminal` chains", async () => {
