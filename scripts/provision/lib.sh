@@ -44,13 +44,18 @@ step() {
   started=$(date +%s%N)
   outcome_file=$(mktemp)
   set +e
-  ("$@") 3>"$outcome_file"
+  # errexit inside the step: any unhandled failure fails the step (set +e above is for rc only).
+  (
+    set -e
+    "$@"
+  ) 3>"$outcome_file"
   rc=$?
   set -e
   outcome=$(tr -d '\n' <"$outcome_file")
   rm -f "$outcome_file"
   if [[ $rc -ne 0 ]]; then
     printf 'provision: %s ... FAILED (%s)\n' "$name" "$(elapsed_since "$started")"
+    printf 'provision: stopped; fix the cause above and re-run scripts/provision.sh (finished steps are skipped)\n' >&2
     exit "$rc"
   fi
   printf 'provision: %s ... %s (%s)\n' "$name" "${outcome:-ok}" "$(elapsed_since "$started")"
