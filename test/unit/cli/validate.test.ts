@@ -67,7 +67,9 @@ describe("tiers validate", () => {
     expect(lines.map((l) => l.split(" ")[0])).toEqual(["🜂", "🜁", "🜃", "🜄", "▸"]);
     expect(lines[0]).toMatch(/^🜂 dev +compose +recreate .*features hot_reload, debug_ports/);
     expect(lines[3]).toMatch(/^🜄 prod +kubernetes +blue-green +2 approvals \(ci-environment\)/);
-    expect(lines[4]).toContain("promotion dev → test → staging → prod");
+    expect(lines[4]).toMatch(
+      /^▸ valid: project tiers, 4 tiers, promotion dev → test → staging → prod \(/,
+    );
   });
 
   // Every environment file, each broken three ways; the line is found in the edited file.

@@ -117,7 +117,7 @@ function printSummary(context: CliContext, model: EnvironmentModel): void {
   }
   reporter.info(
     undefined,
-    `${reporter.paint("valid", "green")}: ${model.order.length} tiers of ${model.project}, promotion ${model.order.join(" → ")} (${where(context)})`,
+    `${reporter.paint("valid", "green")}: project ${model.project}, ${model.order.length} tiers, promotion ${model.order.join(" → ")} (${where(context)})`,
     pipelineMarker,
   );
 }
