@@ -200,8 +200,8 @@ describe("tiers promote", () => {
     expect(run.stderr).toMatch(
       /promotion into prod refused: 2 gate\(s\) failed; nothing was changed/,
     );
-    expect(run.stderr).toMatch(/✗ passage \[api\]: has not passed staging/);
-    expect(run.stderr).toMatch(/✗ passage \[worker\]: has not passed staging/);
+    expect(run.stderr).toMatch(/🜄 ✗ passage \[api\]: has not passed staging/);
+    expect(run.stderr).toMatch(/🜄 ✗ passage \[worker\]: has not passed staging/);
     expect(run.stderr).toMatch(/hint: see every gate with `tiers plan --env prod`/);
     expect(git(root, "rev-parse", "HEAD")).toBe(head);
   });

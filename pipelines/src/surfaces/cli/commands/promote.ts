@@ -5,7 +5,13 @@
 import type { Command } from "commander";
 import { loadModel } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
-import { computePlan, type PromoteOutcome, promote } from "../../../engines/host/promotion.ts";
+import { failingGates } from "../../../core/promotion/plan.ts";
+import {
+  computePlan,
+  GateFailure,
+  type PromoteOutcome,
+  promote,
+} from "../../../engines/host/promotion.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
 import {
   cliDeployer,
@@ -75,6 +81,20 @@ export async function runPromotion(
     deploy: flags.deploy === false ? "skip" : "auto",
     deployer: cliDeployer(cli, flags.kubeconfig),
     reporter: cli.reporter,
+  }).catch((error: unknown) => {
+    if (!(error instanceof GateFailure)) throw error;
+    // Every failing gate on its own marker-led line, then one summary error.
+    for (const g of failingGates(error.plan)) {
+      cli.reporter.error(
+        request.tier,
+        `✗ ${g.gate}${g.service ? ` [${g.service}]` : ""}: ${g.why}`,
+        marker,
+      );
+    }
+    throw new TiersError(error.message.split("\n")[0]!, {
+      where: error.where,
+      hint: error.hint,
+    });
   });
   printOutcome(cli, request.tier, marker, outcome);
 }
