@@ -7,6 +7,7 @@ import {
   type Queryable,
   validateJobRequest,
 } from "./jobs.ts";
+import { Metrics } from "./metrics.ts";
 
 /** What `/version` reports: which build of which service runs in which tier. */
 export interface VersionInfo {
@@ -37,6 +38,30 @@ export interface ApiDeps {
   log: RequestLog;
   /** Set during graceful shutdown: readiness fails so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
+  /** Counters served on /metrics (a fresh registry when not given). */
+  metrics?: Metrics;
+}
+
+/** Declares the API's metric families on `metrics` and returns it. */
+export function apiMetrics(metrics = new Metrics()): Metrics {
+  metrics.declare(
+    "tiers_http_requests_total",
+    "counter",
+    "HTTP requests answered, by route and status.",
+  );
+  metrics.declare("tiers_jobs_enqueued_total", "counter", "Jobs accepted by POST /jobs, by kind.");
+  metrics.declare(
+    "tiers_build_info",
+    "gauge",
+    "Always 1; labels say which build runs in which tier.",
+  );
+  return metrics;
+}
+
+/** The route template of a path, so metrics do not get one series per job id. */
+export function routeOf(path: string): string {
+  if (["/healthz", "/readyz", "/version", "/metrics", "/jobs"].includes(path)) return path;
+  return /^\/jobs\/[^/]+$/.test(path) ? "/jobs/:id" : "unmatched";
 }
 
 /** An error that maps to an HTTP status with a message meant for the caller. */
@@ -88,9 +113,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
  * - `GET /readyz`   200 when the database answers and every migration is applied, else 503;
  * - `GET /version`  tier, git SHA and image digest;
  * - `POST /jobs`    enqueue a job, 202 with its id and a Location header;
- * - `GET /jobs/:id` the job's status and, once done, its result.
+ * - `GET /jobs/:id` the job's status and, once done, its result;
+ * - `GET /metrics`  Prometheus text: requests by route and status, jobs enqueued by kind.
  */
 export function createApiHandler(deps: ApiDeps) {
+  const metrics = deps.metrics ?? apiMetrics();
   const routes = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
@@ -112,11 +139,20 @@ export function createApiHandler(deps: ApiDeps) {
     if (path === "/version" && method === "GET") {
       return sendJson(res, 200, deps.version);
     }
+    if (path === "/metrics" && method === "GET") {
+      const text = metrics.render();
+      res.writeHead(200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+        "content-length": Buffer.byteLength(text),
+      });
+      return void res.end(text);
+    }
     if (path === "/jobs") {
       if (method !== "POST") throw new HttpError(405, "use POST /jobs to enqueue a job");
       const checked = validateJobRequest(await readJson(req));
       if (!checked.ok) throw new HttpError(400, "invalid job", checked.problems);
       const job = await enqueueJob(deps.db, checked.value);
+      metrics.inc("tiers_jobs_enqueued_total", { kind: job.kind });
       return sendJson(res, 202, job, { location: `/jobs/${job.id}` });
     }
     const jobPath = /^\/jobs\/([^/]+)$/.exec(path);
@@ -132,6 +168,14 @@ export function createApiHandler(deps: ApiDeps) {
   };
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    res.once("finish", () => {
+      const route = routeOf(new URL(req.url ?? "/", "http://localhost").pathname);
+      metrics.inc("tiers_http_requests_total", {
+        method: req.method ?? "GET",
+        route,
+        status: String(res.statusCode),
+      });
+    });
     try {
       await routes(req, res);
     } catch (error) {

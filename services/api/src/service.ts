@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { assertTier, createLogger, type Logger } from "@tiers/runtime";
 import type pg from "pg";
-import { createApiHandler } from "./app.ts";
+import { apiMetrics, createApiHandler } from "./app.ts";
 import { readApiConfig } from "./config.ts";
 import { createPool, databaseReadiness } from "./database.ts";
 import { migrate, readMigrations } from "./schema.ts";
@@ -50,7 +50,14 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ap
   }
 
   let shuttingDown = false;
+  const metrics = apiMetrics();
+  metrics.set(
+    "tiers_build_info",
+    { service: "api", tier: tier.tier, git_sha: config.gitSha ?? "unknown" },
+    1,
+  );
   const handler = createApiHandler({
+    metrics,
     db: pool,
     version: {
       service: "api",

@@ -6,10 +6,12 @@ export interface ProbeReport {
   checks: Record<string, { ok: boolean; detail?: string }>;
 }
 
-/** The two probes the worker's small HTTP port answers. */
+/** The two probes the worker's small HTTP port answers, and its metrics text. */
 export interface Probes {
   liveness: () => ProbeReport;
   readiness: () => Promise<ProbeReport>;
+  /** Prometheus text exposition served on /metrics. */
+  metrics?: () => string;
 }
 
 function send(res: ServerResponse, report: ProbeReport): void {
@@ -23,9 +25,9 @@ function send(res: ServerResponse, report: ProbeReport): void {
 }
 
 /**
- * Request handler of the worker's probe port: `GET /healthz` (the polling loop is turning)
- * and `GET /readyz` (database reachable, schema present, not shutting down). The worker
- * serves nothing else; jobs arrive through the database.
+ * Request handler of the worker's probe port: `GET /healthz` (the polling loop is turning),
+ * `GET /readyz` (database reachable, schema present, not shutting down) and `GET /metrics`.
+ * The worker serves nothing else; jobs arrive through the database.
  */
 export function createProbeHandler(probes: Probes) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -33,6 +35,14 @@ export function createProbeHandler(probes: Probes) {
     try {
       if (req.method === "GET" && path === "/healthz") return send(res, probes.liveness());
       if (req.method === "GET" && path === "/readyz") return send(res, await probes.readiness());
+      if (req.method === "GET" && path === "/metrics" && probes.metrics) {
+        const text = probes.metrics();
+        res.writeHead(200, {
+          "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          "content-length": Buffer.byteLength(text),
+        });
+        return void res.end(text);
+      }
       res.writeHead(404, { "content-type": "application/json; charset=utf-8" });
       res.end(
         `${JSON.stringify({ error: `no route ${req.method} ${path}; try /healthz or /readyz` })}\n`,

@@ -34,6 +34,31 @@ export function livenessOf(worker: Worker, stallMs: number, now = Date.now()): P
   };
 }
 
+/**
+ * Prometheus text for the worker: jobs finished by outcome and the age of the loop's last
+ * turn. Label values are fixed words, so no escaping is needed.
+ */
+export function workerMetrics(
+  worker: Worker,
+  info: { tier: string; gitSha: string },
+  now = Date.now(),
+) {
+  const lines = [
+    "# HELP tiers_jobs_processed_total Jobs this worker finished, by outcome.",
+    "# TYPE tiers_jobs_processed_total counter",
+    ...Object.entries(worker.counts).map(
+      ([outcome, n]) => `tiers_jobs_processed_total{outcome="${outcome}"} ${n}`,
+    ),
+    "# HELP tiers_worker_loop_idle_seconds Seconds since the polling loop last turned.",
+    "# TYPE tiers_worker_loop_idle_seconds gauge",
+    `tiers_worker_loop_idle_seconds ${(now - worker.lastTickAt) / 1000}`,
+    "# HELP tiers_build_info Always 1; labels say which build runs in which tier.",
+    "# TYPE tiers_build_info gauge",
+    `tiers_build_info{git_sha="${info.gitSha}",service="worker",tier="${info.tier}"} 1`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
 /** Readiness: the database answers and holds the jobs table the API's migrations create. */
 export async function readinessOf(pool: pg.Pool, shuttingDown: boolean): Promise<ProbeReport> {
   if (shuttingDown)
@@ -92,6 +117,11 @@ export async function startWorker(
   const handler = createProbeHandler({
     liveness: () => livenessOf(worker, config.stallMs),
     readiness: () => readinessOf(pool, shuttingDown),
+    metrics: () =>
+      workerMetrics(worker, {
+        tier: tier.tier,
+        gitSha: /^[0-9a-f]{7,40}$/.test(env.TIERS_GIT_SHA ?? "") ? env.TIERS_GIT_SHA! : "unknown",
+      }),
   });
   const server = createServer((req, res) => void handler(req, res));
   try {

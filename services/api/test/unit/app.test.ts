@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ApiDeps, createApiHandler, type Readiness } from "../../src/app.ts";
+import { type ApiDeps, createApiHandler, type Readiness, routeOf } from "../../src/app.ts";
 
 /** A fake `jobs` table: just enough SQL understanding to serve the handler's two queries. */
 function fakeDb() {
@@ -173,5 +173,35 @@ describe("api handler", () => {
     expect(res.status).toBe(500);
     expect(await res.text()).not.toMatch(/terminated/);
     expect(errors).toEqual(["request failed"]);
+  });
+});
+
+describe("api metrics", () => {
+  it("counts requests by route template and status, and jobs by kind", async () => {
+    const { base } = await serve();
+    await fetch(`${base}/healthz`);
+    await fetch(`${base}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ kind: "wordcount", payload: "a" }),
+    });
+    await fetch(`${base}/jobs/99999999-2222-4333-8444-555555555555`);
+    const res = await fetch(`${base}/metrics`);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toContain(
+      'tiers_http_requests_total{method="GET",route="/healthz",status="200"} 1',
+    );
+    expect(text).toContain(
+      'tiers_http_requests_total{method="GET",route="/jobs/:id",status="404"} 1',
+    );
+    expect(text).toContain('tiers_jobs_enqueued_total{kind="wordcount"} 1');
+    expect(text).toContain("# TYPE tiers_http_requests_total counter");
+  });
+
+  it("maps paths to route templates so job ids do not become series", () => {
+    expect(routeOf("/jobs/0000")).toBe("/jobs/:id");
+    expect(routeOf("/jobs")).toBe("/jobs");
+    expect(routeOf("/admin")).toBe("unmatched");
   });
 });

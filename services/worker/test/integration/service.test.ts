@@ -84,6 +84,10 @@ describe("api and worker together on a real PostgreSQL", () => {
       result: checksum(payloads.checksum),
     });
     expect(worker.worker.counts.done).toBe(2);
+    const metrics = await (await fetch(`${workerBase}/metrics`)).text();
+    expect(metrics).toContain('tiers_jobs_processed_total{outcome="done"} 2');
+    const apiMetrics = await (await fetch(`${apiBase}/metrics`)).text();
+    expect(apiMetrics).toContain('tiers_jobs_enqueued_total{kind="checksum"} 1');
   });
 
   it("reports not ready until the API's migrations created the schema", async () => {

@@ -1,7 +1,7 @@
 import { TierError } from "@tiers/runtime";
 import { describe, expect, it } from "vitest";
 import { readWorkerConfig } from "../../src/config.ts";
-import { livenessOf, startWorker } from "../../src/service.ts";
+import { livenessOf, startWorker, workerMetrics } from "../../src/service.ts";
 import type { Worker } from "../../src/worker.ts";
 
 const unreachable = "postgresql://nobody@127.0.0.1:1/none";
@@ -48,5 +48,19 @@ describe("worker configuration", () => {
     expect(() => readWorkerConfig({ WORKER_LEASE_SECONDS: "0" })).toThrow(
       "WORKER_LEASE_SECONDS=0: expected an integer from 1 to 86400",
     );
+  });
+});
+
+describe("worker metrics", () => {
+  it("exposes finished jobs by outcome, loop idle time and build info", () => {
+    const worker = {
+      counts: { done: 3, retry: 1, failed: 0, "lease-lost": 0 },
+      lastTickAt: 1_000,
+    } as unknown as Worker;
+    const text = workerMetrics(worker, { tier: "prod", gitSha: "abc1234" }, 3_500);
+    expect(text).toContain('tiers_jobs_processed_total{outcome="done"} 3');
+    expect(text).toContain('tiers_jobs_processed_total{outcome="retry"} 1');
+    expect(text).toContain("tiers_worker_loop_idle_seconds 2.5");
+    expect(text).toContain('tiers_build_info{git_sha="abc1234",service="worker",tier="prod"} 1');
   });
 });
