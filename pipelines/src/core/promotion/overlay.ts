@@ -182,13 +182,20 @@ export function setPins(text: string, edits: readonly PinEdit[], where: string):
 
 function spliceFor(text: string, item: YAMLMap, digest: string) {
   const existing = item.items.find((pair) => isScalar(pair.key) && pair.key.value === "digest");
-  if (existing && isScalar(existing.value) && existing.value.range) {
+  const emptyValue =
+    existing &&
+    (existing.value === null ||
+      (isScalar(existing.value) &&
+        existing.value.range !== undefined &&
+        existing.value.range !== null &&
+        existing.value.range[0] === existing.value.range[1]));
+  if (existing && !emptyValue && isScalar(existing.value) && existing.value.range) {
     const value = existing.value as Scalar;
     const [start, end] = value.range!;
     const quote = value.type === "QUOTE_DOUBLE" ? '"' : value.type === "QUOTE_SINGLE" ? "'" : "";
     return { start, end, insert: `${quote}${digest}${quote}` };
   }
-  if (existing && existing.value === null && isScalar(existing.key) && existing.key.range) {
+  if (existing && emptyValue && isScalar(existing.key) && existing.key.range) {
     // `digest:` with an empty value: write the value right after the colon.
     const keyEnd = existing.key.range[1];
     const colon = text.indexOf(":", keyEnd);

@@ -76,6 +76,21 @@ describe("overlay pin edit", () => {
     expect(out.split("\n").length).toBe(overlay.split("\n").length + 1);
   });
 
+  it("fills an empty `digest:` value in place", () => {
+    const empty = overlay.replace(`digest: ${A} # pinned by tiers`, "digest:");
+    const out = setPins(empty, [{ index: 0, digest: B }], "k.yaml");
+    expect(out).toBe(overlay.replace(`digest: ${A} # pinned by tiers`, `digest: ${B}`));
+  });
+
+  it("refuses to reformat a flow-style entry and an overlay without images:", () => {
+    const flow = "images:\n  - { name: tiers/api, newName: r/api }\n";
+    expect(() => setPins(flow, [{ index: 0, digest: B }], "k.yaml")).toThrow(/flow-style/);
+    expect(() => setPins("resources: []\n", [{ index: 0, digest: B }], "k.yaml")).toThrow(
+      /no `images:` list to pin/,
+    );
+    expect(readPins("resources: []\n", "k.yaml")).toEqual([]);
+  });
+
   it("refuses a tag where a digest belongs", () => {
     expect(() => setPins(overlay, [{ index: 0, digest: "latest" }], "k.yaml")).toThrow(
       /not a sha256 digest/,
