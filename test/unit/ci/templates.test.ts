@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
+import { pipelineAuthor } from "../../../pipelines/src/engines/dagger/toolbox.ts";
 import { introspect } from "../dagger/introspect.ts";
 import { repositoryRoot as root } from "../dagger/offline.ts";
 
@@ -256,5 +257,17 @@ describe("GitLab CI", () => {
         expect(job.id_tokens?.SIGSTORE_ID_TOKEN?.aud, name).toBe("sigstore");
       }
     }
+  });
+});
+
+describe("records the pipeline pushes", () => {
+  it("do not start another GitLab pipeline (the toolbox commits as `tiers pipeline`)", async () => {
+    const doc = parse(await read(".gitlab-ci.yml")) as Yaml;
+    const [skip] = doc.workflow.rules as Yaml[];
+    expect(skip?.when).toBe("never");
+    const pattern = /^\$CI_COMMIT_AUTHOR =~ \/(.*)\/$/.exec(String(skip?.if))?.[1];
+    const { name, email } = pipelineAuthor;
+    expect(new RegExp(pattern!).test(`${name} <${email}>`)).toBe(true);
+    expect(new RegExp(pattern!).test("Jane Doe <jane@example.test>")).toBe(false);
   });
 });

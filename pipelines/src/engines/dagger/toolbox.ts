@@ -20,6 +20,12 @@ export const checkoutDir = "/repo";
 export const cliOutput = "/tmp/tiers-output.txt";
 const kubeconfigPath = "/run/secrets/tiers-kubeconfig";
 
+/** Who the pipeline's own commits (pins, records) are by; CI skips pipelines for them. */
+export const pipelineAuthor = {
+  name: "tiers pipeline",
+  email: "tiers-pipeline@users.noreply.invalid",
+} as const;
+
 /** Binaries inside the pinned tool images (distroless: no shell to find them with). */
 const binaries = {
   cosign: "/ko-app/cosign",
@@ -84,9 +90,9 @@ export function toolbox(options: ToolboxOptions): Container {
     // Git reads extra config from GIT_CONFIG_* variables: the auth header stays a secret.
     .withEnvVariable("GIT_CONFIG_COUNT", "3")
     .withEnvVariable("GIT_CONFIG_KEY_0", "user.name")
-    .withEnvVariable("GIT_CONFIG_VALUE_0", "tiers pipeline")
+    .withEnvVariable("GIT_CONFIG_VALUE_0", pipelineAuthor.name)
     .withEnvVariable("GIT_CONFIG_KEY_1", "user.email")
-    .withEnvVariable("GIT_CONFIG_VALUE_1", "tiers-pipeline@users.noreply.invalid")
+    .withEnvVariable("GIT_CONFIG_VALUE_1", pipelineAuthor.email)
     .withEnvVariable("GIT_CONFIG_KEY_2", "http.extraHeader");
   if (options.gitAuth) box = box.withSecretVariable("GIT_CONFIG_VALUE_2", options.gitAuth);
   else box = box.withEnvVariable("GIT_CONFIG_VALUE_2", "X-Tiers-Anonymous: 1");
