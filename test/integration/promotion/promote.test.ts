@@ -310,6 +310,32 @@ describe("tiers promote", () => {
     ]);
   });
 
+  it("a commit that cannot be made leaves nothing half-applied: files are restored", async () => {
+    const root = await readyRepo();
+    const before = await readFile(join(root, overlay), "utf8");
+    const head = git(root, "rev-parse", "HEAD");
+    // No committer identity anywhere: git refuses to create the commit object.
+    git(root, "config", "--unset", "user.name");
+    git(root, "config", "--unset", "user.email");
+    git(root, "config", "user.useConfigOnly", "true");
+    const env = cleanEnv({ GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" });
+    for (const name of [
+      "GIT_AUTHOR_NAME",
+      "GIT_AUTHOR_EMAIL",
+      "GIT_COMMITTER_NAME",
+      "GIT_COMMITTER_EMAIL",
+      "EMAIL",
+    ]) {
+      delete env[name];
+    }
+    await expect(
+      promote({ root, tier: "staging", commit: first.commit, deploy: "skip", env }),
+    ).rejects.toThrow(/git could not create the commit/);
+    expect(await readFile(join(root, overlay), "utf8")).toBe(before);
+    expect(git(root, "rev-parse", "HEAD")).toBe(head);
+    expect(git(root, "status", "--porcelain", "--", "k8s", "releases")).toBe("");
+  });
+
   it("a failed deploy rolls the pin back automatically and withdraws the passage", async () => {
     const root = await readyRepo();
     await expect(
