@@ -146,11 +146,28 @@ describe.skipIf(!dockerUsable)(
       },
     );
 
-    it("serves a job end to end from the release images and stops cleanly on SIGTERM", async () => {
+    it("serves a job end to end from locked-down release images and stops cleanly on SIGTERM", async () => {
       const url = postgres.adminUrl; // host network: the throwaway cluster listens on loopback
       const apiPort = await freePort();
       const workerPort = await freePort();
-      const common = ["--network", "host", "--label", LABEL, "-e", `DATABASE_URL=${url}`];
+      // Locked down as the Kubernetes manifests run them: read-only root, no capabilities.
+      const common = [
+        "--network",
+        "host",
+        "--label",
+        LABEL,
+        "-e",
+        `DATABASE_URL=${url}`,
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--user",
+        "1000:1000",
+      ];
       const api = await docker([
         "run",
         "-d",
