@@ -5,6 +5,7 @@
  */
 import { ToolError } from "./errors.ts";
 import type { Invocation, ToolResult } from "./invocation.ts";
+import { classifyFailure as classifyRegistryOutput } from "./registry.ts";
 
 /** Typed failures callers branch on. */
 export type DockerErrorKind =
@@ -115,18 +116,10 @@ export function parsePushDigest(stdout: string): string | undefined {
  * refused" rather than shown raw daemon output.
  */
 export function classifyRegistryFailure(output: string): DockerErrorKind | undefined {
-  if (
-    /connection refused|no such host|i\/o timeout|dial tcp|server gave HTTP response|EOF$|connect: /im.test(
-      output,
-    )
-  ) {
-    return "registry-unreachable";
-  }
-  if (/denied|unauthorized|forbidden|authentication required|401|403/i.test(output)) {
-    return "registry-denied";
-  }
   if (/Cannot connect to the Docker daemon/i.test(output)) return "daemon-unreachable";
-  return undefined;
+  // The registry speaks the same way to docker as to skopeo: one classifier for both.
+  const kind = classifyRegistryOutput(output);
+  return kind === "manifest-unknown" ? undefined : kind;
 }
 
 /** Resource kinds the pipeline creates and later removes by label. */
