@@ -96,21 +96,18 @@ export function promotionChain(
     order.push(next.tier);
   }
   const unreached = links.filter((l) => !order.includes(l.tier));
+  // With one start and no branches, every tier left over lies on a cycle of its own.
   for (const link of unreached) {
-    // Walk backwards until a tier repeats; the repeated part is the cycle.
-    const walk = [link.tier];
+    const cycle = [link.tier];
     let from = link.from;
-    while (from !== null && !walk.includes(from)) {
-      walk.push(from);
+    while (from !== null && !cycle.includes(from)) {
+      cycle.push(from);
       from = links.find((l) => l.tier === from)?.from ?? null;
     }
-    const cycle = from === null ? walk : walk.slice(walk.indexOf(from)).reverse();
-    const shown = `${[...cycle, cycle[0]].join(" → ")}`;
+    cycle.reverse();
     report(
       link,
-      cycle.includes(link.tier)
-        ? `${link.tier} is not reachable from ${order[0]}: the tiers ${shown} form a cycle`
-        : `${link.tier} is not reachable from ${order[0]}: it hangs off the cycle ${shown}`,
+      `${link.tier} is not reachable from ${order[0]}: the tiers ${[...cycle, cycle[0]].join(" → ")} form a cycle`,
     );
   }
   return problems.length > 0 ? { problems } : { order, problems };
