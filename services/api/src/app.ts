@@ -158,7 +158,12 @@ export function createApiHandler(deps: ApiDeps) {
     const jobPath = /^\/jobs\/([^/]+)$/.exec(path);
     if (jobPath) {
       if (method !== "GET") throw new HttpError(405, "use GET /jobs/<id> to read a job");
-      const id = decodeURIComponent(jobPath[1]!);
+      let id: string;
+      try {
+        id = decodeURIComponent(jobPath[1]!);
+      } catch {
+        throw new HttpError(400, "the job id in the path is not valid percent-encoding");
+      }
       if (!isJobId(id)) throw new HttpError(400, `"${id}" is not a job id (a UUID)`);
       const job = await findJob(deps.db, id);
       if (!job) throw new HttpError(404, `no job ${id}`);

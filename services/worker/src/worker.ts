@@ -151,16 +151,16 @@ export class Worker {
     }
   }
 
+  /** Sleeps `ms`, or less when stop() wakes the loop. */
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
+      const wake = () => {
         clearTimeout(timer);
-        self.#wake = null;
+        this.#wake = null;
         resolve();
-      }
-      this.#wake = done;
+      };
+      const timer = setTimeout(wake, ms);
+      this.#wake = wake;
     });
   }
 }

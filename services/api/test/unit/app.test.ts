@@ -151,6 +151,7 @@ describe("api handler", () => {
   it("answers 400 for a malformed id and 404 for an unknown one", async () => {
     const { base, db } = await serve();
     expect((await fetch(`${base}/jobs/not-a-uuid`)).status).toBe(400);
+    expect((await fetch(`${base}/jobs/%E0%A4%A`)).status).toBe(400);
     expect(db.queries).toEqual([]);
     expect((await fetch(`${base}/jobs/99999999-2222-4333-8444-555555555555`)).status).toBe(404);
   });
