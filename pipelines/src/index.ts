@@ -11,6 +11,7 @@
  * doc comments below are what those commands print.
  */
 
+import { statSync } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -1001,7 +1002,16 @@ export class Tiers {
       TIERS_GIT_SHA: commit,
       TIERS_RUN_ID: `dagger-${commit.slice(0, 12)}`,
     });
-    return stackServices(merged, "compose");
+    return stackServices(merged, "compose", (path) => {
+      try {
+        return statSync(join(context.root, path)).isFile();
+      } catch {
+        throw new TiersError(`compose mounts ${path}, which is not in the repository`, {
+          where: composeFilesFor(tier).join(" + "),
+          hint: "mount only paths inside the repository (and not ignored by the module)",
+        });
+      }
+    });
   }
 
   /** The labelled image of a compose service for a target. */

@@ -4,13 +4,16 @@
  * definitions are read by the SDK's own introspector (introspect.ts). Inputs come from this
  * repository's real environments/ and compose/ files.
  */
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Container, dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
 import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import { introspect } from "./introspect.ts";
-import { commit, offlineTiers } from "./offline.ts";
+import { commit, offlineTiers, repositoryRoot } from "./offline.ts";
 import {
   chainOf,
   envVariables,
@@ -156,6 +159,30 @@ describe("test (builds the query: no Dagger engine here)", () => {
     const { worker } = await tiers().testRunners({});
     const aliases = opsNamed(worker, "withServiceBinding").map((op) => op.args.alias);
     expect(aliases).toEqual(["postgres"]);
+  });
+
+  it("refuses a compose mount of a path that is not in the repository", async () => {
+    const temp = await mkdtemp(join(tmpdir(), "tiers-dagger-compose-"));
+    try {
+      for (const dir of ["environments", "compose", "services"]) {
+        await cp(join(repositoryRoot, dir), join(temp, dir), {
+          recursive: true,
+          filter: (path) => !path.includes("node_modules"),
+        });
+      }
+      const file = join(temp, "compose/compose.test.yaml");
+      const text = await readFile(file, "utf8");
+      const mount = "      - ../services/api/db:/tiers/db:ro\n";
+      expect(text).toContain(mount);
+      await writeFile(file, text.replace(mount, `${mount}      - ../not-here:/x:ro\n`));
+      const t = tiers();
+      t.root = temp;
+      await expect(t.testRunners({})).rejects.toThrow(
+        /compose mounts not-here, which is not in the repository/,
+      );
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
   });
 
   it("runs one service when asked, and refuses an unknown one", async () => {

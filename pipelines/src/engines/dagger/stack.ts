@@ -103,7 +103,12 @@ function containerPort(entry: unknown): number {
  * Reads the services of a merged, interpolated compose document. Paths in compose are relative
  * to the compose directory; they are returned relative to the repository root.
  */
-export function stackServices(merged: Yaml, composeDir: string): Record<string, StackService> {
+export function stackServices(
+  merged: Yaml,
+  composeDir: string,
+  /** Whether a repository path is a file (a bind mount of a file, not a directory). */
+  isFile: (path: string) => boolean = (path) => /\.[a-z]+$/.test(path),
+): Record<string, StackService> {
   const out: Record<string, StackService> = {};
   const fromCompose = (path: string) => posix.normalize(posix.join(composeDir, path));
   for (const [name, raw] of Object.entries(isMap(merged.services) ? merged.services : {})) {
@@ -131,7 +136,7 @@ export function stackServices(merged: Yaml, composeDir: string): Record<string, 
           });
         }
         const path = fromCompose(from);
-        mounts.push({ kind: "repo", from: path, to, file: /\.[a-z]+$/.test(path) });
+        mounts.push({ kind: "repo", from: path, to, file: isFile(path) });
       } else {
         mounts.push({ kind: "volume", name: from, to });
       }
