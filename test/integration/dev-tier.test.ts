@@ -51,6 +51,21 @@ describe("tiers env dev (real Docker engine)", () => {
     );
   });
 
+  it("up names the service that never became healthy and shows its last log lines", async () => {
+    // A PostgreSQL image that is no PostgreSQL: its pg_isready healthcheck can never pass.
+    const broken = `${project}-broken`;
+    try {
+      const up = await runTiers(repo.root, ["env", "dev", "up", "--timeout", "30"], {
+        env: { ...env, TIERS_DEV_PROJECT: broken, TIERS_POSTGRES_IMAGE: "local/busybox:latest" },
+      });
+      expect(up.code).toBe(1);
+      expect(up.stderr).toMatch(/\/postgres: service postgres (is unhealthy|exited)/);
+      expect(up.stderr).toMatch(/last log lines:/);
+    } finally {
+      removeComposeProject(broken);
+    }
+  });
+
   it("derives the same topology as `docker-compose config`", async () => {
     const config = execFileSync(
       "docker-compose",

@@ -10,6 +10,7 @@ import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { composeFilesFor, loadTopology, type Topology } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
+import { ToolError } from "../../tools/errors.ts";
 import {
   buildImages,
   buildSettings,
@@ -18,7 +19,7 @@ import {
   tierVariables,
 } from "./build.ts";
 import { programFor, runHost } from "./run.ts";
-import { serviceStates, waitHealthy } from "./test-tier.ts";
+import { diagnoseServices, serviceStates, waitHealthy } from "./test-tier.ts";
 
 const tier = "dev";
 
@@ -77,14 +78,25 @@ export async function devUp(request: DevRequest & { timeoutSeconds?: number }): 
   });
   // The tag just built, not one recomputed later: HEAD may move while the stack starts.
   const { project, topology } = await devProject(request, images[0]?.tag);
-  await reporter.step(tier, `start ${project.name}`, async () => {
-    await runHost(compose.up(project, { removeOrphans: true }), {
-      root,
-      env,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-  });
   const names = Object.keys(topology.services);
+  await reporter.step(tier, `start ${project.name}`, async () => {
+    try {
+      await runHost(compose.up(project, { removeOrphans: true }), {
+        root,
+        env,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    } catch (error) {
+      // Compose stops at a dependency that never turned healthy and names a container ID;
+      // say which service it was and show why.
+      if (!(error instanceof ToolError)) throw error;
+      throw (
+        (await diagnoseServices(root, project, names, (invocation) =>
+          runHost(invocation, { root, env }),
+        )) ?? error
+      );
+    }
+  });
   await reporter.step(tier, `wait until ${names.join(", ")} are healthy`, () =>
     waitHealthy(
       root,

@@ -307,6 +307,32 @@ export async function waitHealthy(
   }
 }
 
+/**
+ * After compose itself gave up (a dependency never became healthy), finds the first service,
+ * in topology order, whose container exited or is unhealthy, as an error naming it and
+ * showing its last log lines; undefined when every container looks fine.
+ */
+export async function diagnoseServices(
+  root: string,
+  project: compose.ComposeProject,
+  serviceNames: readonly string[],
+  run: (invocation: Invocation) => Promise<{ stdout: string }> = (invocation) =>
+    runHost(invocation, { root }),
+): Promise<TiersError | undefined> {
+  const states = await serviceStates(root, project, serviceNames, run);
+  for (const name of serviceNames) {
+    const state = states.get(name);
+    if (!state) continue;
+    if (state.health === "unhealthy") {
+      return unhealthyError(project, name, "is unhealthy", run);
+    }
+    if (state.status === "exited" || state.status === "dead") {
+      return unhealthyError(project, name, `${state.status} (exit code ${state.exitCode})`, run);
+    }
+  }
+  return undefined;
+}
+
 /** Container state of each service of a compose project (first container per service). */
 export async function serviceStates(
   root: string,
