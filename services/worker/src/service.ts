@@ -82,16 +82,29 @@ export async function readinessOf(pool: pg.Pool, shuttingDown: boolean): Promise
   }
 }
 
+/** What a caller (a test) may replace when starting the worker. */
+export interface WorkerServiceOptions {
+  /** Processors by job kind (default: the real ones). */
+  processors?: Readonly<Record<string, Processor>>;
+  /** Where log lines go (default: stdout/stderr), e.g. to assert on them. */
+  write?: (line: string) => void;
+}
+
 /**
  * Starts the worker. The tier check runs first, before any connection is opened: a service
  * configured for one tier and started with another tier's settings refuses to start.
  */
 export async function startWorker(
   env: NodeJS.ProcessEnv = process.env,
-  processors: Readonly<Record<string, Processor>> = PROCESSORS,
+  options: WorkerServiceOptions = {},
 ): Promise<WorkerService> {
   const tier = assertTier(env);
-  const log = createLogger({ service: "worker", tier });
+  const processors = options.processors ?? PROCESSORS;
+  const log = createLogger({
+    service: "worker",
+    tier,
+    ...(options.write ? { write: options.write } : {}),
+  });
   const config = readWorkerConfig(env);
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,

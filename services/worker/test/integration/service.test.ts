@@ -92,20 +92,28 @@ describe("api and worker together on a real PostgreSQL", () => {
 
   it("reports not ready until the API's migrations created the schema", async () => {
     const url = await freshDatabaseUrl();
-    const worker = await startWorker({ ...testTier, DATABASE_URL: url });
+    const lines: string[] = [];
+    const worker = await startWorker(
+      { ...testTier, DATABASE_URL: url },
+      { write: (line) => lines.push(line) },
+    );
     cleanups.push(() => worker.close());
     const res = await fetch(`http://127.0.0.1:${worker.port}/readyz`);
     expect(res.status).toBe(503);
     expect(JSON.stringify(await res.json())).toMatch(/migrations have not run/);
   });
 
-  it("stays alive and reports not ready while the database is unreachable", async () => {
+  it("stays alive and reports not ready while the database is unreachable, logging it once", async () => {
     const port = await freePort();
-    const worker = await startWorker({
-      ...testTier,
-      DATABASE_URL: `postgresql://nobody@127.0.0.1:${port}/none`,
-      WORKER_POLL_INTERVAL_MS: "20",
-    });
+    const lines: string[] = [];
+    const worker = await startWorker(
+      {
+        ...testTier,
+        DATABASE_URL: `postgresql://nobody@127.0.0.1:${port}/none`,
+        WORKER_POLL_INTERVAL_MS: "20",
+      },
+      { write: (line) => lines.push(line) },
+    );
     cleanups.push(() => worker.close());
     const base = `http://127.0.0.1:${worker.port}`;
     await new Promise((r) => setTimeout(r, 100)); // a few failed polls
@@ -113,6 +121,9 @@ describe("api and worker together on a real PostgreSQL", () => {
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toMatch(/unreachable/);
+    const failures = lines.filter((l) => l.includes("claiming or recording a job failed"));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^🜁 .*ECONNREFUSED/);
   });
 
   it("finishes the job in hand, then stops claiming, on close()", async () => {
@@ -126,12 +137,14 @@ describe("api and worker together on a real PostgreSQL", () => {
     const worker = await startWorker(
       { ...testTier, DATABASE_URL: url, WORKER_POLL_INTERVAL_MS: "20" },
       {
-        wordcount: async (payload) => {
-          started();
-          await gate;
-          return wordcount(payload);
+        processors: {
+          wordcount: async (payload) => {
+            started();
+            await gate;
+            return wordcount(payload);
+          },
+          checksum,
         },
-        checksum,
       },
     );
     const base = `http://127.0.0.1:${api.port}`;
