@@ -66,6 +66,17 @@ describe("the module as Dagger loads it (no Dagger engine here)", () => {
     expect(packages).toContain("@dagger.io/dagger");
   });
 
+  it("runs a CLI in the promotion toolbox that production dependencies alone can start", () => {
+    // The toolbox installs `npm ci --omit=dev --workspace=pipelines`, then runs bin/tiers.js.
+    const dependencies = Object.keys(json("pipelines/package.json").dependencies);
+    const bin = ts.preProcessFile(readFileSync(join(root, "pipelines/bin/tiers.js"), "utf8"));
+    const binPackages = bin.importedFiles.map((f) => f.fileName).filter((f) => !f.startsWith("."));
+    expect(binPackages.map((f) => f.split("/")[0])).toEqual(["tsx"]);
+    const { packages } = reachable(join(root, "pipelines/src/surfaces/cli/main.ts"));
+    for (const name of [...packages, "tsx"])
+      expect(dependencies, `CLI needs ${name}`).toContain(name);
+  });
+
   it("never imports the generated SDK, which only exists inside the engine", () => {
     const { files } = reachable(join(root, config.source, "src/index.ts"));
     for (const file of files) {
