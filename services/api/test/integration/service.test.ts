@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiService, startApi } from "../../src/service.ts";
 import {
@@ -88,6 +89,35 @@ describe("api service on a real PostgreSQL", () => {
         MIGRATE_ON_START: "true",
       }),
     ).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("lets a request in flight finish during a graceful shutdown", async () => {
+    const url = await freshDatabaseUrl();
+    const { api: running, base } = await api({ DATABASE_URL: url, MIGRATE_ON_START: "true" });
+    // Hold the jobs table so the INSERT of POST /jobs blocks: a request provably in flight.
+    const blocker = new pg.Client({ connectionString: url });
+    await blocker.connect();
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+      const inFlight = fetch(`${base}/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind: "checksum", payload: "in flight" }),
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const closing = running.close();
+      let closed = false;
+      void closing.then(() => (closed = true));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(closed).toBe(false); // still waiting for the request
+      await blocker.query("COMMIT");
+      expect((await inFlight).status).toBe(202);
+      await closing;
+      expect(running.server.listening).toBe(false);
+    } finally {
+      await blocker.end();
+    }
   });
 
   it("stops accepting connections and closes its pool on close()", async () => {
