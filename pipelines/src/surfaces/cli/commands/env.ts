@@ -200,16 +200,23 @@ export const envActions: EnvActionTable = {
   ...promotionEnvActions, // staging/prod: bless, status (the promotion area)
 };
 
-/** `tiers env` usage text listing every tier and action in the table. */
+/** `tiers env` usage text listing every tier and action in the table, in aligned columns. */
 export function envUsage(table: EnvActionTable = envActions): string {
+  const rows = Object.entries(table).flatMap(([tier, actions]) =>
+    Object.entries(actions).map(([name, action]) => [
+      `tiers env ${tier} ${name}${action.usage ? ` ${action.usage}` : ""}`,
+      action.summary,
+    ]),
+  );
+  const width = Math.max(...rows.map(([left]) => left!.length));
+  return rows.map(([left, summary]) => `  ${left!.padEnd(width)}  ${summary}`).join("\n");
+}
+
+/** `dev: up|down|…, test: run|clean, …`: the one-line summary of the table. */
+function envSummary(table: EnvActionTable = envActions): string {
   return Object.entries(table)
-    .flatMap(([tier, actions]) =>
-      Object.entries(actions).map(
-        ([name, action]) =>
-          `  tiers env ${tier} ${`${name} ${action.usage ?? ""}`.trim().padEnd(30)} ${action.summary}`,
-      ),
-    )
-    .join("\n");
+    .map(([tier, actions]) => `${tier}: ${Object.keys(actions).join("|")}`)
+    .join(", ");
 }
 
 /** Finds the action, or a usage error naming the valid tiers / actions. */
@@ -241,9 +248,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export const registerEnv: RegisterCommand = (program) => {
   program
     .command("env")
-    .description(
-      "act on a tier: tiers env <tier> <action> (dev: up|down|logs|shell|status, test: run|clean)",
-    )
+    .description(`act on a tier: tiers env <tier> <action> (${envSummary()})`)
     .argument("<tier>", `tier: ${Object.keys(envActions).join(", ")}`)
     .argument("[action]", "what to do in that tier")
     .argument("[args...]", "arguments of the action (e.g. a service name)")
