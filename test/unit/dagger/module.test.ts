@@ -11,6 +11,7 @@ import { Container, dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
 import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
+import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import { introspect } from "./introspect.ts";
 import { commit, offlineTiers, repositoryRoot } from "./offline.ts";
@@ -45,10 +46,11 @@ function opsIn(chain: NestedObject, operation: string) {
   return chain.chain.filter((op) => op.operation === operation);
 }
 
-describe("validate (no Dagger engine here; terraform answered by a fake)", () => {
+describe("validate (no Dagger engine here; the terraform step runs on this machine's terraform)", () => {
   it("validates the environments with the CLI's loader, then checks terraform formatting in its pinned image", async () => {
     const t = tiers();
-    t.tool = () => ({ exitCode: 0, stdout: "", stderr: "" });
+    // The same invocation on this machine's terraform (preinstalled): the vector really works.
+    t.tool = (invocation) => runHost(invocation, { root: repositoryRoot, reject: false });
     const out = await t.validate();
     expect(out).toMatch(/environments valid: dev → test → staging → prod \(4 tiers\)/);
     const [fmt] = t.calls;
