@@ -1,5 +1,6 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { runMigrateCommand } from "../../src/migrate.ts";
 import {
   loadFixtures,
   MigrationError,
@@ -114,6 +115,33 @@ describe("migrations on a real PostgreSQL", () => {
         { status: "failed", n: "1" },
         { status: "queued", n: "1" },
       ]);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe("schema command (node src/migrate.ts) on a real PostgreSQL", () => {
+  it("reports pending migrations, applies them, then loads fixtures in the test tier", async () => {
+    const db = await createTestDatabase(server);
+    databases.push(db);
+    const env = { TIERS_TIER: "test", NODE_ENV: "test", DATABASE_URL: db.url };
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      expect(await runMigrateCommand(["--status"], env)).toBe(1);
+      expect(out.mock.calls.join("")).toMatch(/pending {2}001_create_jobs\.sql/);
+      expect(await runMigrateCommand([], env)).toBe(0);
+      expect(await runMigrateCommand(["--status"], env)).toBe(0);
+      expect(await runMigrateCommand(["--fixtures"], env)).toBe(0);
+      expect(out.mock.calls.join("")).toMatch(/^🜁 .*fixtures loaded: 001_jobs\.sql/m);
+    } finally {
+      out.mockRestore();
+    }
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query("SELECT count(*)::int AS n FROM jobs");
+      expect(rows[0].n).toBe(3);
     } finally {
       await client.end();
     }
