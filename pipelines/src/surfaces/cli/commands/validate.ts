@@ -19,6 +19,7 @@ import {
   type Problem,
   validateRepository,
 } from "../../../core/environment/index.ts";
+import { environmentFileJsonSchema } from "../../../core/environment/json-schema.ts";
 import { ExitCode, UsageError } from "../../../core/errors.ts";
 import { defaultMarkers, markerFor, pipelineMarker } from "../../../core/markers.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
@@ -31,6 +32,10 @@ export const registerValidate: RegisterCommand = (program) => {
       "--json",
       "print the problems as a JSON array (file, line, column, path, message, rule)",
     )
+    .option(
+      "--print-schema",
+      "print the JSON Schema of an environment file (for editors) instead of validating",
+    )
     .addHelpText(
       "after",
       `
@@ -40,10 +45,16 @@ offending value was written in (base.yaml or the tier file). Exit 0 when valid, 
 Examples:
   $ tiers validate                     check the repository in the current directory
   $ tiers validate --json | jq length  count problems, e.g. in CI
-  $ tiers --root ../other validate     check another checkout`,
+  $ tiers --root ../other validate     check another checkout
+  $ tiers validate --print-schema > docs/environments/tier-file.schema.json
+                                       refresh the JSON Schema editors use`,
     )
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .action(async (options: { json?: boolean; printSchema?: boolean }, command: Command) => {
       const context = contextFrom(command);
+      if (options.printSchema) {
+        context.reporter.raw(environmentFileJsonSchema().trimEnd());
+        return;
+      }
       if (!existsSync(context.root)) {
         throw new UsageError(`--root ${context.root} does not exist`, {
           hint: "pass the directory of a tiers repository (the one holding environments/)",
