@@ -163,6 +163,14 @@ describe("tiers validate", () => {
     expect(missing.stderr).toContain("does not exist");
   });
 
+  it("--print-schema prints the editors' JSON Schema and validates nothing", async () => {
+    const dir = repository({ "prod.yaml": () => "not: [valid" });
+    const { code, stdout } = await tiers("--root", dir, "validate", "--print-schema");
+    expect(code).toBe(0);
+    const schema = JSON.parse(stdout);
+    expect(schema.properties.features.properties.hot_reload).toEqual({ type: "boolean" });
+  });
+
   it("--help shows examples", async () => {
     const { code, stdout } = await tiers("validate", "--help");
     expect(code).toBe(0);
