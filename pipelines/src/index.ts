@@ -66,7 +66,7 @@ import {
   withBindings,
 } from "./engines/dagger/stack.ts";
 import { buildImage, caSecret } from "./engines/dagger/stages.ts";
-import { cliOutput, gitAuthHeader, pushBranch, runCli, toolbox } from "./engines/dagger/toolbox.ts";
+import { gitAuthHeader, pushBranch, runCli, toolbox } from "./engines/dagger/toolbox.ts";
 import { materialize } from "./engines/dagger/workspace.ts";
 import { buildSettings, tierVariables } from "./engines/host/build.ts";
 import { deployTier } from "./engines/host/deploy.ts";
@@ -246,7 +246,7 @@ export class Tiers {
         files: { [report.path]: report.text },
         push: true,
       });
-      reports.push((await box.file(cliOutput).contents()).trimEnd());
+      reports.push((await this.conclude(box, "record-tests")).trimEnd());
     }
     return `${reports.join("\n\n")}\n`;
   }
@@ -519,7 +519,7 @@ export class Tiers {
         gitUsername,
       },
     );
-    return box.file(cliOutput).contents();
+    return this.conclude(box, "plan");
   }
 
   /**
@@ -596,7 +596,7 @@ export class Tiers {
         push: true,
       },
     );
-    return box.file(cliOutput).contents();
+    return this.conclude(box, "promote");
   }
 
   /**
@@ -637,7 +637,7 @@ export class Tiers {
       ],
       { gitRemote, branch, gitToken, gitUsername, kubeconfig, actor, push: true },
     );
-    return box.file(cliOutput).contents();
+    return this.conclude(box, "rollback");
   }
 
   // ---------------------------------------------------------------------------------------
@@ -814,7 +814,7 @@ export class Tiers {
       files?: Readonly<Record<string, string>>;
       push?: boolean;
     },
-  ): Promise<Container> {
+  ): Promise<{ cli: Container; push?: Container }> {
     const context = await this.context({ registry: options.registry });
     const registryLogin = options.registryPassword
       ? await this.credentials(
@@ -880,7 +880,27 @@ export class Tiers {
       }),
       args,
     );
-    return options.push ? pushBranch(box, options.branch) : box;
+    return options.push ? { cli: box, push: pushBranch(box, options.branch) } : { cli: box };
+  }
+
+  /**
+   * Runs the CLI step and, when it succeeded, the push. A failure keeps the CLI's whole output
+   * (the plan with every gate and why) in the error, and pushes nothing.
+   */
+  async conclude(step: { cli: Container; push?: Container }, command: string): Promise<string> {
+    const [exitCode, stdout, stderr] = await Promise.all([
+      step.cli.exitCode(),
+      step.cli.stdout(),
+      step.cli.stderr(),
+    ]);
+    if (exitCode !== 0) {
+      throw new TiersError(
+        `tiers ${command} failed (exit ${exitCode})\n${[stdout.trimEnd(), stderr.trimEnd()].filter(Boolean).join("\n")}`,
+        { hint: "the output above is the promotion engine's own; nothing was pushed" },
+      );
+    }
+    if (step.push) await step.push.sync();
+    return stdout;
   }
 
   /** What the registry serves for each service's image of a commit (digest, checked revision). */

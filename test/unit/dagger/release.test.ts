@@ -299,17 +299,21 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
   const remote = "https://git.example.test/tiers.git";
   const gitToken = "ghs_git-Token-value";
 
-  /** Records the toolbox each function builds instead of reading its output from an engine. */
+  /** Records the toolbox each function builds instead of running it on an engine. */
   class Recording extends OfflineTiers {
-    boxes: { args: readonly string[]; container: Container }[] = [];
+    boxes: { args: readonly string[]; container: Container; cli: Container; push?: Container }[] =
+      [];
     override async promotion(
       args: readonly string[],
       options: Parameters<OfflineTiers["promotion"]>[1],
-    ): Promise<Container> {
-      const container = await super.promotion(args, options);
-      this.boxes.push({ args, container });
-      // The function reads the CLI's output from the engine next; answer it here instead.
-      return { file: () => ({ contents: async () => "done\n" }) } as unknown as Container;
+    ) {
+      const step = await super.promotion(args, options);
+      // `container` is the last step: the push when there is one, else the CLI run.
+      this.boxes.push({ args, container: step.push ?? step.cli, ...step });
+      return step;
+    }
+    override async conclude(): Promise<string> {
+      return "done\n";
     }
   }
   const recording = () => {
@@ -402,6 +406,7 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
       { path: "/usr/local/bin/kubectl", from: toolImageRef("kubectl") },
     ]);
     // A plan changes nothing: no push.
+    expect(box?.push).toBeUndefined();
     expect(execs(box?.container).at(-1)).toEqual([
       "node",
       "pipelines/bin/tiers.js",
@@ -448,6 +453,28 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
     const parsed = parseArtefactRecord(String(record?.args.contents), "record");
     expect(parsed.images.api?.ref).toBe(`${registry}/tiers/api@${digestOf("api")}`);
     expect(parsed.images.worker?.digest).toBe(digestOf("worker"));
+  });
+
+  it("fails with the CLI's own output and pushes nothing when the CLI refuses (engine answers faked)", async () => {
+    let pushed = 0;
+    const step = (exitCode: number) => ({
+      cli: {
+        exitCode: async () => exitCode,
+        stdout: async () =>
+          "plan: promote into prod\n  ✗ previous-passage [api]: no staging passage\n",
+        stderr: async () => "tiers: 1 gate failed\n",
+      } as unknown as Container,
+      push: { sync: async () => pushed++ } as unknown as Container,
+    });
+    const tiers = offlineTiers();
+    const refused = tiers.conclude(step(1), "promote");
+    await expect(refused).rejects.toThrow(TiersError);
+    await expect(refused).rejects.toThrow(
+      /exit 1\)\nplan: promote into prod\n.*no staging passage/s,
+    );
+    expect(pushed).toBe(0);
+    await expect(tiers.conclude(step(0), "promote")).resolves.toContain("plan: promote into prod");
+    expect(pushed).toBe(1);
   });
 
   it("rolls back with the same CLI and pushes the rollback commit", async () => {

@@ -10,14 +10,12 @@
  * environment names the host engine reads, and the commits it makes are pushed back with a
  * token that only ever exists as a secret variable.
  */
-import { type Container, dag, type Secret } from "@dagger.io/dagger";
+import { type Container, dag, ReturnType, type Secret } from "@dagger.io/dagger";
 import { imageRef, supportImages, toolImageRef } from "../../tools/images.ts";
 import { registryAuthDir } from "./run.ts";
 
 /** Where the clone lives inside the toolbox. */
 export const checkoutDir = "/repo";
-/** Where the CLI's own output is kept, so it can be returned after the push. */
-export const cliOutput = "/tmp/tiers-output.txt";
 const kubeconfigPath = "/run/secrets/tiers-kubeconfig";
 
 /** Who the pipeline's own commits (pins, records) are by; CI skips pipelines for them. */
@@ -127,10 +125,13 @@ export function toolbox(options: ToolboxOptions): Container {
   return box;
 }
 
-/** Runs `tiers <args>` in the toolbox, keeping its output in a file. */
+/**
+ * Runs `tiers <args>` in the toolbox. Any exit code is accepted here so the caller can read the
+ * CLI's own output (a blocked plan explains every gate on stdout) before deciding to fail.
+ */
 export function runCli(box: Container, args: readonly string[]): Container {
   return box.withExec(["node", "pipelines/bin/tiers.js", "--no-color", ...args], {
-    redirectStdout: cliOutput,
+    expect: ReturnType.Any,
   });
 }
 
