@@ -87,9 +87,12 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ap
     closing ??= (async () => {
       shuttingDown = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // A keep-alive connection turns idle once its in-flight response is sent; close it then
+      // rather than waiting for the keep-alive timeout.
+      const reaper = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
+      clearInterval(reaper);
       clearTimeout(timer);
       await pool.end();
       log.info("api stopped");

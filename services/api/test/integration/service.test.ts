@@ -112,8 +112,11 @@ describe("api service on a real PostgreSQL", () => {
       await new Promise((r) => setTimeout(r, 100));
       expect(closed).toBe(false); // still waiting for the request
       await blocker.query("COMMIT");
+      const released = Date.now();
       expect((await inFlight).status).toBe(202);
       await closing;
+      // Closed as soon as the response is out, not after the 5 s keep-alive timeout.
+      expect(Date.now() - released).toBeLessThan(1_000);
       expect(running.server.listening).toBe(false);
     } finally {
       await blocker.end();
