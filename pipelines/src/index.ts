@@ -850,6 +850,7 @@ export class Tiers {
       env.TIERS_COSIGN_KEY = "env://COSIGN_PRIVATE_KEY";
     }
     if (options.actor) env.TIERS_ACTOR = options.actor;
+    if (options.registry) env.TIERS_REGISTRY = options.registry;
     if (options.ciEnvironment) {
       // What the host engine reads for approvals.source: ci-environment (as on a CI runner).
       env.GITHUB_ACTIONS = "true";

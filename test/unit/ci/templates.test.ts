@@ -38,6 +38,13 @@ function daggerCall(text: string): { fn: string; flags: Record<string, string> }
     const next = words[i + 1];
     flags[word.slice(2)] = next && !next.startsWith("--") ? next.replace(/^"|"$/g, "") : "true";
   }
+  // Registry credentials are for one host: say which, or they go to environments' default.
+  if (flags["registry-password"]) {
+    expect(
+      flags.registry,
+      `dagger call ${fn} --registry-password without --registry`,
+    ).toBeDefined();
+  }
   return { fn, flags };
 }
 
