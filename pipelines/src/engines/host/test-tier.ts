@@ -99,7 +99,10 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   });
   let project: compose.ComposeProject | undefined;
   let planned: string[] = [...(request.services ?? [])];
-  const run = (invocation: Invocation, options: { stream?: string; reject?: boolean } = {}) =>
+  const run = (
+    invocation: Invocation,
+    options: { stream?: string; reject?: boolean; abortable?: boolean } = {},
+  ) =>
     runHost(
       {
         ...invocation,
@@ -109,7 +112,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
         root,
         env,
         secrets,
-        ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.signal && options.abortable !== false ? { signal: request.signal } : {}),
         ...(options.reject === false ? { reject: false } : {}),
         ...(options.stream
           ? { onLine: (line: string) => reporter.info(tier, `${options.stream} │ ${line}`) }
@@ -173,6 +176,8 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
           if (error instanceof TestsFailed) return { exitCode: error.code };
           throw error;
         });
+      // A run cut short by a signal is not a test failure: it is reported as not run.
+      request.signal?.throwIfAborted();
       services.push({
         service: image.service,
         outcome: result.exitCode === 0 ? "passed" : "failed",
@@ -191,13 +196,10 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   const phase = performance.now();
   const teardown = await reporter.step(tier, `tear down ${composeProject}`, async () => {
     if (project) {
-      await runHost(
-        {
-          ...compose.down(project, { volumes: true, removeOrphans: true, timeout: 5 }),
-          secretEnv: { TIERS_DB_PASSWORD: "test-db-password" },
-        },
-        { root, env, secrets, reject: false },
-      );
+      await run(compose.down(project, { volumes: true, removeOrphans: true, timeout: 5 }), {
+        reject: false,
+        abortable: false,
+      });
     }
     // Whatever compose did not remove (a one-off container mid-start, a killed child) goes by label.
     const removed = await removeByLabels(root, runLabels, env);
