@@ -116,8 +116,9 @@ export class Tiers {
     })
     source: Directory,
     /**
-     * The repository's git history, read only for the commit (and its time) that images are
-     * labelled and tagged with (default: the repository this module lives in).
+     * The repository's git history, read for the commit (and its time) that images are
+     * labelled and tagged with, and for the remote promotions push to (default: the repository
+     * this module lives in).
      */
     @argument({ defaultPath: "/" })
     repo: GitRepository,
