@@ -55,11 +55,30 @@ function cold(command: string, args: string[], runs: number): number[] {
 const coldRuns = option("--cold", 10);
 const warmRuns = option("--warm", 50);
 
+// The validate command registered alone: what a cold validate would cost if the CLI loaded
+// only the command it runs (the gap to the line above is the other commands' imports).
+const validateAlone = `
+  const { register } = await import("tsx/esm/api");
+  register();
+  const { Command } = await import("commander");
+  const { registerValidate } = await import(process.argv[1]);
+  const program = new Command("tiers").option("--root <dir>").option("--no-color");
+  registerValidate(program);
+  await program.parseAsync(["node", "tiers", "validate"]);
+`;
+const validateModule = pathToFileURL(
+  join(root, "pipelines/src/surfaces/cli/commands/validate.ts"),
+).href;
+
 const lines = [
   figures("npx tiers validate (cold process)", cold("npx", ["tiers", "validate"], coldRuns)),
   figures(
     "node pipelines/bin/tiers.js validate",
     cold(process.execPath, ["pipelines/bin/tiers.js", "validate"], coldRuns),
+  ),
+  figures(
+    "validate command alone (cold process)",
+    cold(process.execPath, ["--input-type=module", "-e", validateAlone, validateModule], coldRuns),
   ),
 ];
 
