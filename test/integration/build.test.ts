@@ -14,6 +14,11 @@ let repo: TempRepo;
 let first: Awaited<ReturnType<typeof runTiers>>;
 const services = ["api", "worker"];
 const ref = (service: string, tag: string) => `127.0.0.1:5000/tiers/${service}:${tag}`;
+const labelsOf = (image: string) =>
+  JSON.parse(docker("image", "inspect", "--format", "{{json .Config.Labels}}", image)) as Record<
+    string,
+    string
+  >;
 
 beforeAll(async () => {
   await requirePrerequisites();
@@ -38,15 +43,7 @@ describe("tiers build (real Docker engine)", () => {
 
   it("labels them with the OCI labels and the project's service and target labels", () => {
     for (const service of services) {
-      const labels = JSON.parse(
-        docker(
-          "image",
-          "inspect",
-          "--format",
-          "{{json .Config.Labels}}",
-          ref(service, repo.commit),
-        ),
-      ) as Record<string, string>;
+      const labels = labelsOf(ref(service, repo.commit));
       expect(labels).toMatchObject({
         "org.opencontainers.image.revision": repo.commit,
         "org.opencontainers.image.created": "2026-01-01T00:00:00.000Z",
@@ -78,15 +75,7 @@ describe("tiers build (real Docker engine)", () => {
   it("labels development images with the dev tier label", async () => {
     const dev = await runTiers(repo.root, ["build", "--service", "api", "--target", "development"]);
     expect(dev.code, dev.stdout + dev.stderr).toBe(0);
-    const labels = JSON.parse(
-      docker(
-        "image",
-        "inspect",
-        "--format",
-        "{{json .Config.Labels}}",
-        ref("api", `${repo.commit}-development`),
-      ),
-    ) as Record<string, string>;
+    const labels = labelsOf(ref("api", `${repo.commit}-development`));
     expect(labels["tiers.environment"]).toBe("dev");
     expect(labels["tiers.target"]).toBe("development");
   });
@@ -105,15 +94,7 @@ describe("tiers build (real Docker engine)", () => {
       const dirty = await runTiers(repo.root, ["build", "--service", "api"]);
       expect(dirty.code, dirty.stdout + dirty.stderr).toBe(0);
       expect(dirty.stderr).toMatch(/uncommitted changes/);
-      const labels = JSON.parse(
-        docker(
-          "image",
-          "inspect",
-          "--format",
-          "{{json .Config.Labels}}",
-          ref("api", `${repo.commit}-dirty`),
-        ),
-      ) as Record<string, string>;
+      const labels = labelsOf(ref("api", `${repo.commit}-dirty`));
       expect(labels["tiers.dirty"]).toBe("true");
       expect(labels["org.opencontainers.image.version"]).toBe(`${repo.commit}-dirty`);
       const publish = await runTiers(repo.root, ["publish"]);

@@ -166,55 +166,38 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
       target,
       revision,
     });
-    if (
-      existing &&
+    const reused =
+      existing !== undefined &&
       !revision.dirty &&
       !request.force &&
       !request.noCache &&
       existing.labels[ociLabel.revision] === revision.commit &&
-      existing.labels[projectLabel(settings.project).target] === target
-    ) {
+      existing.labels[projectLabel(settings.project).target] === target;
+    if (reused) {
       reporter.skipped(request.tier, `build ${service.name} (${target})`, `${ref} already built`);
-      built.push({
-        service: service.name,
-        target,
-        repository,
-        tag,
-        ref,
-        imageId: existing.id,
-        reused: true,
+    } else {
+      await reporter.step(request.tier, `build ${service.name} (${target}) → ${ref}`, async () => {
+        const invocation = docker.build({
+          context: service.build!.context,
+          dockerfile: service.build!.dockerfile,
+          target,
+          tags: [ref],
+          labels,
+          buildArgs: { BASE_IMAGE: settings.baseImage, TIERS_GIT_SHA: revision.commit },
+          ...(settings.caBundle ? { caBundle: settings.caBundle } : {}),
+          ...(request.noCache ? { noCache: true } : {}),
+        });
+        await runHost(invocation, {
+          root,
+          env,
+          ...(request.signal ? { signal: request.signal } : {}),
+          ...(request.onLine ? { onLine: (line: string) => request.onLine!(line) } : {}),
+        });
       });
-      continue;
     }
-    await reporter.step(request.tier, `build ${service.name} (${target}) → ${ref}`, async () => {
-      const invocation = docker.build({
-        context: service.build!.context,
-        dockerfile: service.build!.dockerfile,
-        target,
-        tags: [ref],
-        labels,
-        buildArgs: { BASE_IMAGE: settings.baseImage, TIERS_GIT_SHA: revision.commit },
-        ...(settings.caBundle ? { caBundle: settings.caBundle } : {}),
-        ...(request.noCache ? { noCache: true } : {}),
-      });
-      await runHost(invocation, {
-        root,
-        env,
-        ...(request.signal ? { signal: request.signal } : {}),
-        ...(request.onLine ? { onLine: (line: string) => request.onLine!(line) } : {}),
-      });
-    });
-    const image = await findImage(root, ref);
+    const image = reused ? existing : await findImage(root, ref);
     if (!image) throw new TiersError(`docker build finished but ${ref} is missing`, { where: ref });
-    built.push({
-      service: service.name,
-      target,
-      repository,
-      tag,
-      ref,
-      imageId: image.id,
-      reused: false,
-    });
+    built.push({ service: service.name, target, repository, tag, ref, imageId: image.id, reused });
   }
   return built;
 }
