@@ -102,7 +102,7 @@ function interpolateDeep(value: unknown, env: Readonly<Record<string, string | u
 }
 
 /** `labels`/`environment` may be a list of `K=V` or a mapping; compose merges them by key. */
-function asKeyValues(value: unknown): Record<string, string> {
+export function asKeyValues(value: unknown): Record<string, string> {
   if (Array.isArray(value)) {
     return Object.fromEntries(
       value.map((item) => {
