@@ -107,9 +107,11 @@ services:
 describe("compose semantics the topology reproduces", () => {
   it("interpolates like compose", () => {
     const env = { SET: "x", EMPTY: "" };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's ${VAR} syntax, on purpose
     expect(interpolate("${SET}-$SET-${UNSET:-d}-${EMPTY:-d}-${EMPTY-d}-$$HOME", env)).toBe(
       "x-x-d-d--$HOME",
     );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's ${VAR} syntax, on purpose
     expect(() => interpolate("${UNSET:?set it}", env)).toThrow(/UNSET is not set: set it/);
   });
 
