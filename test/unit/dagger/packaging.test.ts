@@ -64,6 +64,9 @@ describe("the module as Dagger loads it (no Dagger engine here)", () => {
       expect(relative(join(root, config.source), file).startsWith(".."), file).toBe(false);
     }
     expect(packages).toContain("@dagger.io/dagger");
+    // Dagger's TypeScript runtime reads the module with the TypeScript compiler before it can
+    // register a function; with the bundled SDK it takes `typescript` from the module's own deps.
+    expect(dependencies).toContain("typescript");
   });
 
   it("runs a CLI in the promotion toolbox that production dependencies alone can start", () => {
