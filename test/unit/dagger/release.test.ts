@@ -165,6 +165,37 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
     expect(visibleText(container)).not.toContain("key-Pa55");
     expect(() => daggerSigner(policy, daggerSecrets({}))).toThrow(/--cosign-key/);
   });
+
+  it("verifies a key-mode signature with the public key handed over as a secret", async () => {
+    const policy = { required: true, mode: "key", key: "file:/run/secrets/cosign.key" };
+    const subject = { tier: "prod", repository: `${registry}/tiers/api`, digest: digestOf("api") };
+    const seen: Invocation[] = [];
+    const withKey = new DaggerCosignEvidence({
+      project: "tiers",
+      run: async (invocation) => {
+        seen.push(invocation);
+        return {
+          exitCode: 1,
+          stdout: "",
+          stderr: "Error: no matching signatures: invalid signature",
+        };
+      },
+      secrets: daggerSecrets({ "cosign-public-key": dag.setSecret("cosign-public-key", "PUB") }),
+    });
+    const check = await withKey.verifySignature(subject, policy);
+    expect(seen[0]?.args.slice(0, 3)).toEqual(["verify", "--key", "env://COSIGN_PUBLIC_KEY"]);
+    expect(seen[0]?.secretEnv).toEqual({ COSIGN_PUBLIC_KEY: "cosign-public-key" });
+    expect(check).toMatchObject({ ok: false, failure: "wrong-signer" });
+    // Without it, the gate fails closed and says which flag to pass; cosign never runs.
+    const without = new DaggerCosignEvidence({
+      project: "tiers",
+      run: async () => ok(),
+      secrets: daggerSecrets({}),
+    });
+    const refused = await without.verifySignature(subject, policy);
+    expect(refused).toMatchObject({ ok: false, failure: "invalid" });
+    expect(refused.why).toContain("needs the public key: pass --cosign-public-key");
+  });
 });
 
 describe("verify (argument vectors and query only: no Dagger engine, no cosign here)", () => {
@@ -510,7 +541,7 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
 describe("the tiers CLI the toolbox runs (drift between the module and the CLI)", () => {
   it("has every command and flag the Dagger functions pass to it", async () => {
     const { buildProgram } = await import("../../../pipelines/src/surfaces/cli/main.ts");
-    const program = buildProgram();
+    const program = await buildProgram();
     const used: Record<string, string[]> = {
       plan: ["--env", "--commit", "--digest", "--service", "--json"],
       promote: ["--env", "--yes", "--no-deploy", "--commit", "--digest", "--service"],

@@ -1,8 +1,32 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode, TiersError } from "../../core/errors.ts";
-import { commands } from "./commands/index.ts";
+import { commandLoaders } from "./commands/index.ts";
 
-export function buildProgram(): Command {
+/**
+ * The command a user asked for: the first word that is not a global option. Global options that
+ * take a value (`--root DIR`) are skipped with their value.
+ */
+export function requestedCommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return undefined;
+    if (arg === "--root") {
+      i++;
+      continue;
+    }
+    if (!arg.startsWith("-")) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the program with the commands `argv` needs: just the requested one when it is known,
+ * every command for `--help`, `help`, or an unknown word (so commander can list and suggest).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const wanted = argv ? requestedCommand(argv.slice(2)) : undefined;
+  const names = wanted && wanted in commandLoaders ? [wanted] : Object.keys(commandLoaders);
+  const commands = await Promise.all(names.map((name) => commandLoaders[name]!()));
   const program = new Command("tiers")
     .description("Build once, promote the digest: dev → test → staging → prod.")
     .option("--root <dir>", "repository root (default: current directory)")
@@ -25,7 +49,7 @@ Examples:
 
 /** Runs the CLI and returns the exit code instead of exiting, so tests can call it in-process. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv]);
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;

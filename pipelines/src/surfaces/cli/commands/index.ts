@@ -1,39 +1,27 @@
 import type { RegisterCommand } from "../context.ts";
-import { registerApprove } from "./approve.ts";
-import { registerBuild } from "./build.ts";
-import { registerDeploy } from "./deploy.ts";
-import { registerDoctor } from "./doctor.ts";
-import { registerEnv } from "./env.ts";
-import { registerPlan } from "./plan.ts";
-import { registerPromote } from "./promote.ts";
-import { registerPublish } from "./publish.ts";
-import { registerRecordTests } from "./record-tests.ts";
-import { registerReject } from "./reject.ts";
-import { registerRollback } from "./rollback.ts";
-import { registerSign } from "./sign.ts";
-import { registerStatus } from "./status.ts";
-import { registerValidate } from "./validate.ts";
-import { registerVerify } from "./verify.ts";
 
 /**
- * Every `tiers` command, in the order `tiers --help` lists them. A new command is one file in
- * this folder plus one line here.
+ * Every `tiers` command, in the order `tiers --help` lists them, each loaded only when it runs:
+ * the commands reach very different engines (the Kubernetes schemas, the Dagger SDK, execa), and
+ * importing all of them made a cold `tiers validate` pay for every one. A new command is one
+ * file in this folder plus one line here.
  */
-export const commands: RegisterCommand[] = [
-  registerValidate,
-  registerDoctor,
-  registerBuild,
-  registerPublish,
-  registerEnv,
-  registerDeploy,
-  // Promotion: preview, promote, sign/verify passages, reject, roll back, the ladder.
-  registerStatus,
-  registerRecordTests,
-  registerPlan,
-  registerPromote,
-  registerSign,
-  registerVerify,
-  registerApprove,
-  registerReject,
-  registerRollback,
-];
+export const commandLoaders: Readonly<Record<string, () => Promise<RegisterCommand>>> = {
+  validate: async () => (await import("./validate.ts")).registerValidate,
+  doctor: async () => (await import("./doctor.ts")).registerDoctor,
+  build: async () => (await import("./build.ts")).registerBuild,
+  publish: async () => (await import("./publish.ts")).registerPublish,
+  env: async () => (await import("./env.ts")).registerEnv,
+  deploy: async () => (await import("./deploy.ts")).registerDeploy,
+  // Promotion: the ladder, test verdicts, preview, promote, sign/verify passages, approvals,
+  // reject, roll back.
+  status: async () => (await import("./status.ts")).registerStatus,
+  "record-tests": async () => (await import("./record-tests.ts")).registerRecordTests,
+  plan: async () => (await import("./plan.ts")).registerPlan,
+  promote: async () => (await import("./promote.ts")).registerPromote,
+  sign: async () => (await import("./sign.ts")).registerSign,
+  verify: async () => (await import("./verify.ts")).registerVerify,
+  approve: async () => (await import("./approve.ts")).registerApprove,
+  reject: async () => (await import("./reject.ts")).registerReject,
+  rollback: async () => (await import("./rollback.ts")).registerRollback,
+};

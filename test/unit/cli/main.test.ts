@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { commandLoaders } from "../../../pipelines/src/surfaces/cli/commands/index.ts";
+import { buildProgram, requestedCommand } from "../../../pipelines/src/surfaces/cli/main.ts";
+
+describe("the tiers program", () => {
+  it("finds the requested command past global options and their values", () => {
+    expect(requestedCommand(["--root", "/repo", "--no-color", "validate", "--json"])).toBe(
+      "validate",
+    );
+    expect(requestedCommand(["--help"])).toBeUndefined();
+    expect(requestedCommand(["env", "test", "run"])).toBe("env");
+  });
+
+  it("loads only the command being run", async () => {
+    const program = await buildProgram(["node", "tiers", "--root", ".", "validate"]);
+    expect(program.commands.map((c) => c.name())).toEqual(["validate"]);
+  });
+
+  it("loads every command, in loader order, for help or an unknown word", async () => {
+    for (const argv of [
+      ["node", "tiers", "--help"],
+      ["node", "tiers", "validat"],
+    ]) {
+      const program = await buildProgram(argv);
+      expect(program.commands.map((c) => c.name())).toEqual(Object.keys(commandLoaders));
+    }
+  });
+
+  it("registers each command under the name its loader is keyed by", async () => {
+    for (const name of Object.keys(commandLoaders)) {
+      const program = await buildProgram(["node", "tiers", name]);
+      expect(program.commands.map((c) => c.name())).toEqual([name]);
+    }
+  });
+});
