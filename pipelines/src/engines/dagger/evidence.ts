@@ -86,7 +86,15 @@ export function daggerExpectedSigner(
       keySecret: signingSecretNames.publicKey,
     };
   }
-  // Keyless identities and KMS keys need no secret; a key file's .pub is read from the repository.
+  if (policy.mode === "key" && policy.key && cosign.parseKeyRef(policy.key).kind !== "kms") {
+    // A key file or variable of the policy exists on the signer's machine, not in cosign's
+    // container: the verification key has to be handed over.
+    throw new TiersError(
+      `signing.mode is key (${policy.key}); verifying under Dagger needs the public key: pass --cosign-public-key`,
+      { hint: "pass --cosign-public-key file:./cosign.pub (or env:COSIGN_PUBLIC_KEY)" },
+    );
+  }
+  // Keyless identities and KMS keys need no secret.
   return expectedSigner(policy, {});
 }
 
