@@ -18,8 +18,8 @@ import * as git from "../../tools/git.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import { runHost } from "./run.ts";
 
-/** The digest overlays carry before anything was promoted ("nothing here yet"). */
-export const unpromotedDigest = `sha256:${"0".repeat(64)}`;
+// The placeholder pin is defined once, with the manifests that carry it.
+export { unpromotedDigest } from "../../core/manifests/pins.ts";
 
 /** A repository promotion reads and commits to. */
 export class PromotionRepo {
