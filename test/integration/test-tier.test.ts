@@ -141,6 +141,14 @@ describe("tiers env test run (real Docker engine)", () => {
     const child = spawnTiers(repo.root, ["env", "test", "run"]);
     const exited = new Promise((resolve) => child.on("close", resolve));
     const run = await runStarted();
+    // While its tiers process lives, clean leaves the run alone (it tears itself down).
+    const early = await runTiers(repo.root, ["env", "test", "clean"]);
+    expect(early.stdout).toMatch(
+      new RegExp(`left run ${run} alone: its tiers process \\S+:${child.pid} is still running`),
+    );
+    expect(
+      resourcesWithLabels({ ...testTier, "tiers.run": run }).containers.length,
+    ).toBeGreaterThan(0);
     // Kill the whole process group, as a CI runner cancelling the job does: nothing can clean up.
     process.kill(-child.pid!, "SIGKILL");
     await exited;

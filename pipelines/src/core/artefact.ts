@@ -43,6 +43,8 @@ export function projectLabel(project: string) {
     tier: `${project}.tier`,
     /** The unique id of one test-tier run, so a crashed run can be found and removed. */
     run: `${project}.run`,
+    /** `<host>:<pid>` of the process running a test-tier run; a live owner's run is not cleaned. */
+    owner: `${project}.owner`,
   } as const;
 }
 

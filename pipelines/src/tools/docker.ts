@@ -140,6 +140,24 @@ export function listByLabel(kind: ResourceKind, labels: Readonly<Record<string, 
   return { tool: "docker", args } satisfies Invocation;
 }
 
+/** Values of one label on every container and network carrying the selector labels. */
+export function labelValues(
+  kind: Exclude<ResourceKind, "volume">,
+  selector: Readonly<Record<string, string>>,
+  keys: readonly string[],
+): Invocation {
+  const filters = Object.entries(selector).flatMap(([key, value]) => [
+    "--filter",
+    `label=${key}=${value}`,
+  ]);
+  const format = keys.map((key) => `{{.Label ${JSON.stringify(key)}}}`).join("\t");
+  const args =
+    kind === "container"
+      ? ["ps", "--all", ...filters, "--format", format]
+      : ["network", "ls", ...filters, "--format", format];
+  return { tool: "docker", args };
+}
+
 /** Parses one-ID-per-line output (ps -q, network ls -q, volume ls -q). */
 export function parseIdList(stdout: string): string[] {
   return stdout

@@ -4,6 +4,7 @@ import {
   classifyRegistryFailure,
   isNoSuchImage,
   listByLabel,
+  labelValues as listLabelValues,
   parseContainerInspect,
   parseIdList,
   parseImageInspect,
@@ -120,6 +121,19 @@ describe("docker output parsers", () => {
     expect(remove("container", ["1", "2"]).args).toEqual(["rm", "--force", "--volumes", "1", "2"]);
     expect(remove("network", ["n"]).args).toEqual(["network", "rm", "n"]);
     expect(parseIdList("a\n\n b \n")).toEqual(["a", "b"]);
+  });
+
+  it("read chosen label values of labelled containers and networks, tab-separated", () => {
+    expect(
+      listLabelValues("network", { "tiers.tier": "test" }, ["tiers.run", "tiers.owner"]).args,
+    ).toEqual([
+      "network",
+      "ls",
+      "--filter",
+      "label=tiers.tier=test",
+      "--format",
+      '{{.Label "tiers.run"}}\t{{.Label "tiers.owner"}}',
+    ]);
   });
 
   it("read health from container inspect, `none` without a healthcheck", () => {

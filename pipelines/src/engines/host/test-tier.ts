@@ -8,6 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { projectLabel } from "../../core/artefact.ts";
 import { TiersError } from "../../core/errors.ts";
@@ -140,7 +141,12 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
       env: composeVariables(
         settings,
         images,
-        { ...(await tierVariables(root, tier)), TIERS_RUN_ID: id, TIERS_GIT_SHA: commit },
+        {
+          ...(await tierVariables(root, tier)),
+          TIERS_RUN_ID: id,
+          TIERS_RUN_OWNER: `${hostname()}:${process.pid}`,
+          TIERS_GIT_SHA: commit,
+        },
         env,
       ),
     };
@@ -409,9 +415,23 @@ export async function removeByLabels(
   return found;
 }
 
+/** True when `owner` (`<host>:<pid>`) names a process that is still alive on this host. */
+export function ownerAlive(owner: string, host: string = hostname()): boolean {
+  const match = /^(.*):(\d+)$/.exec(owner);
+  if (!match || match[1] !== host) return false;
+  try {
+    process.kill(Number(match[2]), 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
- * `tiers env test clean`: removes everything any test run left behind (or one run's, with
- * `runId`), found by the `<project>.tier=test` label.
+ * `tiers env test clean`: removes what test runs left behind, found by the
+ * `<project>.tier=test` label. A run whose owning tiers process is still alive on this host is
+ * left alone (it tears itself down) unless named with `runId`.
  */
 export async function cleanTestTier(options: {
   root: string;
@@ -419,24 +439,51 @@ export async function cleanTestTier(options: {
   runId?: string;
   env?: NodeJS.ProcessEnv;
 }): Promise<CleanResult> {
+  const { root, reporter } = options;
   const env = options.env ?? process.env;
-  const settings = await buildSettings(options.root, env);
+  const settings = await buildSettings(root, env);
   const labels = projectLabel(settings.project);
-  const selector = {
-    [labels.tier]: tier,
-    ...(options.runId ? { [labels.run]: options.runId } : {}),
+  const removed: CleanResult = { containers: [], networks: [], volumes: [] };
+  const collect = (found: CleanResult) => {
+    removed.containers.push(...found.containers);
+    removed.networks.push(...found.networks);
+    removed.volumes.push(...found.volumes);
   };
-  const removed = await removeByLabels(options.root, selector, env);
+  if (options.runId) {
+    collect(await removeByLabels(root, { [labels.tier]: tier, [labels.run]: options.runId }, env));
+  } else {
+    const owners = new Map<string, string>();
+    for (const kind of ["container", "network"] as const) {
+      const listed = await runHost(
+        docker.labelValues(kind, { [labels.tier]: tier }, [labels.run, labels.owner]),
+        { root, env },
+      );
+      for (const line of docker.parseIdList(listed.stdout)) {
+        const [run = "", owner = ""] = line.split("\t");
+        if (run) owners.set(run, owner);
+      }
+    }
+    for (const [run, owner] of owners) {
+      if (ownerAlive(owner)) {
+        reporter.info(
+          tier,
+          `left run ${run} alone: its tiers process ${owner} is still running (--run ${run} removes it anyway)`,
+        );
+        continue;
+      }
+      collect(await removeByLabels(root, { [labels.tier]: tier, [labels.run]: run }, env));
+    }
+  }
   const total = removed.containers.length + removed.networks.length + removed.volumes.length;
   if (total === 0) {
-    options.reporter.info(tier, "nothing to clean: no test-tier containers, networks or volumes");
+    reporter.info(tier, "nothing to clean: no test-tier containers, networks or volumes");
   } else {
     for (const [kind, ids] of Object.entries(removed)) {
       for (const resource of ids as string[]) {
-        options.reporter.info(tier, `removed ${kind.replace(/s$/, "")} ${resource}`);
+        reporter.info(tier, `removed ${kind.replace(/s$/, "")} ${resource}`);
       }
     }
-    options.reporter.info(
+    reporter.info(
       tier,
       `removed ${removed.containers.length} container(s), ${removed.networks.length} network(s), ${removed.volumes.length} volume(s)`,
     );
