@@ -70,6 +70,7 @@ import { gitAuthHeader, pushBranch, runCli, toolbox } from "./engines/dagger/too
 import { materialize } from "./engines/dagger/workspace.ts";
 import { buildSettings, tierVariables } from "./engines/host/build.ts";
 import { deployTier } from "./engines/host/deploy.ts";
+import { passageSigningPolicy } from "./engines/host/promotion.ts";
 import type { PassageSubject, SigningPolicy } from "./engines/host/signing.ts";
 import type { Invocation, ToolResult } from "./tools/invocation.ts";
 import { defaultKubeconfigSecret } from "./tools/kubectl.ts";
@@ -366,6 +367,12 @@ export class Tiers {
         [signingSecretNames.oidcToken]: oidcToken,
       }),
     });
+    if (passage.policy.mode === "none") {
+      throw new TiersError(`no signing policy governs ${env} passages (signing.mode: none)`, {
+        where: "environments/",
+        hint: "set signing.mode to key or keyless (with key or identity) in the tier that checks this passage",
+      });
+    }
     const lines: string[] = [];
     for (const subject of passage.subjects) {
       const evidence = await passage.evidence.sign(subject, passage.policy);
@@ -405,6 +412,11 @@ export class Tiers {
     });
     const lines: string[] = [];
     const failures: string[] = [];
+    if (passage.policy.mode === "none") {
+      const note = `${passage.marker} the signing policy of ${env} passages (mode none) asks for no signature`;
+      if (passage.policy.required) throw new TiersError(`${note}, yet signing.required is true`);
+      return `${note}\n`;
+    }
     for (const subject of passage.subjects) {
       const check = await passage.evidence.verifySignature(subject, passage.policy);
       const line = `${subject.service}: ${check.why}`;
@@ -780,7 +792,8 @@ export class Tiers {
     }));
     return {
       marker: tier.marker,
-      policy: tier.signing,
+      // Who vouches for a passage: the tier that will check it (the host engine's rule).
+      policy: passageSigningPolicy(context.model, env),
       subjects,
       evidence: new DaggerCosignEvidence({
         project: context.project,

@@ -27,7 +27,12 @@ const workflows = [".github/workflows/ci.yml", ".github/workflows/release.yml"];
 
 /** `dagger call <function> --flag value ...` split into the function and its flags. */
 function daggerCall(text: string): { fn: string; flags: Record<string, string> } {
-  const words = text.trim().split(/\s+/);
+  // A GitHub expression (`${{ a || b }}`) is one value: drop the spaces inside it first.
+  const collapsed = text.replace(
+    /\$\{\{([^}]*)\}\}/g,
+    (_, inner: string) => `\${{${inner.replace(/\s+/g, "")}}}`,
+  );
+  const words = collapsed.trim().split(/\s+/);
   const start = words[0] === "dagger" ? 2 : 0;
   if (start === 2) expect(words[1], text).toBe("call");
   const fn = words[start]!;
@@ -126,9 +131,14 @@ describe("GitHub Actions workflows", () => {
     const calls = (job.steps as Yaml[]).flatMap((s) =>
       s.with?.call ? [daggerCall(s.with.call)] : [],
     );
-    expect(calls.map((c) => c.fn)).toEqual(["test", "publish", "sign", "promote"]);
-    expect(calls[2]?.flags.env).toBe(order[0]);
+    // Promoting into test records the passage and signs it (keyless); verify proves it.
+    expect(calls.map((c) => c.fn)).toEqual(["test", "publish", "promote", "verify"]);
+    expect(calls[0]?.flags.record).toBe("true");
+    expect(calls[2]?.flags.env).toBe(order[1]);
     expect(calls[3]?.flags.env).toBe(order[1]);
+    // The same commit all the way: the one this run was triggered for.
+    for (const call of calls) expect(call.flags.commit).toMatch(/github\.sha/);
+    expect(calls[2]?.flags["oidc-token"]).toBe("env:SIGSTORE_ID_TOKEN");
     expect(job.permissions["id-token"]).toBe("write");
   });
 
@@ -216,14 +226,7 @@ describe("GitLab CI", () => {
   it("has the same stages, with one stage per Kubernetes tier in chain order", async () => {
     const { kubernetes } = await chain();
     const doc = await load();
-    expect(doc.stages).toEqual([
-      "validate",
-      "test",
-      "publish",
-      "sign",
-      "promote-test",
-      ...kubernetes,
-    ]);
+    expect(doc.stages).toEqual(["validate", "test", "publish", "promote-test", ...kubernetes]);
   });
 
   it("runs every script line as `dagger call` with known functions and flags", async () => {

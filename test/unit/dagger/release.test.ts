@@ -109,6 +109,33 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
     expect(out).toContain(`identity:${identity.subject}`);
   });
 
+  it("signs a passage by the policy of the tier that checks it, as the host engine does", async () => {
+    // test's own policy is `none`, staging's is keyless: the test passage is signed keyless.
+    const tiers = offlineTiers();
+    tiers.tool = registryAndCosign();
+    await tiers.sign(
+      "test",
+      commit,
+      registry,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      dag.setSecret("oidc-token", token),
+    );
+    const signed = tiers.calls.filter((c) => c.invocation.args[0] === "sign");
+    expect(signed).toHaveLength(2);
+    expect(signed[0]?.invocation.args).toContain("tiers.tier=test");
+    expect(signed[0]?.invocation.secretEnv).toEqual({ SIGSTORE_ID_TOKEN: "oidc-token" });
+    // dev's passage is checked by test, whose policy is `none`: nothing to sign with.
+    const dev = offlineTiers();
+    dev.tool = registryAndCosign();
+    await expect(dev.sign("dev", commit, registry)).rejects.toThrow(
+      /no signing policy governs dev passages/,
+    );
+    expect(dev.calls.some((c) => c.invocation.tool === "cosign")).toBe(false);
+  });
+
   it("refuses keyless signing without an OIDC token, before cosign runs", async () => {
     const tiers = offlineTiers();
     tiers.tool = registryAndCosign();
