@@ -354,6 +354,14 @@ export function checkTopology(topology: Topology, declared: DeclaredTopology): s
         );
       }
     }
+    if (spec.build?.context !== undefined && service.build) {
+      const declaredContext = posix.normalize(spec.build.context);
+      if (declaredContext !== posix.normalize(service.build.context)) {
+        problems.push(
+          `${name}: compose builds from context ${service.build.context}, environments declare ${declaredContext}`,
+        );
+      }
+    }
     if (
       spec.build?.dockerfile &&
       service.build &&

@@ -83,10 +83,10 @@ services:
     ).toEqual([]);
   });
 
-  it("catches a port, a health path, a service set and a dependency that differ", () => {
+  it("catches a port, a health path, a build context, a service set and a dependency that differ", () => {
     const problems = checkTopology(topology, {
       services: {
-        api: { ports: { http: 8081 }, health: { liveness: "/livez" } },
+        api: { ports: { http: 8081 }, health: { liveness: "/livez" }, build: { context: "." } },
         worker: { ports: { health: 8082 } },
       },
       dependencies: { db: { port: 5433 } },
@@ -99,6 +99,9 @@ services:
     );
     expect(problems.join("\n")).toMatch(
       /api: compose healthcheck probes \/healthz, environments declare liveness \/livez/,
+    );
+    expect(problems.join("\n")).toMatch(
+      /api: compose builds from context services\/api, environments declare \./,
     );
     expect(problems.join("\n")).toMatch(/db: environments declare port 5433/);
   });
