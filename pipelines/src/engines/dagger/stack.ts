@@ -181,9 +181,13 @@ export interface StackOptions {
 
 /** The container of one service: image, mounts, environment and ports (no bindings yet). */
 export function serviceContainer(service: StackService, options: StackOptions): Container {
-  let container = service.build
-    ? options.buildImage(service)
-    : dag.container().from(service.image || imageRef(supportImages.postgres));
+  if (!service.build && !service.image) {
+    throw new TiersError(`compose service "${service.name}" has neither build nor image`, {
+      where: "compose/",
+      hint: "give it an image (a registry reference) or a build section",
+    });
+  }
+  let container = service.build ? options.buildImage(service) : dag.container().from(service.image);
   for (const mount of service.mounts) {
     if (mount.kind === "repo") {
       container = mount.file
@@ -254,7 +258,13 @@ export function withBindings(
   let container = serviceContainer(service, options);
   for (const dependency of service.dependsOn) {
     const spec = options.services[dependency];
-    if (spec && bindable(spec)) {
+    if (!spec) {
+      throw new TiersError(`compose service "${dependency}" is a dependency but is not defined`, {
+        where: "compose/",
+        hint: `define it, or drop it from ${service.name}'s depends_on`,
+      });
+    }
+    if (bindable(spec)) {
       container = container.withServiceBinding(dependency, serviceOf(dependency));
     }
   }
