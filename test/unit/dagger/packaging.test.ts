@@ -43,6 +43,7 @@ describe("the module as Dagger loads it (no Dagger engine here)", () => {
     engineVersion: string;
     sdk: { source: string };
     source: string;
+    include?: string[];
   };
 
   it("declares the module tiers, TypeScript, sources in pipelines/, engine pinned to the SDK", () => {
@@ -52,6 +53,8 @@ describe("the module as Dagger loads it (no Dagger engine here)", () => {
       engineVersion: `v${sdk}`,
       sdk: { source: "typescript" },
       source: "pipelines",
+      // Loading the module uploads its source; installed dependencies are reinstalled anyway.
+      include: ["!**/node_modules"],
     });
     expect(json("pipelines/package.json").dependencies["@dagger.io/dagger"]).toBe(sdk);
   });
