@@ -28,6 +28,7 @@ import {
 import {
   type ArtefactRecord,
   type BuildTarget,
+  imageBuildArgs,
   imageLabels,
   imageRepository,
   imageTag,
@@ -1067,7 +1068,7 @@ export class Tiers {
       context: spec.build.context,
       dockerfile: spec.build.dockerfile,
       target,
-      buildArgs: { BASE_IMAGE: context.baseImage },
+      buildArgs: imageBuildArgs({ baseImage: context.baseImage, revision }),
       labels: imageLabels({ project: context.project, service: spec.name, target, revision }),
       ...(caBundle ? { caBundle } : {}),
     });

@@ -110,6 +110,22 @@ export function imageLabels(input: LabelInput): Record<string, string> {
   return labels;
 }
 
+/** What a build needs to fill the Dockerfiles' build arguments. */
+export interface BuildArgsInput {
+  /** The image every Dockerfile starts `FROM` (`ARG BASE_IMAGE`). */
+  baseImage: string;
+  revision: Revision;
+}
+
+/**
+ * The build arguments every service Dockerfile receives, whichever engine builds it:
+ * `BASE_IMAGE`, and `TIERS_GIT_SHA` (baked into the image's environment, so `/version` reports
+ * the commit the image was built from). One function, so the host and Dagger builds agree.
+ */
+export function imageBuildArgs(input: BuildArgsInput): Record<string, string> {
+  return { BASE_IMAGE: input.baseImage, TIERS_GIT_SHA: input.revision.commit };
+}
+
 const sha = z.string().regex(/^[0-9a-f]{40}$/, "a 40-hex git commit SHA");
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "a sha256:<64 hex> digest");
 

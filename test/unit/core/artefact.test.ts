@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   type ArtefactRecord,
   artefactRecordPaths,
+  imageBuildArgs,
   imageLabels,
   imageRepository,
   imageTag,
@@ -83,6 +84,15 @@ describe("image labels", () => {
     });
     expect(labels["tiers.dirty"]).toBe("true");
     expect(labels["org.opencontainers.image.version"]).toBe(`${commit}-dirty`);
+  });
+});
+
+describe("image build arguments", () => {
+  it("hands every Dockerfile the base image and the commit, so /version reports the SHA", () => {
+    expect(imageBuildArgs({ baseImage: "local/node:22", revision })).toEqual({
+      BASE_IMAGE: "local/node:22",
+      TIERS_GIT_SHA: commit,
+    });
   });
 });
 

@@ -11,6 +11,7 @@ import { Container, dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
 import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
+import { serviceBuild, servicesToBuild } from "../../../pipelines/src/engines/host/build.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import { introspect } from "./introspect.ts";
@@ -77,7 +78,10 @@ describe("build (builds the query: no Dagger engine here)", () => {
     expect(build?.args).toMatchObject({
       dockerfile: "services/api/Dockerfile",
       target: "production",
-      buildArgs: [{ name: "BASE_IMAGE", value: "local/node:22" }],
+      buildArgs: [
+        { name: "BASE_IMAGE", value: "local/node:22" },
+        { name: "TIERS_GIT_SHA", value: commit },
+      ],
     });
     // The build context is the repository argument itself: no sub-directory is selected.
     expect(
@@ -85,6 +89,35 @@ describe("build (builds the query: no Dagger engine here)", () => {
         .map((op) => op.operation)
         .slice(0, 2),
     ).toEqual(["directory", "dockerBuild"]);
+  });
+
+  it("passes the same build arguments as the host engine's docker build (argument vector only on the host side)", async () => {
+    const [service] = await servicesToBuild(repositoryRoot, ["api"]);
+    const image = await tiers().build("api", "production", undefined, "local/node:22");
+    const dagger = (opsNamed(image, "dockerBuild")[0]?.args.buildArgs ?? []) as {
+      name: string;
+      value: string;
+    }[];
+    const revision = {
+      commit,
+      committedAt: "2026-01-02T03:04:05.000Z",
+      dirty: false,
+      source: "https://example.test/tiers.git",
+    };
+    const host = serviceBuild(
+      {
+        project: "tiers",
+        registry: "r",
+        namespace: "n",
+        baseImage: "local/node:22",
+        postgresImage: "local/postgres:15",
+        caBundle: undefined,
+      },
+      service!,
+      { target: "production", ref: "r/n/api:x", labels: {}, revision },
+    ).args.flatMap((arg, i, args) => (args[i - 1] === "--build-arg" ? [arg] : []));
+    expect(host).toEqual(dagger.map(({ name, value }) => `${name}=${value}`));
+    expect(host).toContain(`TIERS_GIT_SHA=${commit}`);
   });
 
   it("labels the image with the OCI labels and the project's own, from the commit", async () => {

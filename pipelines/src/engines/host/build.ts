@@ -6,6 +6,7 @@
  */
 import {
   type BuildTarget,
+  imageBuildArgs,
   imageLabels,
   imageRepository,
   imageTag,
@@ -19,6 +20,7 @@ import type { Reporter } from "../../core/log.ts";
 import { builtServices, loadTopology, type ServiceTopology } from "../../core/topology.ts";
 import * as docker from "../../tools/docker.ts";
 import { ToolError } from "../../tools/errors.ts";
+import type { Invocation } from "../../tools/invocation.ts";
 import { loadMachineSettings, type MachineSettings } from "./machine.ts";
 import { runHost } from "./run.ts";
 
@@ -177,16 +179,8 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
       reporter.skipped(request.tier, `build ${service.name} (${target})`, `${ref} already built`);
     } else {
       await reporter.step(request.tier, `build ${service.name} (${target}) → ${ref}`, async () => {
-        const invocation = docker.build({
-          context: service.build!.context,
-          dockerfile: service.build!.dockerfile,
-          target,
-          tags: [ref],
-          labels,
-          buildArgs: { BASE_IMAGE: settings.baseImage, TIERS_GIT_SHA: revision.commit },
-          ...(settings.caBundle ? { caBundle: settings.caBundle } : {}),
-          ...(request.noCache ? { noCache: true } : {}),
-        });
+        const image = { target, ref, labels, revision };
+        const invocation = serviceBuild(settings, service, image, request.noCache === true);
         await runHost(invocation, {
           root,
           env,
@@ -200,6 +194,35 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
     built.push({ service: service.name, target, repository, tag, ref, imageId: image.id, reused });
   }
   return built;
+}
+
+/** What one service image is built as, decided by core/artefact.ts. */
+export interface ServiceImage {
+  target: BuildTarget;
+  /** `<repository>:<tag>` */
+  ref: string;
+  labels: Readonly<Record<string, string>>;
+  revision: Revision;
+}
+
+/** The `docker build` of one service: its Dockerfile target, tag, labels and build arguments. */
+export function serviceBuild(
+  settings: BuildSettings,
+  service: ServiceTopology,
+  image: ServiceImage,
+  /** Ignore the layer cache. */
+  noCache = false,
+): Invocation {
+  return docker.build({
+    context: service.build!.context,
+    dockerfile: service.build!.dockerfile,
+    target: image.target,
+    tags: [image.ref],
+    labels: image.labels,
+    buildArgs: imageBuildArgs({ baseImage: settings.baseImage, revision: image.revision }),
+    ...(settings.caBundle ? { caBundle: settings.caBundle } : {}),
+    ...(noCache ? { noCache: true } : {}),
+  });
 }
 
 /** The local image `ref`, or undefined when the engine has none. */
