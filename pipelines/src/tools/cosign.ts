@@ -475,3 +475,85 @@ export function checkVerified(
   }
   return { ok: true, signature: match };
 }
+
+/** Why a passage signature does not verify, in the promotion gates' words. */
+export type SignatureFailure =
+  | "unsigned"
+  | "wrong-signer"
+  | "missing"
+  | "digest-changed"
+  | "invalid";
+
+/** What promotion expects of a digest's signature (the subject of `cosign verify`). */
+export interface ExpectedSignature {
+  /** `<repository>@<digest>`: the reference cosign verified. */
+  ref: string;
+  /** The digest the record names. */
+  digest: string;
+  /** Annotations a signature must carry (`<project>.tier=<tier>`); messages name their values. */
+  annotations: Readonly<Record<string, string>>;
+  /** How the expected signer is named in messages (`key:…`, `identity:… (…)`). */
+  signer: string | null;
+}
+
+/**
+ * The verdict of one `cosign verify` run, whichever engine ran it: its exit code and output
+ * mapped to a typed failure (a cosign error kind, an unreadable payload, a payload bound to
+ * another digest or lacking the annotations), or success naming the signer.
+ */
+export function signatureVerdict(
+  invocation: Invocation,
+  result: ToolResult,
+  expected: ExpectedSignature,
+): { ok: true; why: string } | { ok: false; failure: SignatureFailure; why: string } {
+  const { ref, signer } = expected;
+  const annotated = Object.values(expected.annotations).join(", ");
+  if (result.exitCode !== 0) {
+    const error = cosignError(invocation, result);
+    switch (error.kind) {
+      case "unsigned":
+        return {
+          ok: false,
+          failure: "unsigned",
+          why: `${ref} is unsigned (cosign: no signatures found)`,
+        };
+      case "wrong-signer":
+        return {
+          ok: false,
+          failure: "wrong-signer",
+          why: `wrong signer: ${ref} is signed, but not by ${signer}`,
+        };
+      case "wrong-annotation":
+        return {
+          ok: false,
+          failure: "missing",
+          why: `${ref} has no signature annotated ${annotated}`,
+        };
+      default:
+        return {
+          ok: false,
+          failure: error.kind === "digest-changed" ? "digest-changed" : "invalid",
+          why: `cosign verify failed: ${(error.stderr || error.message).trim().split("\n")[0]}`,
+        };
+    }
+  }
+  let signatures: VerifiedSignature[];
+  try {
+    signatures = parseVerifyOutput(result.stdout);
+  } catch (error) {
+    return {
+      ok: false,
+      failure: "invalid",
+      why: `unreadable cosign output: ${(error as Error).message}`,
+    };
+  }
+  const checked = checkVerified(signatures, expected.digest, expected.annotations);
+  if (!checked.ok) {
+    return {
+      ok: false,
+      failure: checked.kind === "digest-changed" ? "digest-changed" : "missing",
+      why: checked.why,
+    };
+  }
+  return { ok: true, why: `signature by ${signer} annotated ${annotated} verifies` };
+}

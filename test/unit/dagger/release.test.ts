@@ -270,7 +270,7 @@ describe("verify (argument vectors and query only: no Dagger engine, no cosign h
     }));
     const failure = tiers.verify("prod", commit, registry);
     await expect(failure).rejects.toThrow(TiersError);
-    await expect(failure).rejects.toThrow(/api: .*has no signatures/);
+    await expect(failure).rejects.toThrow(/api: .*is unsigned/);
   });
 });
 

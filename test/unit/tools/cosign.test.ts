@@ -9,6 +9,7 @@ import {
   parseVerifyOutput,
   sign,
   signatureTag,
+  signatureVerdict,
   verify,
   verifyAttestation,
 } from "../../../pipelines/src/tools/cosign.ts";
@@ -326,5 +327,62 @@ describe("cosign failures become typed errors", () => {
     expect(signatureTag("ghcr.io/acme/api", digest)).toBe(
       `ghcr.io/acme/api:sha256-${"c".repeat(64)}.sig`,
     );
+  });
+});
+
+describe("a verify run's verdict, the same for every engine (output parsing only: no cosign here)", () => {
+  const inv = verify({ ref: remote, expected: { mode: "key", key: parseKeyRef("cosign.pub") } });
+  const expected = {
+    ref: remote,
+    digest,
+    annotations: { "tiers.tier": "staging" },
+    signer: "key:cosign.pub",
+  };
+  const failedWith = (stderr: string) =>
+    signatureVerdict(inv, { exitCode: 1, stdout: "", stderr }, expected);
+
+  it("passes a payload bound to the digest and annotated with the tier, naming the signer", () => {
+    expect(
+      signatureVerdict(inv, { exitCode: 0, stdout: keyPayload, stderr: "" }, expected),
+    ).toEqual({ ok: true, why: "signature by key:cosign.pub annotated staging verifies" });
+  });
+
+  it("maps cosign's failures to the gate's failure kinds", () => {
+    expect(failedWith("Error: no signatures found")).toEqual({
+      ok: false,
+      failure: "unsigned",
+      why: `${remote} is unsigned (cosign: no signatures found)`,
+    });
+    expect(failedWith("Error: no matching signatures: failed to verify signature")).toEqual({
+      ok: false,
+      failure: "wrong-signer",
+      why: `wrong signer: ${remote} is signed, but not by key:cosign.pub`,
+    });
+    expect(failedWith("Error: missing or incorrect annotation")).toMatchObject({
+      failure: "missing",
+      why: `${remote} has no signature annotated staging`,
+    });
+    expect(failedWith("Error: dial tcp 127.0.0.1:5000: connect: connection refused")).toMatchObject(
+      { failure: "invalid", why: /^cosign verify failed: Error: dial tcp/ },
+    );
+  });
+
+  it("refuses a successful run whose payload is unreadable, of another digest or another tier", () => {
+    const ok = (stdout: string, digestExpected = digest, tier = "staging") =>
+      signatureVerdict(
+        inv,
+        { exitCode: 0, stdout, stderr: "" },
+        {
+          ...expected,
+          digest: digestExpected,
+          annotations: { "tiers.tier": tier },
+        },
+      );
+    expect(ok("not json")).toMatchObject({ ok: false, failure: "invalid" });
+    expect(ok(keyPayload, `sha256:${"d".repeat(64)}`)).toMatchObject({
+      ok: false,
+      failure: "digest-changed",
+    });
+    expect(ok(keyPayload, digest, "prod")).toMatchObject({ ok: false, failure: "missing" });
   });
 });

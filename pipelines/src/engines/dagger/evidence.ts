@@ -3,8 +3,9 @@
  * image instead of on the host. Same contract as engines/host/signing.ts (`EvidenceVerifier`):
  * the signer and the expected signer come from the tier's signing policy through the host
  * module's own helpers (describeSigner, expectedSigner), the argument vectors from
- * tools/cosign.ts, and the verdicts from cosign.checkVerified / cosign.cosignError. What differs
- * is only where credentials come from: Dagger secrets, bound by the names used below.
+ * tools/cosign.ts, and the verdict from cosign.signatureVerdict (shared with the host
+ * verifier). What differs is only where credentials come from and where cosign runs: Dagger
+ * secrets, bound by the names used below, and cosign's pinned image.
  */
 import { TiersError } from "../../core/errors.ts";
 import type { EvidenceCheck } from "../../core/promotion/gates.ts";
@@ -126,46 +127,12 @@ export class DaggerCosignEvidence implements EvidenceVerifier {
       ignoreTlog: !this.tlog,
     });
     const result = await this.options.run(invocation);
-    if (result.exitCode !== 0) {
-      const error = cosign.cosignError(invocation, result);
-      const failure =
-        error.kind === "unsigned"
-          ? "unsigned"
-          : error.kind === "wrong-signer"
-            ? "wrong-signer"
-            : error.kind === "wrong-annotation"
-              ? "missing"
-              : error.kind === "digest-changed"
-                ? "digest-changed"
-                : "invalid";
-      return { ok: false, failure, why: error.message };
-    }
-    let signatures: cosign.VerifiedSignature[];
-    try {
-      signatures = cosign.parseVerifyOutput(result.stdout);
-    } catch (error) {
-      return {
-        ok: false,
-        failure: "invalid",
-        why: `unreadable cosign output: ${(error as Error).message}`,
-      };
-    }
-    const checked = cosign.checkVerified(
-      signatures,
-      subject.digest,
-      this.annotations(subject.tier),
-    );
-    if (!checked.ok) {
-      return {
-        ok: false,
-        failure: checked.kind === "digest-changed" ? "digest-changed" : "missing",
-        why: checked.why,
-      };
-    }
-    return {
-      ok: true,
-      why: `signature by ${describeSigner(policy)} annotated ${subject.tier} verifies`,
-    };
+    return cosign.signatureVerdict(invocation, result, {
+      ref,
+      digest: subject.digest,
+      annotations: this.annotations(subject.tier),
+      signer: describeSigner(policy),
+    });
   }
 
   /** The invocation that signs a passage (exported for the offline tests of its arguments). */

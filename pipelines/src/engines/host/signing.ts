@@ -156,54 +156,12 @@ export class CosignEvidence implements EvidenceVerifier {
       secrets,
       reject: false,
     });
-    if (result.exitCode !== 0) {
-      const error = cosign.cosignError(invocation, result);
-      const failure =
-        error.kind === "unsigned"
-          ? "unsigned"
-          : error.kind === "wrong-signer"
-            ? "wrong-signer"
-            : error.kind === "wrong-annotation"
-              ? "missing"
-              : error.kind === "digest-changed"
-                ? "digest-changed"
-                : "invalid";
-      const why =
-        failure === "unsigned"
-          ? `${ref} is unsigned (cosign: no signatures found)`
-          : failure === "wrong-signer"
-            ? `wrong signer: ${ref} is signed, but not by ${describeSigner(policy)}`
-            : failure === "missing"
-              ? `${ref} has no signature annotated ${subject.tier}`
-              : `cosign verify failed: ${(error.stderr || error.message).trim().split("\n")[0]}`;
-      return { ok: false, failure, why };
-    }
-    let signatures: cosign.VerifiedSignature[];
-    try {
-      signatures = cosign.parseVerifyOutput(result.stdout);
-    } catch (error) {
-      return {
-        ok: false,
-        failure: "invalid",
-        why: `unreadable cosign output: ${(error as Error).message}`,
-      };
-    }
-    const checked = cosign.checkVerified(
-      signatures,
-      subject.digest,
-      this.annotations(subject.tier),
-    );
-    if (!checked.ok) {
-      return {
-        ok: false,
-        failure: checked.kind === "digest-changed" ? "digest-changed" : "missing",
-        why: checked.why,
-      };
-    }
-    return {
-      ok: true,
-      why: `signature by ${describeSigner(policy)} annotated ${subject.tier} verifies`,
-    };
+    return cosign.signatureVerdict(invocation, result, {
+      ref,
+      digest: subject.digest,
+      annotations: this.annotations(subject.tier),
+      signer: describeSigner(policy),
+    });
   }
 
   async sign(subject: PassageSubject, policy: SigningPolicy): Promise<Evidence> {
