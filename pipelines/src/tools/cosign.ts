@@ -557,3 +557,31 @@ export function signatureVerdict(
   }
   return { ok: true, why: `signature by ${signer} annotated ${annotated} verifies` };
 }
+
+/**
+ * The evidence a `cosign sign` run leaves, whichever engine ran it: where the signature lives
+ * and who signed, or the typed error of a failed run.
+ */
+export function signedEvidence(
+  invocation: Invocation,
+  result: ToolResult,
+  signed: {
+    repository: string;
+    digest: string;
+    annotations: Record<string, string>;
+    signer: string | null;
+  },
+): {
+  verifier: "cosign";
+  signer: string | null;
+  signature: string;
+  annotations: Record<string, string>;
+} {
+  if (result.exitCode !== 0) throw cosignError(invocation, result);
+  return {
+    verifier: "cosign",
+    signer: signed.signer,
+    signature: signatureTag(signed.repository, signed.digest),
+    annotations: signed.annotations,
+  };
+}

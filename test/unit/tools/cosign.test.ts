@@ -10,6 +10,7 @@ import {
   sign,
   signatureTag,
   signatureVerdict,
+  signedEvidence,
   verify,
   verifyAttestation,
 } from "../../../pipelines/src/tools/cosign.ts";
@@ -384,5 +385,33 @@ describe("a verify run's verdict, the same for every engine (output parsing only
       failure: "digest-changed",
     });
     expect(ok(keyPayload, digest, "prod")).toMatchObject({ ok: false, failure: "missing" });
+  });
+});
+
+describe("a sign run's evidence, the same for every engine (output handling only: no cosign here)", () => {
+  const inv = sign({
+    ref: remote,
+    signer: { mode: "key", key: parseKeyRef("cosign.key") },
+    annotations: { "tiers.tier": "staging" },
+  });
+  const signed = {
+    repository: "ghcr.io/acme/api",
+    digest,
+    annotations: { "tiers.tier": "staging" },
+    signer: "key:cosign.key",
+  };
+
+  it("records where the signature lives and who signed", () => {
+    expect(signedEvidence(inv, { exitCode: 0, stdout: "", stderr: "" }, signed)).toEqual({
+      verifier: "cosign",
+      signer: "key:cosign.key",
+      signature: `ghcr.io/acme/api:sha256-${"c".repeat(64)}.sig`,
+      annotations: { "tiers.tier": "staging" },
+    });
+  });
+
+  it("throws the typed cosign error of a failed run", () => {
+    const failed = { exitCode: 1, stdout: "", stderr: "Error: reading key: decrypt: failed" };
+    expect(() => signedEvidence(inv, failed, signed)).toThrow(/could not decrypt the signing key/);
   });
 });

@@ -152,12 +152,11 @@ export class DaggerCosignEvidence implements EvidenceVerifier {
     }
     const invocation = this.signInvocation(subject, policy);
     const result = await this.options.run(invocation);
-    if (result.exitCode !== 0) throw cosign.cosignError(invocation, result);
-    return {
-      verifier: "cosign",
-      signer: describeSigner(policy),
-      signature: cosign.signatureTag(subject.repository, subject.digest),
+    return cosign.signedEvidence(invocation, result, {
+      repository: subject.repository,
+      digest: subject.digest,
       annotations,
-    };
+      signer: describeSigner(policy),
+    });
   }
 }

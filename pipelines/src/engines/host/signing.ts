@@ -188,13 +188,12 @@ export class CosignEvidence implements EvidenceVerifier {
       secrets,
       reject: false,
     });
-    if (result.exitCode !== 0) throw cosign.cosignError(invocation, result);
-    return {
-      verifier: "cosign",
-      signer: describeSigner(policy),
-      signature: cosign.signatureTag(subject.repository, subject.digest),
+    return cosign.signedEvidence(invocation, result, {
+      repository: subject.repository,
+      digest: subject.digest,
       annotations,
-    };
+      signer: describeSigner(policy),
+    });
   }
 }
 
