@@ -8,13 +8,7 @@
  * unknown fields, so a misspelt optional field is not caught here. The tier policies and the
  * drift checks read the fields that matter by name and fail when they are missing.
  */
-import * as apps from "kubernetes-models/apps/v1";
-import * as autoscaling from "kubernetes-models/autoscaling/v2";
-import * as batch from "kubernetes-models/batch/v1";
-import * as networking from "kubernetes-models/networking.k8s.io/v1";
-import * as policy from "kubernetes-models/policy/v1";
-import * as rbac from "kubernetes-models/rbac.authorization.k8s.io/v1";
-import * as core from "kubernetes-models/v1";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { type KubeObject, objectId } from "./documents.ts";
 
@@ -42,12 +36,35 @@ function isModelClass(value: unknown): value is ModelClass {
   );
 }
 
-/** `apiVersion/kind` -> compiled model, for the API groups a deployable overlay uses. */
-const models = new Map<string, ModelClass>();
-for (const group of [core, apps, autoscaling, batch, networking, policy, rbac]) {
-  for (const value of Object.values(group)) {
-    if (isModelClass(value)) models.set(`${value.apiVersion}/${value.kind}`, value);
+/** The API groups a deployable overlay uses. */
+const modelGroups = [
+  "kubernetes-models/v1",
+  "kubernetes-models/apps/v1",
+  "kubernetes-models/autoscaling/v2",
+  "kubernetes-models/batch/v1",
+  "kubernetes-models/networking.k8s.io/v1",
+  "kubernetes-models/policy/v1",
+  "kubernetes-models/rbac.authorization.k8s.io/v1",
+] as const;
+
+let modelIndex: Map<string, ModelClass> | undefined;
+
+/**
+ * `apiVersion/kind` -> compiled model, loaded on first use: the schemas take about a second to
+ * load, and every CLI command that merely imports this module (plan, promote, status...) would
+ * otherwise pay for it before doing anything.
+ */
+function models(): Map<string, ModelClass> {
+  if (!modelIndex) {
+    const load = createRequire(import.meta.url);
+    modelIndex = new Map();
+    for (const group of modelGroups) {
+      for (const value of Object.values(load(group) as Record<string, unknown>)) {
+        if (isModelClass(value)) modelIndex.set(`${value.apiVersion}/${value.kind}`, value);
+      }
+    }
   }
+  return modelIndex;
 }
 
 /** The External Secrets fields our overlays use (external-secrets.io/v1 ExternalSecret). */
@@ -87,7 +104,7 @@ const customSchemas = new Map<string, z.ZodType>([
 /** True when this module can validate objects of `apiVersion`/`kind`. */
 export function canValidate(apiVersion: string, kind: string): boolean {
   const key = `${apiVersion}/${kind}`;
-  return models.has(key) || customSchemas.has(key);
+  return customSchemas.has(key) || models().has(key);
 }
 
 /** Validates every object; an object of an unknown apiVersion/kind is itself a finding. */
@@ -111,7 +128,7 @@ export function validateSchemas(objects: readonly KubeObject[]): SchemaFinding[]
       }
       continue;
     }
-    const Model = models.get(key);
+    const Model = models().get(key);
     if (!Model) {
       findings.push({
         rule: "schema/kubernetes",
