@@ -33,3 +33,16 @@ describe("the tiers program", () => {
     }
   });
 });
+
+describe("help", () => {
+  it("shows at least one example on every command", async () => {
+    for (const name of Object.keys(commandLoaders)) {
+      const program = await buildProgram(["node", "tiers", name]);
+      const command = program.commands[0]!;
+      let help = "";
+      command.configureOutput({ writeOut: (text) => (help += text), writeErr: () => {} });
+      command.outputHelp();
+      expect(help, `tiers ${name} --help`).toMatch(/\$ tiers /);
+    }
+  });
+});

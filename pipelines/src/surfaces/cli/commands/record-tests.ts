@@ -47,6 +47,16 @@ export const registerRecordTests: RegisterCommand = (program) => {
       "--report <file>",
       "a report of `tiers env test run` (default: the newest in .tiers/reports/)",
     )
+    .addHelpText(
+      "after",
+      `
+The tests-passed gate reads releases/tests/<commit>.yaml from HEAD, so the verdict counts
+only once this command has committed it.
+
+Examples:
+  $ tiers env test run && tiers record-tests
+  $ tiers record-tests --report .tiers/reports/test-<id>.json`,
+    )
     .action(async (flags: { report?: string }, cmd: Command) => {
       const cli = contextFrom(cmd);
       const file = flags.report ?? (await newestReport(cli.root));

@@ -54,6 +54,17 @@ export const registerStatus: RegisterCommand = (program) => {
       "the promotion ladder: per tier its commit and digests, whether its passage holds, what waits",
     )
     .option("--json", "print the ladder as JSON")
+    .addHelpText(
+      "after",
+      `
+Top tier first: each tier's marker, the commit and digests it runs, whether its passage
+holds, and what waits to be promoted from the tier below. Changes nothing.
+
+Examples:
+  $ tiers status                 the ladder at a glance
+  $ tiers env prod status        one tier in depth: signatures, passages, history
+  $ tiers status --json | jq '.[] | {tier, waiting}'`,
+    )
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const cli = contextFrom(cmd);
       const ladder = await ladderStatus({ root: cli.root });
