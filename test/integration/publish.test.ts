@@ -1,7 +1,8 @@
 /**
  * `tiers publish` against the real local registry (127.0.0.1:5000): digests and labels are
  * checked with skopeo (a registry client), the record is validated, and a registry that is
- * down is reported by name and leaves no record.
+ * down is reported by name and leaves no record. The tags it pushed (<namespace>/<service>:<the
+ * snapshot's commit>, a commit only these tests make) are deleted from the registry afterwards.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,16 +13,39 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readArtefactRecord } from "../../pipelines/src/core/artefact.ts";
 import { freePort, requirePrerequisites } from "../support/docker.ts";
+import { listTags, type PushedTags, remainingTags, removePushedTags } from "../support/registry.ts";
 import { runTiers, snapshotRepo, type TempRepo } from "../support/repo.ts";
 
 let repo: TempRepo;
+const registry = "127.0.0.1:5000";
+const services = ["api", "worker"];
+/** Tags of other commits (a user's `tiers publish`, other runs) before this file pushed. */
+const othersBefore = new Map<string, string[]>();
+
+/** What this file pushes: each service's repository, tagged with the snapshot's commit. */
+function pushedByThisFile(): PushedTags[] {
+  return services.map((service) => ({
+    registry,
+    repository: `tiers/${service}`,
+    tags: repo ? [repo.commit] : [],
+  }));
+}
 
 beforeAll(async () => {
   await requirePrerequisites();
   repo = await snapshotRepo();
+  for (const service of services) {
+    const tags = await listTags(registry, `tiers/${service}`);
+    othersBefore.set(
+      service,
+      tags.filter((tag) => tag !== repo.commit),
+    );
+  }
 });
 
 afterAll(async () => {
+  // Also after a failure halfway: whatever of ours got pushed goes (idempotent).
+  if (repo) await removePushedTags(pushedByThisFile());
   await repo?.remove();
 });
 
@@ -101,5 +125,17 @@ describe("tiers publish (real registry)", () => {
     const result = await runTiers(repo.root, ["publish", "--registry", `127.0.0.1:${port}`]);
     expect(result.code).toBe(1);
     expect(await readArtefactRecord(repo.root)).toEqual(before);
+  });
+
+  it("deletes the tags it pushed from the registry and leaves every other tag alone", async () => {
+    const report = await removePushedTags(pushedByThisFile());
+    expect(report.kept).toEqual([]);
+    expect(report.removed.map((r) => r.repository).sort()).toEqual(["tiers/api", "tiers/worker"]);
+    expect(await remainingTags(pushedByThisFile())).toEqual([]);
+    for (const service of services) {
+      const after = new Set(await listTags(registry, `tiers/${service}`));
+      expect(after.has(repo.commit)).toBe(false);
+      for (const tag of othersBefore.get(service) ?? []) expect(after.has(tag), tag).toBe(true);
+    }
   });
 });

@@ -13,7 +13,7 @@ import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { SecretStore } from "../../../pipelines/src/engines/host/secrets.ts";
 import * as cosign from "../../../pipelines/src/tools/cosign.ts";
 import type { Invocation } from "../../../pipelines/src/tools/invocation.ts";
-import { ensureBusybox, pushImage, removeTestImages } from "./support.ts";
+import { ensureBusybox, pushImage, removePushedImages, removeTestImages } from "./support.ts";
 
 function cosignOnPath(): boolean {
   try {
@@ -29,6 +29,9 @@ const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
   if (hasCosign) removeTestImages();
+  // The pushed images and the signatures cosign attached to them (sha256-<hex>.sig tags).
+  const { left } = await removePushedImages();
+  if (left.length) throw new Error(`registry tags left behind: ${left.join(", ")}`);
 });
 
 describe("cosign round trip", () => {

@@ -25,8 +25,10 @@ import {
   makeRepo,
   overlayDigests,
   publishArtefact,
+  pushedCount,
   pushImage,
   type Repo,
+  removePushedImages,
   removeTestImages,
   standin,
   writeArtefacts,
@@ -53,6 +55,7 @@ afterAll(async () => {
   for (const r of repos) await r.remove();
   if (keys) await rm(keys, { recursive: true, force: true });
   removeTestImages();
+  await removePushedImages();
 });
 
 async function repo(tweak?: (root: string) => Promise<void>): Promise<string> {
@@ -447,5 +450,13 @@ describe("signature gate (cosign stand-in emulating cosign's documented CLI: no 
         env: { ...env, TIERS_COSIGN_BIN: "/nonexistent/cosign" },
       }),
     ).rejects.toThrow(/cosign is not installed here/);
+  });
+
+  it("deletes every tag it pushed from the registry, and nothing else", async () => {
+    expect(pushedCount()).toBeGreaterThan(0);
+    const { report, left } = await removePushedImages();
+    expect(left).toEqual([]);
+    // Every image here has its own digest (a nonce label), so none is shared with other tags.
+    expect(report.kept).toEqual([]);
   });
 });

@@ -25,7 +25,9 @@ import {
   makeRepo,
   overlayDigests,
   publishArtefact,
+  pushedCount,
   type Repo,
+  removePushedImages,
   removeTestImages,
   writeArtefacts,
 } from "./support.ts";
@@ -46,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const r of repos) await r.remove();
   removeTestImages();
+  await removePushedImages();
 });
 
 /** A repository where both artefacts passed the test tier. */
@@ -503,5 +506,13 @@ describe("tiers env <tier> bless and status, tiers status (real CLI processes)",
     const after = await cli(root, ["status"]);
     expect(after.stdout).toMatch(/🜃 staging .*passage DOES NOT HOLD/);
     expect(after.stderr).toMatch(/🜃 warning: api: pinned digest is REJECTED \(bad/);
+  });
+
+  it("deletes every tag it pushed from the registry, and nothing else", async () => {
+    expect(pushedCount()).toBeGreaterThan(0);
+    const { report, left } = await removePushedImages();
+    expect(left).toEqual([]);
+    // Every image here has its own digest (a nonce label), so none is shared with other tags.
+    expect(report.kept).toEqual([]);
   });
 });

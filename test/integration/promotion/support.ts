@@ -14,6 +14,14 @@ import {
   serializeArtefactRecord,
 } from "../../../pipelines/src/core/artefact.ts";
 import { docker } from "../../support/docker.ts";
+import {
+  type CleanupReport,
+  groupRefs,
+  listTags,
+  type PushedTags,
+  remainingTags,
+  removePushedTags,
+} from "../../support/registry.ts";
 import { repoRoot } from "../../support/repo.ts";
 
 export const registryHost = process.env.TIERS_REGISTRY ?? "127.0.0.1:5000";
@@ -129,6 +137,11 @@ export async function ensureBusybox(): Promise<void> {
   }
 }
 
+/** Every `repo:tag` this test file pushed (each test file has its own module instance). */
+const pushedRefs: string[] = [];
+/** The digests behind them, to find the signatures cosign attached to them. */
+const pushedDigests: { path: string; digest: string }[] = [];
+
 /** Builds a one-layer image FROM local/busybox, pushes it by tag, returns the served digest. */
 export function pushImage(options: {
   service: string;
@@ -155,9 +168,47 @@ export function pushImage(options: {
       stdio: ["pipe", "pipe", "pipe"],
     },
   );
+  // Recorded before the push: a push that fails halfway may still have left the tag.
+  pushedRefs.push(tagged);
   docker("push", "-q", tagged);
   const digest = skopeoDigest(tagged);
+  pushedDigests.push({ path: `${namespace}/${options.service}`, digest });
   return { repository, digest, ref: `${repository}@${digest}` };
+}
+
+/**
+ * What this test file put in the registry: its tags and digests (a tag pushed twice leaves the
+ * first image untagged but stored), plus the tags cosign derives from those digests (`sha256-<hex>.sig|.att|.sbom`, present only where a real cosign signed them).
+ */
+async function pushedByThisFile(): Promise<PushedTags[]> {
+  const groups: PushedTags[] = groupRefs(pushedRefs).map((group) => ({
+    ...group,
+    digests: pushedDigests.filter((d) => d.path === group.repository).map((d) => d.digest),
+  }));
+  for (const { path, digest } of pushedDigests) {
+    const companions = new Set(
+      ["sig", "att", "sbom"].map((kind) => `${digest.replace(":", "-")}.${kind}`),
+    );
+    const present = (await listTags(registryHost, path)).filter((tag) => companions.has(tag));
+    if (present.length) groups.push({ registry: registryHost, repository: path, tags: present });
+  }
+  return groups;
+}
+
+/**
+ * Deletes from the registry exactly what this test file pushed (see test/support/registry.ts:
+ * manifests go, blobs wait for the registry's garbage collection), and returns the tags still
+ * listed afterwards: [] when cleanup worked.
+ */
+export async function removePushedImages(): Promise<{ report: CleanupReport; left: string[] }> {
+  const pushed = await pushedByThisFile();
+  const report = await removePushedTags(pushed);
+  return { report, left: await remainingTags(pushed) };
+}
+
+/** The number of tags this file pushed so far (a cleanup test checks it pushed something). */
+export function pushedCount(): number {
+  return pushedRefs.length;
 }
 
 /** Pushes api and worker images of one commit and writes its artefact record in `root`. */
@@ -187,7 +238,7 @@ export async function writeArtefacts(root: string, ...records: ArtefactRecord[])
   if (last) await writeFile(join(dir, "latest.json"), serializeArtefactRecord(last));
 }
 
-/** Removes every local image these tests built (registry content stays: it is the registry's). */
+/** Removes every local image these tests built (registry tags go with removePushedImages). */
 export function removeTestImages(): void {
   const ids = docker("image", "ls", "--filter", `label=${cleanupLabel}`, "--format", "{{.ID}}")
     .split("\n")
