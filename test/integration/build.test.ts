@@ -8,6 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, requirePrerequisites } from "../support/docker.ts";
+import { listTags } from "../support/registry.ts";
 import { runTiers, snapshotRepo, type TempRepo } from "../support/repo.ts";
 
 let repo: TempRepo;
@@ -100,6 +101,11 @@ describe("tiers build (real Docker engine)", () => {
       const publish = await runTiers(repo.root, ["publish"]);
       expect(publish.code).toBe(1);
       expect(publish.stderr).toMatch(/uncommitted changes; only commits are published/);
+      // Refused before any push: the registry holds no dirty tag (build never pushes either).
+      for (const service of services) {
+        const tags = await listTags("127.0.0.1:5000", `tiers/${service}`);
+        expect(tags).not.toContain(`${repo.commit}-dirty`);
+      }
     } finally {
       repo.git("clean", "-fq", "UNCOMMITTED.md");
     }

@@ -16,6 +16,7 @@ import {
   requirePrerequisites,
 } from "../support/docker.ts";
 import { runTiers, snapshotRepo, type TempRepo } from "../support/repo.ts";
+import { runTiersInTerminal } from "../support/terminal.ts";
 
 let repo: TempRepo;
 const project = `tiers-devtest-${process.pid}`;
@@ -115,6 +116,40 @@ describe("tiers env dev (real Docker engine)", () => {
       expect(shell.stdout).toContain("edited on the host");
     } finally {
       await rm(join(repo.root, probe), { force: true });
+    }
+  });
+
+  it("shell without a command opens an interactive shell on a terminal: what is typed runs, exit ends it", async () => {
+    // What a user types: no `-- command`, stdin and stdout a terminal (docker-compose exec -t).
+    const session = await runTiersInTerminal(repo.root, ["env", "dev", "shell", "api"], {
+      env,
+      input: "echo tiers-$((6*7)); exit",
+    });
+    expect(session.typed, session.output).toBe(true);
+    // The shell computed it: the typed line itself only says tiers-$((6*7)).
+    expect(session.output.split(/\r?\n|\r/), session.output).toContain("tiers-42");
+    expect(session.code, session.output).toBe(0);
+    // The shell's exit status is the command's exit code.
+    const failing = await runTiersInTerminal(repo.root, ["env", "dev", "shell", "api"], {
+      env,
+      input: "exit 3",
+    });
+    expect(failing.typed, failing.output).toBe(true);
+    expect(failing.code, failing.output).toBe(3);
+  });
+
+  it("shell for a service that does not exist is a usage error (exit 2) naming the known services", async () => {
+    const topology = await loadTopology(repo.root, "dev", { ...process.env, ...env });
+    const known = Object.keys(topology.services);
+    expect(known.length).toBeGreaterThan(0);
+    for (const run of [
+      await runTiers(repo.root, ["env", "dev", "shell", "nosuch"], { env }),
+      await runTiersInTerminal(repo.root, ["env", "dev", "shell", "nosuch"], { env }),
+    ]) {
+      const said = "stderr" in run ? run.stderr : run.output;
+      expect(run.code, said).toBe(2);
+      expect(said).toMatch(/compose\/compose\.yaml.*: no service "nosuch" in the dev stack/);
+      expect(said).toMatch(new RegExp(`hint: services: ${known.join(", ")}`));
     }
   });
 
