@@ -195,8 +195,10 @@ export class Tiers {
 
   /**
    * The test tier: builds each service's test target and runs its tests against a fresh
-   * PostgreSQL bound as a Dagger service, loaded with migrations and fixtures. Returns the
-   * test output; fails when any suite fails. Add --interactive to open a shell where it failed.
+   * PostgreSQL bound as a Dagger service. As compose/compose.test.yaml says, the API's runner
+   * first loads migrations and fixtures with `node src/migrate.ts --fixtures`, and its fixture
+   * contract test checks them. Returns the test output; fails when any suite fails. Add
+   * --interactive to open a shell where it failed.
    */
   @func()
   async test(
@@ -232,7 +234,8 @@ export class Tiers {
     });
     const reports: string[] = [];
     for (const [name, runner] of Object.entries(runners)) {
-      // The suite is the test target's own CMD, so the Dockerfile stays the one place it is named.
+      // The compose command when compose.test.yaml gives one (the API's: fixtures, then its
+      // suite), else the test target's own CMD: nothing here names a suite or a loader.
       const command = await runner.defaultArgs();
       const output = await runner.withExec(command, { useEntrypoint: true }).stdout();
       reports.push(`🜁 ${name}: tests passed\n${output.trimEnd()}`);

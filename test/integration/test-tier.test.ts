@@ -72,6 +72,23 @@ describe("tiers env test run (real Docker engine)", () => {
     expect(report.teardown.removed.networks.length).toBeGreaterThanOrEqual(0);
     // Logs streamed with the test marker, prefixed by service.
     expect(result.stdout).toMatch(/^🜁 api │ /m);
+    // The API's container loaded migrations and fixtures with the project's schema runner ...
+    expect(result.stdout).toMatch(/^🜁 api │ .*migrations: \d+ applied/m);
+    expect(result.stdout).toMatch(/^🜁 api │ .*fixtures loaded: 001_jobs\.sql/m);
+    // ... and its fixture contract test ran against that shared database (not skipped).
+    const api = report.services.find((s) => s.service === "api")?.tests;
+    expect(api?.files).toContainEqual({
+      file: "test/integration/fixtures-contract.test.ts",
+      project: "integration",
+      outcome: "passed",
+      tests: 3,
+      failed: 0,
+      skipped: 0,
+    });
+    for (const service of report.services) {
+      expect(service.tests?.failed, service.service).toBe(0);
+      expect(service.tests?.passed, service.service).toBeGreaterThan(0);
+    }
     expect(resourcesWithLabels(testTier)).toEqual(nothing);
     expect(resourcesWithLabels({ "com.docker.compose.project": report.composeProject })).toEqual(
       nothing,
@@ -101,6 +118,15 @@ describe("tiers env test run (real Docker engine)", () => {
       expect(report.services).toEqual([
         expect.objectContaining({ service: "worker", outcome: "failed" }),
       ]);
+      // The report names the failing file, read from the runner's own output.
+      expect(report.services[0]?.tests?.failed).toBe(1);
+      expect(report.services[0]?.tests?.files).toContainEqual(
+        expect.objectContaining({
+          file: "test/unit/zz-deliberately-failing.test.ts",
+          outcome: "failed",
+          failed: 1,
+        }),
+      );
       expect(resourcesWithLabels(testTier)).toEqual(nothing);
     } finally {
       repo.git("reset", "-q", "--hard", repo.commit);

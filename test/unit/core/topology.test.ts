@@ -1,5 +1,7 @@
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
 import {
   builtServices,
@@ -28,6 +30,31 @@ describe("the compose files agree with the environment model", () => {
     expect(Object.keys(test.services).sort()).toEqual(Object.keys(dev.services).sort());
     expect(Object.values(test.services).flatMap((s) => s.published)).toEqual([]);
     expect(test.services.postgres?.health?.kind).toBe("command");
+  });
+
+  it("test: the API loads fixtures with its schema runner, then runs its test target's own CMD", async () => {
+    const composeTest = parse(await readFile(resolve(root, "compose/compose.test.yaml"), "utf8"), {
+      merge: true,
+    }) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string> }>;
+    };
+    const dockerfile = await readFile(resolve(root, "services/api/Dockerfile"), "utf8");
+    // The CMD of the `test` stage: the suite compose runs after loading the fixtures.
+    const stage = dockerfile.slice(dockerfile.search(/^FROM \S+ AS test$/m));
+    const cmd = /^CMD (\[.*\])$/m.exec(stage.slice(0, stage.indexOf("\nFROM ")))?.[1];
+    expect(cmd).toBeDefined();
+    const suite = (JSON.parse(cmd!) as string[]).join(" ");
+    const api = composeTest.services.api;
+    expect(api?.command).toEqual([
+      "sh",
+      "-c",
+      `TIERS_LOG_LEVEL=info node src/migrate.ts --fixtures && exec ${suite}`,
+    ]);
+    expect(api?.environment?.TIERS_FIXTURES).toBe("loaded");
+    // Every other runner keeps its image's CMD: only the API owns the schema.
+    for (const [name, service] of Object.entries(composeTest.services)) {
+      if (name !== "api") expect(service.command, name).toBeUndefined();
+    }
   });
 
   it("dev publishes ports on 127.0.0.1 only", async () => {

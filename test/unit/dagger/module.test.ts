@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Container, dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
 import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
 import { serviceBuild, servicesToBuild } from "../../../pipelines/src/engines/host/build.ts";
@@ -176,13 +177,23 @@ describe("test (builds the query: no Dagger engine here)", () => {
     }
   });
 
-  it("loads migrations and fixtures into the database exactly as compose.test.yaml says", async () => {
-    const { api } = await tiers().testRunners({});
+  it("loads migrations and fixtures with the API's own runner, exactly as compose.test.yaml says", async () => {
+    const { api, worker } = await tiers().testRunners({});
+    const composeTest = parse(
+      await readFile(join(repositoryRoot, "compose/compose.test.yaml"), "utf8"),
+    ) as { services: Record<string, { command?: string[] }> };
+    const command = composeTest.services.api?.command;
+    // The API runner's command is compose's: the schema runner with --fixtures, then the suite.
+    expect(command?.join(" ")).toMatch(/node src\/migrate\.ts --fixtures && /);
+    expect(opsNamed(api, "withDefaultArgs").map((op) => op.args.args)).toEqual([command]);
+    expect(envVariables(api).TIERS_FIXTURES).toBe("loaded");
+    // The worker keeps its test target's CMD and is told nothing about fixtures.
+    expect(opsNamed(worker, "withDefaultArgs")).toEqual([]);
+    expect(envVariables(worker).TIERS_FIXTURES).toBeUndefined();
+    // PostgreSQL itself is plain: no init script, nothing of the repository mounted into it.
     const db = bound(api, "postgres");
-    const files = opsIn(db, "withMountedFile").map((op) => op.args.path);
-    expect(files).toContain("/docker-entrypoint-initdb.d/10-load-fixtures.sh");
-    const dirs = opsIn(db, "withMountedDirectory").map((op) => op.args.path);
-    expect(dirs).toContain("/tiers/db");
+    expect(opsIn(db, "withMountedFile")).toEqual([]);
+    expect(opsIn(db, "withMountedDirectory")).toEqual([]);
     // The data directory is a tmpfs: nothing outlives the run.
     expect(opsIn(db, "withMountedTemp").map((op) => op.args.path)).toContain(
       "/var/lib/postgresql/data",
@@ -207,9 +218,12 @@ describe("test (builds the query: no Dagger engine here)", () => {
       }
       const file = join(temp, "compose/compose.test.yaml");
       const text = await readFile(file, "utf8");
-      const mount = "      - ../services/api/db:/tiers/db:ro\n";
-      expect(text).toContain(mount);
-      await writeFile(file, text.replace(mount, `${mount}      - ../not-here:/x:ro\n`));
+      const tmpfs = "    tmpfs:\n      - /var/lib/postgresql/data\n";
+      expect(text).toContain(tmpfs);
+      await writeFile(
+        file,
+        text.replace(tmpfs, `${tmpfs}    volumes:\n      - ../not-here:/x:ro\n`),
+      );
       const t = tiers();
       t.root = temp;
       await expect(t.testRunners({})).rejects.toThrow(

@@ -54,6 +54,43 @@ describe("compose translated to Dagger services (no Dagger engine here)", () => 
     expect(chain.at(-1)?.operation).toBe("asService");
   });
 
+  it("turns compose's command into the container's default arguments, the image's CMD otherwise", () => {
+    const services = stackServices(
+      mergedCompose(
+        [
+          {
+            path: "compose/compose.yaml",
+            text: "services:\n  a:\n    image: x\n  b:\n    image: y\n  c:\n    image: z\n",
+          },
+          {
+            path: "compose/compose.test.yaml",
+            text: "services:\n  a:\n    command: [sh, -c, 'load && exec suite']\n  b:\n    command: run --fast\n",
+          },
+        ],
+        {},
+      ),
+      "compose",
+    );
+    expect(services.a?.command).toEqual(["sh", "-c", "load && exec suite"]);
+    expect(services.b?.command).toEqual(["run", "--fast"]);
+    expect(services.c?.command).toBeUndefined();
+    const running = stackServicesAsDagger(options(services));
+    expect(opsNamed(running.a, "withDefaultArgs").map((op) => op.args.args)).toEqual([
+      ["sh", "-c", "load && exec suite"],
+    ]);
+    expect(opsNamed(running.c, "withDefaultArgs")).toEqual([]);
+    // A quoted string would need compose's shell-like splitting: refused, not guessed.
+    expect(() =>
+      stackServices(
+        mergedCompose(
+          [{ path: "c.yaml", text: "services:\n  a:\n    image: x\n    command: sh -c 'a b'\n" }],
+          {},
+        ),
+        "compose",
+      ),
+    ).toThrow(/command string with quotes or escapes/);
+  });
+
   it("refuses host paths, missing dependencies, cycles and services with no image", () => {
     const bad = (text: string) =>
       stackServices(mergedCompose([{ path: "c.yaml", text }], {}), "compose");

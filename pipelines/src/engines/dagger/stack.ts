@@ -14,6 +14,8 @@
  *   named volumes    -> cache volumes (persist across `dagger call dev` runs, like `down`)
  *   tmpfs            -> withMountedTemp
  *   expose / ports   -> withExposedPort
+ *   command          -> withDefaultArgs (replaces the image's CMD, as compose does; the test
+ *                       tier's API runner loads migrations and fixtures this way)
  * Nothing is decided here that compose does not already say.
  */
 import { posix } from "node:path";
@@ -67,6 +69,8 @@ export interface StackService {
   /** Container ports compose publishes on the host (dev only): what the stack front forwards. */
   published: number[];
   dependsOn: string[];
+  /** compose `command:` (list form), replacing the image's CMD; absent: the image's own. */
+  command?: string[];
   /** Bind mounts of repository paths (relative to the root) and named/tmpfs mounts. */
   mounts: (
     | { kind: "repo"; from: string; to: string; file: boolean }
@@ -91,6 +95,24 @@ function keyValues(value: unknown): Record<string, string> {
     );
   }
   return {};
+}
+
+/**
+ * compose `command:` as an argument vector. The list form is taken as is; a string is split on
+ * whitespace only when it has no quotes or escapes (compose would apply shell-like splitting,
+ * which is not reproduced here).
+ */
+function commandOf(service: string, value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) return value.map(String);
+  const text = String(value);
+  if (/["'\\]/.test(text)) {
+    throw new TiersError(`service ${service} has a command string with quotes or escapes`, {
+      where: "compose/",
+      hint: 'write the command as a YAML list (command: [sh, -c, "..."]) so every engine reads it alike',
+    });
+  }
+  return text.split(/\s+/).filter(Boolean);
 }
 
 function containerPort(entry: unknown): number {
@@ -150,6 +172,7 @@ export function stackServices(
         ...(Array.isArray(raw.ports) ? raw.ports : []).map(containerPort),
       ]),
     ].sort((a, b) => a - b);
+    const command = commandOf(name, raw.command);
     out[name] = {
       name,
       image: String(raw.image ?? ""),
@@ -162,6 +185,7 @@ export function stackServices(
         : isMap(raw.depends_on)
           ? Object.keys(raw.depends_on)
           : [],
+      ...(command ? { command } : {}),
       mounts,
     };
   }
@@ -208,6 +232,7 @@ export function serviceContainer(service: StackService, options: StackOptions): 
     container = container.withEnvVariable(name, value);
   }
   for (const port of service.ports) container = container.withExposedPort(port);
+  if (service.command) container = container.withDefaultArgs(service.command);
   return container;
 }
 

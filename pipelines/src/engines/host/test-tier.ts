@@ -1,7 +1,9 @@
 /**
  * 🜁 The test tier on the host engine: an isolated, uniquely named Compose project
- * (`<project>-test-<id>`) with its own network, a PostgreSQL loaded with migrations and
- * fixtures, and each service's `test` image run once. Logs stream with the tier's marker, a
+ * (`<project>-test-<id>`) with its own network, a fresh PostgreSQL, and each service's `test`
+ * image run once with the command compose gives it (the API's loads migrations and fixtures
+ * with the project's own `node src/migrate.ts --fixtures` before its suite, so nothing here
+ * knows how a schema is built). Logs stream with the tier's marker, a
  * report lands in `.tiers/reports/test-<id>.json`, and everything the run created is torn down
  * whatever happens: success, failure, error, Ctrl-C or SIGTERM. A run killed outright (SIGKILL)
  * leaves labelled resources that `cleanTestTier` finds and removes.
@@ -30,6 +32,67 @@ export interface ServiceResult {
   outcome: "passed" | "failed" | "not-run";
   exitCode: number | null;
   durationMs: number;
+  /**
+   * What the suite reported, read from its output: test counts and each test file, so the
+   * report shows which suites really ran (and which were skipped) rather than an exit code only.
+   * Absent when the output held no test summary (the runner never started).
+   */
+  tests?: SuiteSummary;
+}
+
+/** A test run's counts and files, as the service's test runner (vitest) printed them. */
+export interface SuiteSummary {
+  passed: number;
+  failed: number;
+  skipped: number;
+  files: {
+    file: string;
+    /** The vitest project (unit, integration), when the runner names one. */
+    project?: string;
+    outcome: "passed" | "failed" | "skipped";
+    tests: number;
+    failed: number;
+    skipped: number;
+  }[];
+}
+
+/**
+ * Reads vitest's default reporter output (colour off: the test containers set NO_COLOR): one
+ * line per file (`✓ |integration| test/x.test.ts (3 tests | 1 skipped) 97ms`) and the
+ * `Tests  1 failed | 55 passed | 11 skipped (67)` total. Undefined when no total was printed.
+ */
+export function summariseSuite(lines: readonly string[]): SuiteSummary | undefined {
+  const files: SuiteSummary["files"] = [];
+  let totals: Pick<SuiteSummary, "passed" | "failed" | "skipped"> | undefined;
+  for (const line of lines) {
+    const file =
+      /^\s*[✓❯×↓]\s+(?:\|([^|]+)\|\s+)?(\S+\.(?:test|spec)\.[cm]?[jt]sx?)\s+\((\d+) tests?((?:\s*\|\s*\d+ \w+)*)\)/.exec(
+        line,
+      );
+    if (file) {
+      const count = (word: string) =>
+        Number(new RegExp(`(\\d+) ${word}`).exec(file[4] ?? "")?.[1] ?? 0);
+      const tests = Number(file[3]);
+      const failed = count("failed");
+      const skipped = count("skipped");
+      files.push({
+        file: file[2]!,
+        ...(file[1] ? { project: file[1] } : {}),
+        outcome: failed > 0 ? "failed" : skipped >= tests ? "skipped" : "passed",
+        tests,
+        failed,
+        skipped,
+      });
+      continue;
+    }
+    const total = /^\s*Tests\s+(.*\(\d+\))\s*$/.exec(line);
+    if (total) {
+      const count = (word: string) =>
+        Number(new RegExp(`(\\d+) ${word}`).exec(total[1] ?? "")?.[1] ?? 0);
+      totals = { passed: count("passed"), failed: count("failed"), skipped: count("skipped") };
+    }
+  }
+  return totals ? { ...totals, files } : undefined;
 }
 
 /** `.tiers/reports/test-<id>.json`. */
@@ -55,7 +118,7 @@ export interface TestTierRequest {
   env?: NodeJS.ProcessEnv;
   /** Aborting it stops the running step; teardown still runs. */
   signal?: AbortSignal;
-  /** Seconds PostgreSQL may take to become healthy (migrations and fixtures included). */
+  /** Seconds PostgreSQL may take to become healthy (first-start initialisation included). */
   setupTimeoutSeconds?: number;
   /** Fixed run id (tests); random otherwise. */
   runId?: string;
@@ -102,7 +165,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   let planned: string[] = [...(request.services ?? [])];
   const run = (
     invocation: Invocation,
-    options: { stream?: string; reject?: boolean; abortable?: boolean } = {},
+    options: { stream?: string; collect?: string[]; reject?: boolean; abortable?: boolean } = {},
   ) =>
     runHost(
       {
@@ -116,7 +179,12 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
         ...(request.signal && options.abortable !== false ? { signal: request.signal } : {}),
         ...(options.reject === false ? { reject: false } : {}),
         ...(options.stream
-          ? { onLine: (line: string) => reporter.info(tier, `${options.stream} │ ${line}`) }
+          ? {
+              onLine: (line: string) => {
+                options.collect?.push(line);
+                reporter.info(tier, `${options.stream} │ ${line}`);
+              },
+            }
           : {}),
       },
     );
@@ -152,7 +220,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     };
 
     phase = performance.now();
-    await reporter.step(tier, "start PostgreSQL with migrations and fixtures", async () => {
+    await reporter.step(tier, "start PostgreSQL", async () => {
       await run(compose.up(project!, { services: ["postgres"] }));
       await waitHealthy(
         root,
@@ -169,11 +237,12 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     for (const image of images) {
       request.signal?.throwIfAborted();
       const began = performance.now();
+      const output: string[] = [];
       const result = await reporter
         .step(tier, `tests of ${image.service}`, async () => {
           const r = await run(
             compose.run(project!, { service: image.service, noDeps: true, labels: runLabels }),
-            { stream: image.service, reject: false },
+            { stream: image.service, collect: output, reject: false },
           );
           if (r.exitCode !== 0) throw new TestsFailed(image.service, r.exitCode);
           return r;
@@ -184,11 +253,13 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
         });
       // A run cut short by a signal is not a test failure: it is reported as not run.
       request.signal?.throwIfAborted();
+      const summary = summariseSuite(output);
       services.push({
         service: image.service,
         outcome: result.exitCode === 0 ? "passed" : "failed",
         exitCode: result.exitCode,
         durationMs: Math.round(performance.now() - began),
+        ...(summary ? { tests: summary } : {}),
       });
     }
     durations.tests = performance.now() - phase;
