@@ -2,9 +2,11 @@
  * `tiers publish` against the real local registry (127.0.0.1:5000): digests and labels are
  * checked with skopeo (a registry client), the record is validated, and a registry that is
  * down is reported by name and leaves no record. The tags it pushed (<namespace>/<service>:<the
- * snapshot's commit>, a commit only these tests make) are deleted from the registry afterwards.
+ * snapshot's commit>, a commit only these tests make) are deleted from the registry afterwards,
+ * and the cleanup helper is held to never deleting an image another tag still names.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -12,8 +14,14 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readArtefactRecord } from "../../pipelines/src/core/artefact.ts";
-import { freePort, requirePrerequisites } from "../support/docker.ts";
-import { listTags, type PushedTags, remainingTags, removePushedTags } from "../support/registry.ts";
+import { docker, freePort, requirePrerequisites } from "../support/docker.ts";
+import {
+  listTags,
+  manifestDigest,
+  type PushedTags,
+  remainingTags,
+  removePushedTags,
+} from "../support/registry.ts";
 import { runTiers, snapshotRepo, type TempRepo } from "../support/repo.ts";
 
 let repo: TempRepo;
@@ -136,6 +144,39 @@ describe("tiers publish (real registry)", () => {
       const after = new Set(await listTags(registry, `tiers/${service}`));
       expect(after.has(repo.commit)).toBe(false);
       for (const tag of othersBefore.get(service) ?? []) expect(after.has(tag), tag).toBe(true);
+    }
+  });
+});
+
+describe("registry cleanup (test/support/registry.ts, real registry)", () => {
+  it("never deletes an image that a tag it did not create also names", async () => {
+    // One image, two tags: "ours" (what a test pushed) and "theirs" (say, a user's). Deleting
+    // ours by digest would take theirs with it, so the helper must keep both and say why.
+    // A fixed test-only repository: the catalog keeps listing it empty (see registry.ts).
+    const repository = "tiers-registry-test/busybox";
+    const run = randomBytes(4).toString("hex");
+    const [ours, theirs] = [`ours-${run}`, `theirs-${run}`];
+    const refs = [ours, theirs].map((tag) => `${registry}/${repository}:${tag}`);
+    try {
+      for (const ref of refs) {
+        docker("tag", "local/busybox", ref);
+        docker("push", "-q", ref);
+      }
+      const digest = await manifestDigest(registry, repository, ours);
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const report = await removePushedTags([{ registry, repository, tags: [ours] }]);
+      expect(report.removed).toEqual([]);
+      expect(report.kept).toEqual([{ repository, tag: ours, digest, sharedWith: [theirs] }]);
+      expect((await listTags(registry, repository)).sort()).toEqual([ours, theirs]);
+      // Named together, both are ours: the image goes and no tag is left.
+      const both = [{ registry, repository, tags: [ours, theirs] }];
+      expect((await removePushedTags(both)).removed).toEqual([
+        { repository, tags: [ours, theirs], digest },
+      ]);
+      expect(await remainingTags(both)).toEqual([]);
+    } finally {
+      await removePushedTags([{ registry, repository, tags: [ours, theirs] }]);
+      for (const ref of refs) docker("image", "rm", ref);
     }
   });
 });
