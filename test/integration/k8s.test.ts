@@ -10,7 +10,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type EnvironmentModel,
   imageRepository,
@@ -34,9 +34,9 @@ import {
 } from "../../pipelines/src/engines/host/deploy.ts";
 import { runHost } from "../../pipelines/src/engines/host/run.ts";
 import { SecretStore } from "../../pipelines/src/engines/host/secrets.ts";
-import { main } from "../../pipelines/src/surfaces/cli/main.ts";
 import type { Invocation, ToolResult } from "../../pipelines/src/tools/invocation.ts";
 import * as kubectl from "../../pipelines/src/tools/kubectl.ts";
+import { tiers } from "../support/cli.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const digests = { api: `sha256:${"a1".repeat(32)}`, worker: `sha256:${"b2".repeat(32)}` };
@@ -543,27 +543,6 @@ describe("deploy on the real kubectl with no API server (argument vectors only: 
     expect(await secretDirs()).toBe(before);
   });
 });
-
-/** Runs `tiers <args>` in-process and captures what it prints. */
-async function tiers(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(["node", "tiers", ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe("tiers deploy --dry-run on the real kubectl (no cluster needed)", () => {
   it("prints the plan and the manifests it would apply, and says nothing is promoted yet", async () => {

@@ -1,32 +1,11 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../../pipelines/src/surfaces/cli/main.ts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tiers } from "../../support/cli.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 const temps: string[] = [];
-
-/** Runs `tiers <args>` in-process and captures what it prints. */
-async function tiers(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(["node", "tiers", ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 /** A temporary repository holding a copy of the shipped environments/. */
 function repository(edits: Record<string, (text: string) => string> = {}): string {
