@@ -124,7 +124,8 @@ export async function removePushedTags(pushed: readonly PushedTags[]): Promise<C
   const report: CleanupReport = { removed: [], kept: [] };
   for (const { registry, repository, tags, digests = [] } of pushed) {
     const ours = new Set(tags);
-    const existing = await listTags(registry, repository);
+    // Sorted: the registry lists tags in storage order, which changes after deletes and pushes.
+    const existing = (await listTags(registry, repository)).sort();
     if (!existing.some((tag) => ours.has(tag)) && !digests.length) continue;
     // Which tags name which digest, over the whole repository (ours and everyone else's).
     const byDigest = new Map<string, { ours: string[]; others: string[] }>();
