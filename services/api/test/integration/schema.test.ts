@@ -1,5 +1,5 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { runMigrateCommand } from "../../src/migrate.ts";
 import {
   loadFixtures,
@@ -8,30 +8,19 @@ import {
   migrationStatus,
   readMigrations,
 } from "../../src/schema.ts";
-import {
-  createTestDatabase,
-  type PostgresServer,
-  startPostgres,
-  type TestDatabase,
-} from "../support/postgres.ts";
+import { postgresSuite } from "../support/postgres-suite.ts";
 
 // Against a real PostgreSQL: DATABASE_URL's server, or a throwaway cluster from host binaries.
-let server: PostgresServer;
-const databases: TestDatabase[] = [];
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterAll(async () => {
-  for (const db of databases) await db.drop().catch(() => {});
-  await server?.stop();
-});
+const { freshDatabaseUrl } = postgresSuite();
 
-async function freshClient(): Promise<pg.Client> {
-  const db = await createTestDatabase(server);
-  databases.push(db);
-  const client = new pg.Client({ connectionString: db.url });
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   return client;
+}
+
+async function freshClient(): Promise<pg.Client> {
+  return connect(await freshDatabaseUrl());
 }
 
 describe("migrations on a real PostgreSQL", () => {
@@ -55,10 +44,9 @@ describe("migrations on a real PostgreSQL", () => {
   });
 
   it("applies concurrently started runs exactly once (advisory lock)", async () => {
-    const first = await freshClient();
-    const db = databases.at(-1)!;
-    const second = new pg.Client({ connectionString: db.url });
-    await second.connect();
+    const url = await freshDatabaseUrl();
+    const first = await connect(url);
+    const second = await connect(url);
     try {
       const migrations = await readMigrations();
       const results = await Promise.all([migrate(first, migrations), migrate(second, migrations)]);
@@ -123,9 +111,8 @@ describe("migrations on a real PostgreSQL", () => {
 
 describe("schema command (node src/migrate.ts) on a real PostgreSQL", () => {
   it("reports pending migrations, applies them, then loads fixtures in the test tier", async () => {
-    const db = await createTestDatabase(server);
-    databases.push(db);
-    const env = { TIERS_TIER: "test", NODE_ENV: "test", DATABASE_URL: db.url };
+    const url = await freshDatabaseUrl();
+    const env = { TIERS_TIER: "test", NODE_ENV: "test", DATABASE_URL: url };
     const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
       expect(await runMigrateCommand(["--status"], env)).toBe(1);
@@ -137,8 +124,7 @@ describe("schema command (node src/migrate.ts) on a real PostgreSQL", () => {
     } finally {
       out.mockRestore();
     }
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
+    const client = await connect(url);
     try {
       const { rows } = await client.query("SELECT count(*)::int AS n FROM jobs");
       expect(rows[0].n).toBe(3);

@@ -1,37 +1,20 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type ApiService, startApi } from "../../src/service.ts";
-import {
-  createTestDatabase,
-  freePort,
-  type PostgresServer,
-  startPostgres,
-} from "../support/postgres.ts";
+import { freePort } from "../support/postgres.ts";
+import { postgresSuite } from "../support/postgres-suite.ts";
 
 // The whole API (tier guard, config, pool, migrations at start, HTTP) against a real
 // PostgreSQL: DATABASE_URL's server, or a throwaway cluster from host binaries.
-let server: PostgresServer;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await server?.stop();
-});
+const postgres = postgresSuite();
+const { freshDatabaseUrl } = postgres;
 
 const testTier = { TIERS_TIER: "test", NODE_ENV: "test", TIERS_LOG_LEVEL: "error", PORT: "0" };
 
 async function api(env: Record<string, string>): Promise<{ api: ApiService; base: string }> {
   const started = await startApi({ ...testTier, ...env });
-  cleanups.push(() => started.close());
+  postgres.defer(() => started.close());
   return { api: started, base: `http://127.0.0.1:${started.port}` };
-}
-
-async function freshDatabaseUrl(): Promise<string> {
-  const db = await createTestDatabase(server);
-  cleanups.push(() => db.drop());
-  return db.url;
 }
 
 describe("api service on a real PostgreSQL", () => {
@@ -144,13 +127,13 @@ describe.skipIf(Boolean(process.env.DATABASE_URL?.trim()))(
         MIGRATE_ON_START: "true",
       });
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      await server.pause();
+      await postgres.server.pause();
       try {
         const down = await fetch(`${base}/readyz`);
         expect(down.status).toBe(503);
         expect((await fetch(`${base}/healthz`)).status).toBe(200);
       } finally {
-        await server.resume();
+        await postgres.server.resume();
       }
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
     });

@@ -1,33 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startApi } from "../../../api/src/service.ts";
-import {
-  createTestDatabase,
-  freePort,
-  type PostgresServer,
-  startPostgres,
-} from "../../../api/test/support/postgres.ts";
+import { freePort } from "../../../api/test/support/postgres.ts";
+import { postgresSuite } from "../../../api/test/support/postgres-suite.ts";
 import { checksum, wordcount } from "../../src/processors.ts";
 import { startWorker } from "../../src/service.ts";
 
 // Both real services, side by side, against a real PostgreSQL: a job posted to the API is
 // claimed by the worker and shown done by the API. DATABASE_URL's server or a throwaway one.
-let server: PostgresServer;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await server?.stop();
-});
+const postgres = postgresSuite();
+const { freshDatabaseUrl } = postgres;
 
 const testTier = { TIERS_TIER: "test", NODE_ENV: "test", TIERS_LOG_LEVEL: "error", PORT: "0" };
-
-async function freshDatabaseUrl(): Promise<string> {
-  const db = await createTestDatabase(server);
-  cleanups.push(() => db.drop());
-  return db.url;
-}
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   const deadline = Date.now() + 15_000;
@@ -43,13 +26,13 @@ describe("api and worker together on a real PostgreSQL", () => {
   it("enqueues through the API, processes in the worker, and shows the result through the API", async () => {
     const url = await freshDatabaseUrl();
     const api = await startApi({ ...testTier, DATABASE_URL: url, MIGRATE_ON_START: "true" });
-    cleanups.push(() => api.close());
+    postgres.defer(() => api.close());
     const worker = await startWorker({
       ...testTier,
       DATABASE_URL: url,
       WORKER_POLL_INTERVAL_MS: "20",
     });
-    cleanups.push(() => worker.close());
+    postgres.defer(() => worker.close());
     const apiBase = `http://127.0.0.1:${api.port}`;
     const workerBase = `http://127.0.0.1:${worker.port}`;
 
@@ -97,7 +80,7 @@ describe("api and worker together on a real PostgreSQL", () => {
       { ...testTier, DATABASE_URL: url },
       { write: (line) => lines.push(line) },
     );
-    cleanups.push(() => worker.close());
+    postgres.defer(() => worker.close());
     const res = await fetch(`http://127.0.0.1:${worker.port}/readyz`);
     expect(res.status).toBe(503);
     expect(JSON.stringify(await res.json())).toMatch(/migrations have not run/);
@@ -114,7 +97,7 @@ describe("api and worker together on a real PostgreSQL", () => {
       },
       { write: (line) => lines.push(line) },
     );
-    cleanups.push(() => worker.close());
+    postgres.defer(() => worker.close());
     const base = `http://127.0.0.1:${worker.port}`;
     await new Promise((r) => setTimeout(r, 100)); // a few failed polls
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -129,7 +112,7 @@ describe("api and worker together on a real PostgreSQL", () => {
   it("finishes the job in hand, then stops claiming, on close()", async () => {
     const url = await freshDatabaseUrl();
     const api = await startApi({ ...testTier, DATABASE_URL: url, MIGRATE_ON_START: "true" });
-    cleanups.push(() => api.close());
+    postgres.defer(() => api.close());
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     let started: () => void = () => {};
