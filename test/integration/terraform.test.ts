@@ -100,12 +100,7 @@ describe("terraform on the real CLI (offline)", () => {
 
   it("refuses prod values without deletion protection and multi-AZ, naming the variables", async () => {
     const dir = await tierModuleCopy("plan-bad-prod");
-    const text = (await readFile(join(root, "terraform/live/prod.tfvars"), "utf8"))
-      .replace(/(database_deletion_protection\s*=\s*)true/, "$1false")
-      .replace(/(database_multi_az\s*=\s*)true/, "$1false")
-      .replace(/(database_backup_retention_days\s*=\s*)\d+/, "$1 3");
-    const bad = join(work, "bad-prod.tfvars");
-    await writeFile(bad, text);
+    const bad = await unprotectedProdVars();
     const result = await run({
       tool: "terraform",
       args: ["plan", "-input=false", "-no-color", `-var-file=${bad}`],
@@ -116,7 +111,46 @@ describe("terraform on the real CLI (offline)", () => {
     expect(result.stderr).toContain("prod's database must be multi-AZ");
     expect(result.stderr).toContain("prod keeps backups for at least 14 days");
   });
+
+  it("a root passing prod values through is refused by modules/tier's rules (they live only there)", async () => {
+    // terraform/live declares no validation of its own: Terraform applies the module's rules to
+    // the values the root hands it. The real live/variables.tf and the real `module "tier"`
+    // block of live/main.tf, without the provider-backed modules that cannot init here.
+    const dir = join(work, "live-tier");
+    await cp(join(root, "terraform/live/variables.tf"), join(dir, "variables.tf"));
+    await cp(join(root, "terraform/modules/tier"), join(dir, "modules/tier"), { recursive: true });
+    const main = await readFile(join(root, "terraform/live/main.tf"), "utf8");
+    const block = /^module "tier" \{[\s\S]*?^\}/m.exec(main)?.[0];
+    expect(block, 'live/main.tf has a module "tier" block').toBeDefined();
+    await writeFile(join(dir, "main.tf"), block!.replace('"../modules/tier"', '"./modules/tier"'));
+    const init = await run(terraform.initOffline(dir));
+    expect(init.exitCode, init.stderr).toBe(0);
+    const plan = (varFile: string) =>
+      run({
+        tool: "terraform",
+        args: ["plan", "-input=false", "-no-color", `-var-file=${varFile}`],
+        cwd: dir,
+      });
+    const good = await plan(`${root}terraform/live/prod.tfvars`);
+    expect(good.exitCode, good.stderr).toBe(0);
+    const refused = await plan(await unprotectedProdVars());
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain("prod's database must have deletion protection");
+    expect(refused.stderr).toContain("prod's database must be multi-AZ");
+    expect(refused.stderr).toContain("prod keeps backups for at least 14 days");
+  });
 });
+
+/** prod.tfvars with the guard-railed database settings turned off, written to a temp file. */
+async function unprotectedProdVars(): Promise<string> {
+  const text = (await readFile(join(root, "terraform/live/prod.tfvars"), "utf8"))
+    .replace(/(database_deletion_protection\s*=\s*)true/, "$1false")
+    .replace(/(database_multi_az\s*=\s*)true/, "$1false")
+    .replace(/(database_backup_retention_days\s*=\s*)\d+/, "$1 3");
+  const bad = join(work, "bad-prod.tfvars");
+  await writeFile(bad, text);
+  return bad;
+}
 
 /** `variable "name" { type = ... }` blocks of a file: name -> type text. */
 function variables(text: string): Record<string, string> {
