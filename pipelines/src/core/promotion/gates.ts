@@ -4,6 +4,7 @@
  * same verdict and every verdict says why. Any fact that could not be established fails its
  * gate: the gates fail closed.
  */
+import { gateNames } from "../environment/schema.ts";
 import type { GateResult, RejectionRecord } from "./records.ts";
 import { isDigest } from "./refs.ts";
 
@@ -53,16 +54,10 @@ export interface TierFacts {
 }
 
 /**
- * Gates a tier can ask for in `promotion.gates` (environments/<tier>.yaml), with the names the
- * environment schema uses.
+ * Gates a tier can ask for in `promotion.gates` (environments/<tier>.yaml): the environment
+ * schema's list, which is what a tier file is validated against.
  */
-export const configurableGates = [
-  "passage",
-  "signature",
-  "not-rejected",
-  "no-dev-image",
-  "approvals",
-] as const;
+export const configurableGates = gateNames;
 
 /**
  * Gates every promotion checks whatever the configuration says, because they are what

@@ -22,7 +22,7 @@ import { posix } from "node:path";
 import { type Container, type Directory, dag, type Service } from "@dagger.io/dagger";
 import { parse } from "yaml";
 import { TiersError } from "../../core/errors.ts";
-import { interpolate, mergeComposeDocuments } from "../../core/topology.ts";
+import { asKeyValues, interpolate, mergeComposeDocuments } from "../../core/topology.ts";
 import { imageRef, supportImages } from "../../tools/images.ts";
 
 type Yaml = Record<string, unknown>;
@@ -79,24 +79,6 @@ export interface StackService {
   )[];
 }
 
-function keyValues(value: unknown): Record<string, string> {
-  if (Array.isArray(value)) {
-    return Object.fromEntries(
-      value.map((item) => {
-        const text = String(item);
-        const at = text.indexOf("=");
-        return at < 0 ? [text, ""] : [text.slice(0, at), text.slice(at + 1)];
-      }),
-    );
-  }
-  if (isMap(value)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)]),
-    );
-  }
-  return {};
-}
-
 /**
  * compose `command:` as an argument vector. The list form is taken as is; a string is split on
  * whitespace only when it has no quotes or escapes (compose would apply shell-like splitting,
@@ -142,7 +124,7 @@ export function stackServices(
       build = {
         context,
         dockerfile: posix.join(context, String(spec.dockerfile ?? "Dockerfile")),
-        args: keyValues(spec.args),
+        args: asKeyValues(spec.args),
         ...(spec.target ? { target: String(spec.target) } : {}),
       };
     }
@@ -177,7 +159,7 @@ export function stackServices(
       name,
       image: String(raw.image ?? ""),
       ...(build ? { build } : {}),
-      environment: keyValues(raw.environment),
+      environment: asKeyValues(raw.environment),
       ports,
       published: (Array.isArray(raw.ports) ? raw.ports : []).map(containerPort),
       dependsOn: Array.isArray(raw.depends_on)
