@@ -4,11 +4,18 @@ import { buildProgram, requestedCommand } from "../../../pipelines/src/surfaces/
 
 describe("the tiers program", () => {
   it("finds the requested command past global options and their values", () => {
-    expect(requestedCommand(["--root", "/repo", "--no-color", "validate", "--json"])).toBe(
-      "validate",
-    );
-    expect(requestedCommand(["--help"])).toBeUndefined();
-    expect(requestedCommand(["env", "test", "run"])).toBe("env");
+    const valueFlags = new Set(["--root"]);
+    expect(
+      requestedCommand(["--root", "/repo", "--no-color", "validate", "--json"], valueFlags),
+    ).toBe("validate");
+    expect(requestedCommand(["--help"], valueFlags)).toBeUndefined();
+    expect(requestedCommand(["env", "test", "run"], valueFlags)).toBe("env");
+  });
+
+  it("reads which global options take a value from the program itself", async () => {
+    // `--root`'s value names a directory that happens to be called like a command.
+    const program = await buildProgram(["node", "tiers", "--root", "status", "validate"]);
+    expect(program.commands.map((c) => c.name())).toEqual(["validate"]);
   });
 
   it("loads only the command being run", async () => {

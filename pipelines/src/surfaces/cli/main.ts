@@ -4,13 +4,17 @@ import { commandLoaders } from "./commands/index.ts";
 
 /**
  * The command a user asked for: the first word that is not a global option. Global options that
- * take a value (`--root DIR`) are skipped with their value.
+ * take a value (`--root DIR`) are skipped with their value; which ones do is read from the
+ * program's own option declarations, so a new global option cannot be mistaken for a command.
  */
-export function requestedCommand(args: readonly string[]): string | undefined {
+export function requestedCommand(
+  args: readonly string[],
+  valueFlags: ReadonlySet<string>,
+): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--") return undefined;
-    if (arg === "--root") {
+    if (valueFlags.has(arg)) {
       i++;
       continue;
     }
@@ -19,14 +23,22 @@ export function requestedCommand(args: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** The flags of `program`'s own options that take a value (`--root <dir>`), long and short. */
+function flagsTakingValues(program: Command): Set<string> {
+  return new Set(
+    program.options
+      .filter((option) => option.required || option.optional)
+      .flatMap((option) =>
+        [option.long, option.short].filter((flag): flag is string => Boolean(flag)),
+      ),
+  );
+}
+
 /**
  * Builds the program with the commands `argv` needs: just the requested one when it is known,
  * every command for `--help`, `help`, or an unknown word (so commander can list and suggest).
  */
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
-  const wanted = argv ? requestedCommand(argv.slice(2)) : undefined;
-  const names = wanted && wanted in commandLoaders ? [wanted] : Object.keys(commandLoaders);
-  const commands = await Promise.all(names.map((name) => commandLoaders[name]!()));
   const program = new Command("tiers")
     .description("Build once, promote the digest: dev → test → staging → prod.")
     .option("--root <dir>", "repository root (default: current directory)")
@@ -42,6 +54,9 @@ Examples:
   $ tiers env test run          run the test tier in ephemeral containers
   $ tiers plan --env prod       preview a promotion without changing anything`,
   );
+  const wanted = argv ? requestedCommand(argv.slice(2), flagsTakingValues(program)) : undefined;
+  const names = wanted && wanted in commandLoaders ? [wanted] : Object.keys(commandLoaders);
+  const commands = await Promise.all(names.map((name) => commandLoaders[name]!()));
   for (const register of commands) register(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
