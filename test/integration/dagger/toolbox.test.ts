@@ -19,8 +19,8 @@ import {
   toolbox,
 } from "../../../pipelines/src/engines/dagger/toolbox.ts";
 import { testReport } from "../../../pipelines/src/index.ts";
-import { repositoryRoot } from "../../unit/dagger/offline.ts";
-import { chainOf, envVariables, execs } from "../../unit/dagger/query.ts";
+import { repositoryRoot } from "../../support/dagger/offline.ts";
+import { chainOf, envVariables, execs } from "../../support/dagger/query.ts";
 
 const temp = await mkdtemp(join(tmpdir(), "tiers-toolbox-"));
 afterAll(() => rm(temp, { recursive: true, force: true }));

@@ -12,8 +12,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
 import { pipelineAuthor } from "../../../pipelines/src/engines/dagger/toolbox.ts";
-import { introspect } from "../dagger/introspect.ts";
-import { repositoryRoot as root } from "../dagger/offline.ts";
+import { introspect } from "../../support/dagger/introspect.ts";
+import { repositoryRoot as root } from "../../support/dagger/offline.ts";
 
 const require = createRequire(import.meta.url);
 const validator = require("@action-validator/core") as {

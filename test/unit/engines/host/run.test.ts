@@ -2,10 +2,10 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { programFor, runHost } from "../../../pipelines/src/engines/host/run.ts";
-import { redact, SecretStore } from "../../../pipelines/src/engines/host/secrets.ts";
-import { ToolError } from "../../../pipelines/src/tools/errors.ts";
-import { describeInvocation, type Invocation } from "../../../pipelines/src/tools/invocation.ts";
+import { programFor, runHost } from "../../../../pipelines/src/engines/host/run.ts";
+import { redact, SecretStore } from "../../../../pipelines/src/engines/host/secrets.ts";
+import { ToolError } from "../../../../pipelines/src/tools/errors.ts";
+import { describeInvocation, type Invocation } from "../../../../pipelines/src/tools/invocation.ts";
 
 // These run real child processes (git stands in for any tool: it is on every machine here).
 const root = process.cwd();

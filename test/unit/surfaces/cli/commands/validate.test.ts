@@ -2,9 +2,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { tiers } from "../../support/cli.ts";
+import { tiers } from "../../../../support/cli.ts";
 
-const repoRoot = resolve(import.meta.dirname, "../../..");
+const repoRoot = resolve(import.meta.dirname, "../../../../..");
 const temps: string[] = [];
 
 /** A temporary repository holding a copy of the shipped environments/. */

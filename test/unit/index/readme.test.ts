@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { introspect } from "./introspect.ts";
+import { introspect } from "../../support/dagger/introspect.ts";
 
 const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
 const module = introspect(

@@ -1,11 +1,11 @@
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
-import { TiersError } from "../../../pipelines/src/core/errors.ts";
-import { invocationContainer, repoMount } from "../../../pipelines/src/engines/dagger/run.ts";
-import { daggerSecrets } from "../../../pipelines/src/engines/dagger/secrets.ts";
-import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
-import type { Invocation } from "../../../pipelines/src/tools/invocation.ts";
-import { chainOf, envVariables, execs, opsNamed, secretName, visibleText } from "./query.ts";
+import { TiersError } from "../../../../pipelines/src/core/errors.ts";
+import { invocationContainer, repoMount } from "../../../../pipelines/src/engines/dagger/run.ts";
+import { daggerSecrets } from "../../../../pipelines/src/engines/dagger/secrets.ts";
+import { toolImageRef } from "../../../../pipelines/src/tools/images.ts";
+import type { Invocation } from "../../../../pipelines/src/tools/invocation.ts";
+import { chainOf, envVariables, execs, opsNamed, secretName, visibleText } from "../../../support/dagger/query.ts";
 
 const password = "s3cr3t-Pa55word-value";
 const keyPem = "-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\nabcDEF123\n-----END";

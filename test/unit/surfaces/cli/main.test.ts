@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { commandLoaders } from "../../../pipelines/src/surfaces/cli/commands/index.ts";
-import { buildProgram, requestedCommand } from "../../../pipelines/src/surfaces/cli/main.ts";
+import { commandLoaders } from "../../../../pipelines/src/surfaces/cli/commands/index.ts";
+import { buildProgram, requestedCommand } from "../../../../pipelines/src/surfaces/cli/main.ts";
 
 describe("the tiers program", () => {
   it("finds the requested command past global options and their values", () => {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { repositoryRoot as root } from "./offline.ts";
+import { repositoryRoot as root } from "../../support/dagger/offline.ts";
 
 const json = (path: string) => JSON.parse(readFileSync(join(root, path), "utf8"));
 

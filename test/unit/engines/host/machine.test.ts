@@ -2,13 +2,13 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { TiersError } from "../../../pipelines/src/core/errors.ts";
+import { TiersError } from "../../../../pipelines/src/core/errors.ts";
 import {
   loadMachineSettings,
   machineEnvPath,
   parseMachineEnv,
   resolveMachineSettings,
-} from "../../../pipelines/src/engines/host/machine.ts";
+} from "../../../../pipelines/src/engines/host/machine.ts";
 
 const roots: string[] = [];
 afterEach(async () => {

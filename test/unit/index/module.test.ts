@@ -15,8 +15,8 @@ import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspac
 import { serviceBuild, servicesToBuild } from "../../../pipelines/src/engines/host/build.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
-import { introspect } from "./introspect.ts";
-import { commit, offlineTiers, repositoryRoot } from "./offline.ts";
+import { introspect } from "../../support/dagger/introspect.ts";
+import { commit, offlineTiers, repositoryRoot } from "../../support/dagger/offline.ts";
 import {
   chainOf,
   envVariables,
@@ -27,7 +27,7 @@ import {
   opsNamed,
   secretName,
   visibleText,
-} from "./query.ts";
+} from "../../support/dagger/query.ts";
 
 const moduleFile = new URL("../../../pipelines/src/index.ts", import.meta.url);
 const tiers = offlineTiers;

@@ -4,13 +4,13 @@
  */
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
-import { TiersError } from "../../../pipelines/src/core/errors.ts";
+import { TiersError } from "../../../../pipelines/src/core/errors.ts";
 import {
   mergedCompose,
   stackServices,
   stackServicesAsDagger,
-} from "../../../pipelines/src/engines/dagger/stack.ts";
-import { chainOf, envVariables, opsNamed } from "./query.ts";
+} from "../../../../pipelines/src/engines/dagger/stack.ts";
+import { chainOf, envVariables, opsNamed } from "../../../support/dagger/query.ts";
 
 const options = (services: ReturnType<typeof stackServices>) => ({
   source: dag.directory(),
