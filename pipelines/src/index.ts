@@ -48,6 +48,11 @@ import {
 } from "./core/environment/index.ts";
 import { TiersError, UsageError } from "./core/errors.ts";
 import { memorySink, Reporter } from "./core/log.ts";
+import {
+  type PassageSubject,
+  passageSigningPolicy,
+  type SigningPolicy,
+} from "./core/promotion/evidence.ts";
 import { parseImageRef } from "./core/promotion/refs.ts";
 import { type ComposeTier, composeFilesFor } from "./core/topology.ts";
 import { DaggerCosignEvidence, signingSecretNames } from "./engines/dagger/evidence.ts";
@@ -71,8 +76,6 @@ import { gitAuthHeader, pushBranch, runCli, toolbox } from "./engines/dagger/too
 import { materialize } from "./engines/dagger/workspace.ts";
 import { buildSettings, tierVariables } from "./engines/host/build.ts";
 import { deployTier } from "./engines/host/deploy.ts";
-import { passageSigningPolicy } from "./engines/host/promotion.ts";
-import type { PassageSubject, SigningPolicy } from "./engines/host/signing.ts";
 import type { Invocation, ToolResult } from "./tools/invocation.ts";
 import { defaultKubeconfigSecret } from "./tools/kubectl.ts";
 import * as registryTool from "./tools/registry.ts";

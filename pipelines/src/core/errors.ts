@@ -48,3 +48,21 @@ export class UsageError extends TiersError {
     super(message, { ...options, exitCode: ExitCode.usage });
   }
 }
+
+/** A tier name that no environments/<tier>.yaml declares: a usage error (exit 2). */
+export class UnknownTierError extends UsageError {
+  readonly tier: string;
+  constructor(tier: string, declared: readonly string[]) {
+    super(`unknown tier "${tier}"; declared tiers: ${declared.join(", ")}`, {
+      where: "environments/",
+      hint: "name one of the declared tiers",
+    });
+    this.tier = tier;
+  }
+}
+
+/** The first line of an error's message (or of its string form): what one-line reports show. */
+export function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0] ?? "";
+}

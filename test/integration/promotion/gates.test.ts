@@ -7,14 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
+import { computePlan } from "../../../pipelines/src/engines/host/promotion/plan.ts";
+import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
 import {
   approve,
-  computePlan,
-  type PromotionRequest,
-  promote,
   recordTestReport,
   reject,
-} from "../../../pipelines/src/engines/host/promotion.ts";
+} from "../../../pipelines/src/engines/host/promotion/records.ts";
+import type { PromotionRequest } from "../../../pipelines/src/engines/host/promotion/request.ts";
 import { requirePrerequisites } from "../../support/docker.ts";
 import { runTiers } from "../../support/repo.ts";
 import {

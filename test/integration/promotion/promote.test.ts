@@ -9,13 +9,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
 import { acquireLock } from "../../../pipelines/src/engines/host/history.ts";
-import {
-  computePlan,
-  promote,
-  recordTestReport,
-  reject,
-  rollback,
-} from "../../../pipelines/src/engines/host/promotion.ts";
+import { computePlan } from "../../../pipelines/src/engines/host/promotion/plan.ts";
+import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
+import { recordTestReport, reject } from "../../../pipelines/src/engines/host/promotion/records.ts";
+import { rollback } from "../../../pipelines/src/engines/host/promotion/rollback.ts";
 import { requirePrerequisites } from "../../support/docker.ts";
 import { runTiers } from "../../support/repo.ts";
 import {

@@ -22,8 +22,20 @@ import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { testReport } from "../../../pipelines/src/index.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
-import { commit, OfflineTiers, offlineTiers, ok, repositoryRoot } from "../../support/dagger/offline.ts";
-import { envVariables, execs, opsNamed, secretName, visibleText } from "../../support/dagger/query.ts";
+import {
+  commit,
+  OfflineTiers,
+  offlineTiers,
+  ok,
+  repositoryRoot,
+} from "../../support/dagger/offline.ts";
+import {
+  envVariables,
+  execs,
+  opsNamed,
+  secretName,
+  visibleText,
+} from "../../support/dagger/query.ts";
 
 const registry = "registry.example.test";
 const digestOf = (service: string) => `sha256:${(service === "api" ? "a" : "b").repeat(64)}`;

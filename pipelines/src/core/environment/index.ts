@@ -3,6 +3,8 @@
  * `environments/base.yaml`, validated by schema and policies, ordered by their promotion chain.
  * See docs/environments/index.md for the file format and the rules.
  */
+
+import { UnknownTierError } from "../errors.ts";
 import { readEnvironmentSources } from "./load.ts";
 import { type EnvironmentModel, type ValidationResult, validateSources } from "./model.ts";
 import { repositoryOf } from "./policies.ts";
@@ -54,21 +56,10 @@ export function resourceName(project: string, tier: string, service: string): st
   return `${project}-${tier}-${service}`;
 }
 
-/** The merged tier `name`, or a TiersError naming the declared tiers. */
+/** The merged tier `name`; the one tier lookup, throwing UnknownTierError (exit 2). */
 export function tierOf(model: EnvironmentModel, name: string): Tier {
   const tier = model.tiers[name];
-  if (!tier) {
-    throw new ConfigError([
-      {
-        file: "environments/",
-        line: 1,
-        column: 1,
-        path: "",
-        message: `unknown tier "${name}"; declared tiers: ${model.order.join(", ")}`,
-        rule: "files/missing",
-      },
-    ]);
-  }
+  if (!tier) throw new UnknownTierError(name, model.order);
   return tier;
 }
 
@@ -94,23 +85,6 @@ export function imageRepository(model: EnvironmentModel, tier: string, service: 
   }
   if (spec.image) return repositoryOf(spec.image);
   return `${registry.host}/${registry.namespace}/${service}`;
-}
-
-/** The tier an artefact must have passed before entering `tier`; undefined for the first. */
-export function previousTier(model: EnvironmentModel, tier: string): string | undefined {
-  const index = indexOf(model, tier);
-  return index > 0 ? model.order[index - 1] : undefined;
-}
-
-/** The tier after `tier` in promotion order; undefined for the last. */
-export function nextTier(model: EnvironmentModel, tier: string): string | undefined {
-  return model.order[indexOf(model, tier) + 1];
-}
-
-function indexOf(model: EnvironmentModel, tier: string): number {
-  const index = model.order.indexOf(tier);
-  if (index < 0) tierOf(model, tier);
-  return index;
 }
 
 /**

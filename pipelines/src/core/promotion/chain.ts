@@ -2,7 +2,7 @@
  * The promotion chain as configuration declares it. Nothing here knows tier names: the order
  * comes from the environment model (`order`, and each tier's `promotion.from`).
  */
-import { TiersError, UsageError } from "../errors.ts";
+import { TiersError, UnknownTierError } from "../errors.ts";
 
 /** The part of a tier's validated configuration promotion reads. */
 export interface PromotionTier {
@@ -37,6 +37,7 @@ export function previousTier(model: PromotionModel, tier: string): string | unde
 
 /** The tier that promotes from `tier`, if any. */
 export function nextTier(model: PromotionModel, tier: string): string | undefined {
+  tierConfig(model, tier);
   return model.order.find((name) => name !== tier && previousTier(model, name) === tier);
 }
 
@@ -45,12 +46,11 @@ export function chainStart(model: PromotionModel): string | undefined {
   return model.order.find((name) => previousTier(model, name) === undefined);
 }
 
+/** The configuration of `tier`, or UnknownTierError (the same lookup as `tierOf`). */
 export function tierConfig(model: PromotionModel, tier: string): PromotionTier {
   const config = model.tiers[tier];
   if (!config) {
-    throw new UsageError(`unknown tier "${tier}"`, {
-      hint: `tiers in this repository: ${model.order.join(", ")}`,
-    });
+    throw new UnknownTierError(tier, model.order);
   }
   return config;
 }

@@ -247,3 +247,8 @@ export function approvalsVerdict(
   }
   return { ok: false, why: `unknown approvals source "${policy.source}"` };
 }
+
+/** `<gate> [<service>]`: how every line that names a gate names it. */
+export function gateLabel(g: { gate: string; service?: string | undefined }): string {
+  return `${g.gate}${g.service ? ` [${g.service}]` : ""}`;
+}

@@ -3,6 +3,7 @@
  * and rendering it is pure; `tiers plan` prints it and changes nothing.
  */
 import { unifiedDiff } from "./diff.ts";
+import { gateLabel } from "./gates.ts";
 import { findPin, type OverlayPin, type PinEdit, setPins } from "./overlay.ts";
 import type { GateResult, PinChange } from "./records.ts";
 import { shortDigest } from "./refs.ts";
@@ -82,6 +83,8 @@ export function buildPlan(input: {
   evidence: "cosign" | "local";
   changes: PlannedChange[];
   gates: GateResult[];
+  /** Candidates that never resolved to a digest: not plannable, though their gates say why. */
+  unresolved?: number;
 }): PromotionPlan {
   const diff =
     input.overlay && input.overlayBefore !== null && input.overlayAfter !== null
@@ -102,7 +105,7 @@ export function buildPlan(input: {
     diff,
     overlayAfter: input.overlayAfter,
     gates: input.gates,
-    ok: input.gates.every((g) => g.ok),
+    ok: input.gates.every((g) => g.ok) && (input.unresolved ?? 0) === 0,
   };
 }
 
@@ -132,7 +135,7 @@ export function renderPlan(plan: PromotionPlan): string[] {
   } else lines.push(`overlay: ${plan.overlay} unchanged`);
   lines.push("gates:");
   for (const g of plan.gates) {
-    lines.push(`  ${g.ok ? "✓" : "✗"} ${g.gate}${g.service ? ` [${g.service}]` : ""}: ${g.why}`);
+    lines.push(`  ${g.ok ? "✓" : "✗"} ${gateLabel(g)}: ${g.why}`);
   }
   const failing = failingGates(plan).length;
   lines.push(

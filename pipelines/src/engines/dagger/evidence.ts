@@ -8,18 +8,18 @@
  * secrets, bound by the names used below, and cosign's pinned image.
  */
 import { TiersError } from "../../core/errors.ts";
+import {
+  describeSigner,
+  type EvidenceVerifier,
+  type PassageSubject,
+  type SigningPolicy,
+} from "../../core/promotion/evidence.ts";
 import type { EvidenceCheck } from "../../core/promotion/gates.ts";
 import type { Evidence } from "../../core/promotion/records.ts";
 import { pinnedRef } from "../../core/promotion/refs.ts";
 import * as cosign from "../../tools/cosign.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
-import {
-  describeSigner,
-  type EvidenceVerifier,
-  expectedSigner,
-  type PassageSubject,
-  type SigningPolicy,
-} from "../host/signing.ts";
+import { expectedSigner } from "../host/signing.ts";
 import type { DaggerSecrets } from "./secrets.ts";
 
 /** Logical names of the signing secrets, equal to the `dagger call` flags that carry them. */

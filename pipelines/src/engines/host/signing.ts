@@ -14,6 +14,13 @@
  */
 import { existsSync } from "node:fs";
 import { TiersError } from "../../core/errors.ts";
+import {
+  describeSigner,
+  type EvidenceKind,
+  type EvidenceVerifier,
+  type PassageSubject,
+  type SigningPolicy,
+} from "../../core/promotion/evidence.ts";
 import type { EvidenceCheck } from "../../core/promotion/gates.ts";
 import type { Evidence } from "../../core/promotion/records.ts";
 import { pinnedRef } from "../../core/promotion/refs.ts";
@@ -21,52 +28,6 @@ import * as cosign from "../../tools/cosign.ts";
 import { ToolError } from "../../tools/errors.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
-
-export type EvidenceKind = "cosign" | "local";
-
-/** A tier's signing policy as environments/<tier>.yaml states it. */
-export interface SigningPolicy {
-  required: boolean;
-  mode: "none" | "key" | "keyless" | string;
-  key?: string | undefined;
-  identity?: { subject: string; issuer: string } | undefined;
-}
-
-/** The digest a passage is about. */
-export interface PassageSubject {
-  tier: string;
-  digest: string;
-  repository: string;
-}
-
-export interface EvidenceVerifier {
-  readonly kind: EvidenceKind;
-  /** Verifies that `subject.digest` carries a signature for `subject.tier` by `policy`'s signer. */
-  verifySignature(subject: PassageSubject, policy: SigningPolicy): Promise<EvidenceCheck>;
-  /** Makes the evidence for a new passage of `subject.tier`, signed per `policy`. */
-  sign(subject: PassageSubject, policy: SigningPolicy): Promise<Evidence>;
-}
-
-/** `key:<ref>` / `identity:<subject> (<issuer>)`: how records and plans name a signer. */
-export function describeSigner(policy: SigningPolicy): string | null {
-  if (policy.mode === "key" && policy.key) return `key:${policy.key}`;
-  if (policy.mode === "keyless" && policy.identity) {
-    return `identity:${policy.identity.subject} (${policy.identity.issuer})`;
-  }
-  return null;
-}
-
-/** Which verifier to use: explicit choice first, else cosign when signatures are required. */
-export function chooseEvidence(
-  requested: string | undefined,
-  signingRequired: boolean,
-): EvidenceKind {
-  if (requested === undefined || requested === "") return signingRequired ? "cosign" : "local";
-  if (requested === "cosign" || requested === "local") return requested;
-  throw new TiersError(`unknown evidence verifier "${requested}"`, {
-    hint: "use --evidence cosign (signatures) or --evidence local (git records + registry digests)",
-  });
-}
 
 /** Verifier with no signatures: git records and registry digests only. */
 export class LocalEvidence implements EvidenceVerifier {

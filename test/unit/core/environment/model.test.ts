@@ -7,8 +7,6 @@ import {
   deepMerge,
   imageRepository,
   loadModel,
-  nextTier,
-  previousTier,
   resourceName,
   runtimeEnvironment,
   secretSource,
@@ -17,6 +15,7 @@ import {
 } from "../../../../pipelines/src/core/environment/index.ts";
 import { parseSource } from "../../../../pipelines/src/core/environment/source.ts";
 import { TiersError } from "../../../../pipelines/src/core/errors.ts";
+import { nextTier, previousTier } from "../../../../pipelines/src/core/promotion/chain.ts";
 import { asSources, repoRoot, shippedFiles } from "./fixtures.ts";
 
 const temps: string[] = [];

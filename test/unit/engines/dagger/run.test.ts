@@ -5,7 +5,14 @@ import { invocationContainer, repoMount } from "../../../../pipelines/src/engine
 import { daggerSecrets } from "../../../../pipelines/src/engines/dagger/secrets.ts";
 import { toolImageRef } from "../../../../pipelines/src/tools/images.ts";
 import type { Invocation } from "../../../../pipelines/src/tools/invocation.ts";
-import { chainOf, envVariables, execs, opsNamed, secretName, visibleText } from "../../../support/dagger/query.ts";
+import {
+  chainOf,
+  envVariables,
+  execs,
+  opsNamed,
+  secretName,
+  visibleText,
+} from "../../../support/dagger/query.ts";
 
 const password = "s3cr3t-Pa55word-value";
 const keyPem = "-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\nabcDEF123\n-----END";

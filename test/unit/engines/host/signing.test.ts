@@ -2,10 +2,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SecretStore } from "../../../../pipelines/src/engines/host/secrets.ts";
 import {
   chooseEvidence,
   describeSigner,
+} from "../../../../pipelines/src/core/promotion/evidence.ts";
+import { SecretStore } from "../../../../pipelines/src/engines/host/secrets.ts";
+import {
   expectedSigner,
   LocalEvidence,
   signingIdentity,

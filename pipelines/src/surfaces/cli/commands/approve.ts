@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../../core/errors.ts";
 import { parseDigest } from "../../../core/promotion/refs.ts";
-import { approve } from "../../../engines/host/promotion.ts";
+import { approve } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 import { markerOf } from "./plan.ts";
 

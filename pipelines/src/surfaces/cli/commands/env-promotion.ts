@@ -5,7 +5,7 @@
  */
 import { ExitCode } from "../../../core/errors.ts";
 import { shortDigest } from "../../../core/promotion/refs.ts";
-import { tierStatus } from "../../../engines/host/promotion.ts";
+import { tierStatus } from "../../../engines/host/promotion/status.ts";
 import type { CliContext } from "../context.ts";
 import type { EnvAction, EnvActionContext, EnvActionTable } from "./env.ts";
 import { requireConsent } from "./plan.ts";

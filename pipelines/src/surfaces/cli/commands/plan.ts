@@ -10,12 +10,10 @@ import { ExitCode, TiersError, UsageError } from "../../../core/errors.ts";
 import { type PromotionPlan, planToJson, renderPlan } from "../../../core/promotion/plan.ts";
 import { parseDigest } from "../../../core/promotion/refs.ts";
 import { deployTier } from "../../../engines/host/deploy.ts";
-import {
-  computePlan,
-  type Deployer,
-  findKubeconfig,
-  type PromotionRequest,
-} from "../../../engines/host/promotion.ts";
+import { findKubeconfig } from "../../../engines/host/kubeconfig.ts";
+import type { Deployer } from "../../../engines/host/promotion/deploy-step.ts";
+import { computePlan } from "../../../engines/host/promotion/plan.ts";
+import type { PromotionRequest } from "../../../engines/host/promotion/request.ts";
 import { SecretStore } from "../../../engines/host/secrets.ts";
 import { defaultKubeconfigSecret } from "../../../tools/kubectl.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";

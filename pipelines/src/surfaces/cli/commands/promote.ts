@@ -6,12 +6,12 @@ import type { Command } from "commander";
 import { loadModel } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { failingGates } from "../../../core/promotion/plan.ts";
+import { computePlan } from "../../../engines/host/promotion/plan.ts";
 import {
-  computePlan,
   GateFailure,
   type PromoteOutcome,
   promote,
-} from "../../../engines/host/promotion.ts";
+} from "../../../engines/host/promotion/promote.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
 import {
   cliDeployer,

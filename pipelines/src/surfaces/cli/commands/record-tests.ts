@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { TiersError } from "../../../core/errors.ts";
-import { recordTestReport } from "../../../engines/host/promotion.ts";
+import { recordTestReport } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 import { markerOf } from "./plan.ts";
 

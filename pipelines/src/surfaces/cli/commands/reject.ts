@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../../core/errors.ts";
 import { parseDigest } from "../../../core/promotion/refs.ts";
-import { reject } from "../../../engines/host/promotion.ts";
+import { reject } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 
 export const registerReject: RegisterCommand = (program) => {

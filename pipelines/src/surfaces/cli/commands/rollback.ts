@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { loadModel } from "../../../core/environment/index.ts";
 import { UsageError } from "../../../core/errors.ts";
-import { rollback } from "../../../engines/host/promotion.ts";
+import { rollback } from "../../../engines/host/promotion/rollback.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 import { cliDeployer } from "./plan.ts";
 

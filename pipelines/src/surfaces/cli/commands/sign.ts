@@ -1,6 +1,6 @@
 /** `tiers sign --env <tier>`: sign digests that passed a tier, with the policy governing its passages. */
 import type { Command } from "commander";
-import { signPassages } from "../../../engines/host/promotion.ts";
+import { signPassages } from "../../../engines/host/promotion/passages.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 import { markerOf, requestFrom, type SelectionFlags } from "./plan.ts";
 

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import type { Reporter } from "../../../core/log.ts";
 import { shortDigest } from "../../../core/promotion/refs.ts";
-import { ladderStatus, type TierStatus } from "../../../engines/host/promotion.ts";
+import { ladderStatus, type TierStatus } from "../../../engines/host/promotion/status.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 
 /** One tier's rung: marker, what it runs, whether its passage holds, what waits below it. */

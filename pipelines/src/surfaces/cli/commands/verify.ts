@@ -1,7 +1,7 @@
 /** `tiers verify --env <tier>`: check passages and signatures against the tier's signing policy. */
 import type { Command } from "commander";
 import { ExitCode } from "../../../core/errors.ts";
-import { verifyPassages } from "../../../engines/host/promotion.ts";
+import { verifyPassages } from "../../../engines/host/promotion/passages.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 import { markerOf, requestFrom, type SelectionFlags } from "./plan.ts";
 

@@ -1,0 +1,149 @@
+/**
+ * Fact gathering: what the pure gates (core/promotion/gates.ts) judge about each candidate and
+ * about the tier — registry digests and labels, the passage and its signature, the test
+ * report, a rejection, approvals. Reads only through the injected sources.
+ */
+import { ociLabel } from "../../../core/artefact.ts";
+import { type EnvironmentModel, tierOf } from "../../../core/environment/index.ts";
+import type { TiersError } from "../../../core/errors.ts";
+import { chainStart, previousTier } from "../../../core/promotion/chain.ts";
+import { ciEnvironment } from "../../../core/promotion/ci.ts";
+import { type EvidenceVerifier, signingPolicy } from "../../../core/promotion/evidence.ts";
+import {
+  approvalsVerdict,
+  type Candidate,
+  type CandidateFacts,
+  type EvidenceCheck,
+  type Fact,
+} from "../../../core/promotion/gates.ts";
+import {
+  approvalPath,
+  approvalSchema,
+  type RejectionRecord,
+  rejectionPath,
+  rejectionSchema,
+  testReportPath,
+  testReportSchema,
+} from "../../../core/promotion/records.ts";
+import { shortDigest } from "../../../core/promotion/refs.ts";
+import { passageCheck } from "./passage-records.ts";
+import type { PromotionSources } from "./sources.ts";
+
+/** The facts of one candidate entering `tier`. */
+export async function candidateFacts(
+  tier: string,
+  model: EnvironmentModel,
+  sources: PromotionSources,
+  verifier: EvidenceVerifier,
+  candidate: Candidate,
+  signatureRequired: boolean,
+): Promise<CandidateFacts> {
+  const from = previousTier(model, tier)!;
+  const isStart = chainStart(model) === from;
+  const served = await sources.registry.inspect(candidate.reference);
+
+  let registryDigest: Fact<string> = served.ok
+    ? { ok: true, value: served.value.digest }
+    : { ok: false, why: served.why };
+  // The artefact's immutable tag is its commit SHA: if that tag now serves another digest,
+  // someone re-pushed it after the record was written.
+  if (served.ok && candidate.commit && candidate.digest) {
+    const tagged = await sources.registry.inspect(`${candidate.repository}:${candidate.commit}`);
+    if (tagged.ok && tagged.value.digest !== candidate.digest) {
+      registryDigest = {
+        ok: false,
+        why: `digest changed: tag ${candidate.commit.slice(0, 12)} now resolves to ${tagged.value.digest}, the record says ${candidate.digest}`,
+      };
+    }
+  }
+  const digest = candidate.digest;
+  let passage: EvidenceCheck;
+  let signature: EvidenceCheck = { ok: false, failure: "missing", why: "not checked" };
+  if (!digest) {
+    passage = {
+      ok: false,
+      failure: "missing",
+      why: `${candidate.reference} did not resolve to a digest`,
+    };
+    signature = passage;
+  } else if (isStart) {
+    passage = served.ok
+      ? { ok: true, why: `the registry serves ${shortDigest(digest)} (published)` }
+      : { ok: false, failure: "missing", why: served.why };
+    signature = { ok: false, failure: "unavailable", why: `${from} makes no signed passages` };
+  } else {
+    passage = (await passageCheck(sources.records, from, digest, served)).check;
+    if (signatureRequired) {
+      signature = await verifier.verifySignature(
+        { tier: from, digest, repository: candidate.repository },
+        signingPolicy(model, tier),
+      );
+    }
+  }
+
+  let tests: CandidateFacts["tests"];
+  if (!candidate.commit) {
+    tests = {
+      ok: false,
+      why: `the image's commit is unknown (no ${ociLabel.revision} label)`,
+    };
+  } else {
+    const path = testReportPath(candidate.commit);
+    try {
+      const report = await sources.records.record(testReportSchema, path);
+      tests = report
+        ? { ok: true, value: { passed: report.passed, where: path, summary: report.summary } }
+        : {
+            ok: false,
+            why: `no test report ${path} in git; run \`tiers env test run\` on that commit`,
+          };
+    } catch (error) {
+      tests = { ok: false, why: (error as TiersError).describe() };
+    }
+  }
+
+  let rejection: RejectionRecord | undefined;
+  if (digest)
+    rejection = await sources.records
+      .record(rejectionSchema, rejectionPath(digest))
+      .catch(() => undefined);
+
+  return {
+    candidate,
+    previousTier: from,
+    previousIsChainStart: isStart,
+    passage,
+    signature,
+    tests,
+    labels: served.ok ? { ok: true, value: served.value.labels } : { ok: false, why: served.why },
+    registryDigest,
+    rejection,
+  };
+}
+
+/** The approvals verdict of `tier` for these candidates (records in git, or the CI environment). */
+export async function approvalsFacts(
+  tierName: string,
+  model: EnvironmentModel,
+  sources: Pick<PromotionSources, "records">,
+  candidates: readonly Candidate[],
+  env: Readonly<Record<string, string | undefined>>,
+) {
+  const tier = tierOf(model, tierName);
+  const byDigest = new Map<string, string[]>();
+  if (tier.approvals.source === "record") {
+    for (const c of candidates) {
+      if (!c.digest) continue;
+      const record = await sources.records
+        .record(approvalSchema, approvalPath(tierName, c.digest))
+        .catch(() => undefined);
+      byDigest.set(c.digest, record?.approvals.map((a) => a.by) ?? []);
+    }
+  }
+  return approvalsVerdict(
+    tierName,
+    { required: tier.approvals.required, source: tier.approvals.source },
+    ciEnvironment(env),
+    byDigest,
+  );
+}

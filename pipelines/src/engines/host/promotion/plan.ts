@@ -1,0 +1,155 @@
+/** `tiers plan`: resolves the candidates, gathers their facts and lets core judge them. Changes nothing. */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
+import { TiersError } from "../../../core/errors.ts";
+import { unpromotedDigest } from "../../../core/manifests/pins.ts";
+import { hasOverlay, requirePromotable } from "../../../core/promotion/chain.ts";
+import {
+  type EvidenceKind,
+  type EvidenceVerifier,
+  promotionEvidence,
+} from "../../../core/promotion/evidence.ts";
+import {
+  type Candidate,
+  type CandidateFacts,
+  candidateGates,
+  requiredGates,
+  tierGates,
+} from "../../../core/promotion/gates.ts";
+import { overlayPath, readPins } from "../../../core/promotion/overlay.ts";
+import {
+  buildPlan,
+  computeOverlayEdit,
+  type PlannedChange,
+  type PromotionPlan,
+} from "../../../core/promotion/plan.ts";
+import { type GateResult, passagePath, passageSchema } from "../../../core/promotion/records.ts";
+import { PromotionRepo } from "../history.ts";
+import { evidenceVerifier } from "../signing.ts";
+import { resolveCandidates } from "./candidates.ts";
+import { approvalsFacts, candidateFacts } from "./facts.ts";
+import type { PromotionRequest } from "./request.ts";
+import { hostSources, type PromotionSources } from "./sources.ts";
+
+/** A computed plan with everything promote needs to act on it. */
+export interface PlanContext {
+  model: EnvironmentModel;
+  repo: PromotionRepo;
+  head: string;
+  plan: PromotionPlan;
+  candidates: Candidate[];
+  evidenceKind: EvidenceKind;
+  verifier: EvidenceVerifier;
+  /** Working-tree overlay text the edit applies to. */
+  overlayBefore: string | null;
+}
+
+/** Computes the plan of a promotion into `request.tier`. Changes nothing. */
+export async function computePlan(request: PromotionRequest): Promise<PlanContext> {
+  const model = request.model ?? (await loadModel(request.root));
+  const tier = tierOf(model, request.tier);
+  const from = requirePromotable(model, request.tier);
+  const env = request.env ?? process.env;
+  const repo = new PromotionRepo(request.root, env);
+  const sources = hostSources(request.root, env, repo, request.sources);
+  const head = await repo.head();
+  const kind = promotionEvidence(model, request.tier, request.evidence ?? env.TIERS_EVIDENCE);
+  const verifier = evidenceVerifier(kind, { root: request.root, project: model.project, env });
+  const candidates = await resolveCandidates(request, model, sources);
+
+  const required = requiredGates(tier.promotion.gates, tier.signing.required);
+  const facts: CandidateFacts[] = [];
+  for (const c of candidates) {
+    facts.push(
+      await candidateFacts(request.tier, model, sources, verifier, c, required.has("signature")),
+    );
+  }
+  const gates: GateResult[] = facts.flatMap((f) => candidateGates(model.project, f, required));
+  const approvals = await approvalsFacts(request.tier, model, sources, candidates, env);
+  gates.push(...tierGates({ approvals }, required));
+
+  const digested = candidates.filter((c): c is Candidate & { digest: string } => Boolean(c.digest));
+  const pinning = hasOverlay(model, request.tier)
+    ? await overlayChanges(request, digested)
+    : await passageChanges(request.tier, sources, digested);
+  const commits = [...new Set(candidates.map((c) => c.commit))];
+  const plan = buildPlan({
+    tier: request.tier,
+    from,
+    overlay: pinning.overlay,
+    overlayBefore: pinning.before,
+    overlayAfter: pinning.after,
+    commit: commits.length === 1 ? (commits[0] ?? null) : null,
+    evidence: kind,
+    changes: pinning.changes,
+    gates,
+    unresolved: candidates.length - digested.length,
+  });
+  return {
+    model,
+    repo,
+    head,
+    plan,
+    candidates,
+    evidenceKind: kind,
+    verifier,
+    overlayBefore: pinning.before,
+  };
+}
+
+interface Pinning {
+  overlay: string | null;
+  before: string | null;
+  after: string | null;
+  changes: PlannedChange[];
+}
+
+/** A Kubernetes tier: the overlay edit that pins each digest. */
+async function overlayChanges(
+  request: PromotionRequest,
+  digested: ReadonlyArray<Candidate & { digest: string }>,
+): Promise<Pinning> {
+  const overlay = overlayPath(request.tier);
+  const before = await readFile(join(request.root, overlay), "utf8").catch(() => {
+    throw new TiersError(`${request.tier} has no overlay to pin`, {
+      where: overlay,
+      hint: "create k8s/overlays/<tier>/kustomization.yaml with an images: entry per service",
+    });
+  });
+  const pins = readPins(before, overlay);
+  const edit = computeOverlayEdit(before, pins, digested, overlay);
+  if (edit.missing.length > 0) {
+    throw new TiersError(`no images: entry for ${edit.missing.join(", ")}`, {
+      where: overlay,
+      hint: "add `- name: <image>, newName: <repository>, digest: …` for each service; promotion only edits digest",
+    });
+  }
+  const changes = edit.changes.map((c) => ({
+    ...c,
+    from: c.from === unpromotedDigest ? null : c.from,
+  }));
+  return { overlay, before, after: edit.after, changes };
+}
+
+/** A tier without an overlay (the test tier): "pinned" means its passage is recorded. */
+async function passageChanges(
+  tier: string,
+  sources: PromotionSources,
+  digested: ReadonlyArray<Candidate & { digest: string }>,
+): Promise<Pinning> {
+  const changes: PlannedChange[] = [];
+  for (const c of digested) {
+    const existing = await sources.records
+      .record(passageSchema, passagePath(tier, c.digest))
+      .catch(() => undefined);
+    changes.push({
+      service: c.service,
+      image: c.repository,
+      repository: c.repository,
+      from: existing ? c.digest : null,
+      to: c.digest,
+    });
+  }
+  return { overlay: null, before: null, after: null, changes };
+}

@@ -1,0 +1,202 @@
+/** `tiers status` and `tiers env <tier> status`: pins, their passages and signatures, history, what waits. */
+import { type ArtefactRecord, ociLabel, readArtefactRecord } from "../../../core/artefact.ts";
+import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
+import { TiersError } from "../../../core/errors.ts";
+import { unpromotedDigest } from "../../../core/manifests/pins.ts";
+import { chainStart, hasOverlay } from "../../../core/promotion/chain.ts";
+import { chooseEvidence, passageSigningPolicy } from "../../../core/promotion/evidence.ts";
+import {
+  type HistoryRecord,
+  historySchema,
+  rejectionPath,
+  rejectionSchema,
+  releasesDir,
+} from "../../../core/promotion/records.ts";
+import { isDigest, pinnedRef } from "../../../core/promotion/refs.ts";
+import { serviceOfRepository } from "../../../core/promotion/services.ts";
+import { PromotionRepo } from "../history.ts";
+import { evidenceVerifier } from "../signing.ts";
+import { waitingCandidates } from "./candidates.ts";
+import { listPassages, passageCheck } from "./passage-records.ts";
+import { hostSources, type PromotionSources, type RecordReader } from "./sources.ts";
+
+export interface PinStatus {
+  service: string;
+  image: string;
+  digest: string | null;
+  commit: string | null;
+  passage: { ok: boolean; why: string };
+  signature: { ok: boolean; why: string };
+  rejected: string | null;
+}
+
+export interface TierStatus {
+  tier: string;
+  marker: string;
+  runtime: string;
+  pins: PinStatus[];
+  /** Overlay commits that moved a pin, newest first. */
+  history: Array<{ commit: string; date: string; author: string; subject: string }>;
+  /** Promotion and rollback records, newest first. */
+  records: HistoryRecord[];
+  /** What waits in the tier below (digests not pinned here yet). */
+  waiting: Array<{ service: string; digest: string; commit: string | null }>;
+  waitingWhy?: string;
+}
+
+async function historyRecords(records: RecordReader, tier: string, max: number) {
+  const files = (await records.files(`${releasesDir}/history/${tier}`))
+    .sort()
+    .reverse()
+    .slice(0, max);
+  const out: HistoryRecord[] = [];
+  for (const f of files) {
+    const r = await records.record(historySchema, f).catch(() => undefined);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** `tiers env <tier> status`: pins, their passages and signatures, and the history. */
+export async function tierStatus(options: {
+  root: string;
+  tier: string;
+  env?: NodeJS.ProcessEnv;
+  evidence?: string;
+  model?: EnvironmentModel;
+  verifySignatures?: boolean;
+  max?: number;
+  sources?: Partial<PromotionSources>;
+}): Promise<TierStatus> {
+  const model = options.model ?? (await loadModel(options.root));
+  const tier = tierOf(model, options.tier);
+  const env = options.env ?? process.env;
+  const repo = new PromotionRepo(options.root, env);
+  const sources = hostSources(options.root, env, repo, options.sources);
+  const max = options.max ?? 10;
+  const status: TierStatus = {
+    tier: options.tier,
+    marker: tier.marker,
+    runtime: tier.runtime,
+    pins: [],
+    history: [],
+    records: await historyRecords(sources.records, options.tier, max),
+    waiting: [],
+  };
+  const pinned: Array<{ service: string; image: string; digest: string; repository: string }> = [];
+  if (hasOverlay(model, options.tier)) {
+    for (const pin of (await sources.records.pinsAt(options.tier)) ?? []) {
+      const service = serviceOfRepository(model, options.tier, pin.newName ?? pin.name) ?? pin.name;
+      pinned.push({
+        service,
+        image: pin.name,
+        digest: pin.digest ?? "",
+        repository: pin.newName ?? pin.name,
+      });
+    }
+    status.history = (await repo.pinHistory(options.tier, max)).map((h) => ({
+      commit: h.commit,
+      date: h.date,
+      author: h.author,
+      subject: h.subject,
+    }));
+  } else if (chainStart(model) !== options.tier) {
+    const passages = await listPassages(sources.records, options.tier);
+    const newest = passages[0]?.commit;
+    for (const p of passages.filter((x) => x.commit === newest)) {
+      pinned.push({
+        service: p.service,
+        image: p.repository,
+        digest: p.digest,
+        repository: p.repository,
+      });
+    }
+  }
+  const verifier =
+    options.verifySignatures && passageSigningPolicy(model, options.tier).mode !== "none"
+      ? evidenceVerifier(chooseEvidence(options.evidence ?? env.TIERS_EVIDENCE, true), {
+          root: options.root,
+          project: model.project,
+          env,
+        })
+      : undefined;
+  for (const p of pinned) {
+    if (!isDigest(p.digest) || p.digest === unpromotedDigest) {
+      status.pins.push({
+        service: p.service,
+        image: p.image,
+        digest: null,
+        commit: null,
+        passage: { ok: false, why: "nothing promoted yet" },
+        signature: { ok: false, why: "nothing promoted yet" },
+        rejected: null,
+      });
+      continue;
+    }
+    const served = await sources.registry.inspect(pinnedRef(p.repository, p.digest));
+    const { check, record } = await passageCheck(sources.records, options.tier, p.digest, served);
+    const rejection = await sources.records
+      .record(rejectionSchema, rejectionPath(p.digest))
+      .catch(() => undefined);
+    const policy = passageSigningPolicy(model, options.tier);
+    const signature = verifier
+      ? await verifier.verifySignature(
+          { tier: options.tier, digest: p.digest, repository: p.repository },
+          policy,
+        )
+      : {
+          ok: false,
+          why: record?.evidence.signature
+            ? `recorded ${record.evidence.signature} (not verified: run with --verify)`
+            : record
+              ? `no signature recorded (${record.evidence.verifier} evidence)`
+              : "no passage, so no signature",
+        };
+    status.pins.push({
+      service: p.service,
+      image: p.image,
+      digest: p.digest,
+      commit:
+        record?.commit ?? (served.ok ? (served.value.labels[ociLabel.revision] ?? null) : null),
+      passage: { ok: check.ok, why: check.why },
+      signature: { ok: signature.ok, why: signature.why },
+      rejected: rejection ? `${rejection.reason} (by ${rejection.rejected_by})` : null,
+    });
+  }
+  if (chainStart(model) !== options.tier) {
+    try {
+      const waiting = await waitingCandidates({ tier: options.tier }, model, sources);
+      const here = new Set(status.pins.map((p) => p.digest));
+      status.waiting = waiting
+        .filter((c) => c.digest && !here.has(c.digest))
+        .map((c) => ({ service: c.service, digest: c.digest!, commit: c.commit }));
+    } catch (error) {
+      status.waitingWhy = error instanceof TiersError ? error.message : String(error);
+    }
+  }
+  return status;
+}
+
+/** `tiers status`: every tier of the chain, in promotion order. */
+export async function ladderStatus(options: {
+  root: string;
+  env?: NodeJS.ProcessEnv;
+  /** Already loaded model (the CLI loads it once per command). */
+  model?: EnvironmentModel;
+}): Promise<{ model: EnvironmentModel; tiers: TierStatus[]; published?: ArtefactRecord }> {
+  const model = options.model ?? (await loadModel(options.root));
+  const tiers: TierStatus[] = [];
+  for (const name of model.order) {
+    tiers.push(
+      await tierStatus({
+        root: options.root,
+        tier: name,
+        model,
+        max: 3,
+        ...(options.env ? { env: options.env } : {}),
+      }),
+    );
+  }
+  const published = await readArtefactRecord(options.root, "latest").catch(() => undefined);
+  return published ? { model, tiers, published } : { model, tiers };
+}
