@@ -4,7 +4,7 @@
  * handed in, nothing is read here.
  */
 import { parseAllDocuments, stringify } from "yaml";
-import { TiersError } from "../errors.ts";
+import { firstLine, TiersError } from "../errors.ts";
 
 /** The common shape of every Kubernetes object; the rest stays untyped until a check needs it. */
 export interface KubeObject {
@@ -36,12 +36,9 @@ export function parseManifests(text: string, where: string): KubeObject[] {
     if ("errors" in doc && doc.errors.length > 0) {
       const first = doc.errors[0]!;
       const pos = first.linePos?.[0];
-      throw new TiersError(
-        `rendered manifests are not valid YAML: ${first.message.split("\n")[0]}`,
-        {
-          where: pos ? `${where}:${pos.line}:${pos.col}` : where,
-        },
-      );
+      throw new TiersError(`rendered manifests are not valid YAML: ${firstLine(first)}`, {
+        where: pos ? `${where}:${pos.line}:${pos.col}` : where,
+      });
     }
     const value = doc.toJS() as unknown;
     if (value === null || value === undefined) continue;

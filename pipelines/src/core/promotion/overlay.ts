@@ -13,7 +13,7 @@ import {
   type Scalar,
   type YAMLMap,
 } from "yaml";
-import { TiersError } from "../errors.ts";
+import { firstLine, TiersError } from "../errors.ts";
 import { isDigest } from "./refs.ts";
 
 /** The overlay file of a tier, relative to the repository root. */
@@ -44,7 +44,7 @@ function parseOverlay(text: string, where: string) {
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const pos = first.linePos?.[0];
-    throw new TiersError(`overlay is not valid YAML: ${first.message.split("\n")[0]}`, {
+    throw new TiersError(`overlay is not valid YAML: ${firstLine(first)}`, {
       where: pos ? `${where}:${pos.line}:${pos.col}` : where,
       hint: "fix the file (or restore it with `git checkout -- <file>`) and run again",
     });

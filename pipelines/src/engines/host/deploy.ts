@@ -10,7 +10,7 @@
  */
 import { runtimeEnvironment } from "../../core/environment/index.ts";
 import type { EnvironmentModel } from "../../core/environment/model.ts";
-import { TiersError } from "../../core/errors.ts";
+import { firstLine, TiersError } from "../../core/errors.ts";
 import { Reporter } from "../../core/log.ts";
 import {
   type Colour,
@@ -507,7 +507,7 @@ async function smoke(
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message.split("\n")[0]! : String(error);
+  return firstLine(error);
 }
 
 function hintOf(error: unknown): string | undefined {

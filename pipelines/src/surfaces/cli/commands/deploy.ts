@@ -4,13 +4,12 @@
  * the health endpoints, switches colours in blue-green tiers and rolls back by itself when a
  * check fails. `--dry-run` renders, checks and prints what would be applied without a cluster.
  */
-import { homedir } from "node:os";
-import { join } from "node:path";
 import type { Command } from "commander";
-import { loadModel } from "../../../core/environment/index.ts";
+import { loadModel, tierOf } from "../../../core/environment/index.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { formatFinding, ManifestError } from "../../../core/manifests/index.ts";
 import { DeployError, deployTier } from "../../../engines/host/deploy.ts";
+import { deployKubeconfig } from "../../../engines/host/kubeconfig.ts";
 import { SecretStore } from "../../../engines/host/secrets.ts";
 import { defaultKubeconfigSecret } from "../../../tools/kubectl.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
@@ -40,7 +39,7 @@ export const registerDeploy: RegisterCommand = (program) => {
     .option("--manifests", "with --dry-run: print the manifests that would be applied")
     .option(
       "--kubeconfig <file>",
-      "kubeconfig to use, read as a secret (default: $KUBECONFIG, else ~/.kube/config)",
+      "kubeconfig to use, read as a secret (default: $TIERS_KUBECONFIG, $KUBECONFIG, ~/.kube/config)",
     )
     .option("--context <name>", "kubeconfig context (default: the file's current context)")
     .addHelpText(
@@ -61,16 +60,8 @@ Examples:
         throw new UsageError("missing --env <tier>", { hint: "e.g. tiers deploy --env staging" });
       }
       const model = await loadModel(context.root);
-      const tier = model.tiers[options.env];
-      if (!tier) {
-        throw new UsageError(`unknown tier "${options.env}"`, {
-          hint: `declared tiers: ${model.order.join(", ")}`,
-        });
-      }
-      const kubeconfig =
-        options.kubeconfig ??
-        process.env.KUBECONFIG?.split(":")[0] ??
-        join(homedir(), ".kube", "config");
+      const tier = tierOf(model, options.env);
+      const kubeconfig = deployKubeconfig(process.env, options.kubeconfig);
       const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
       try {
         const result = await deployTier({

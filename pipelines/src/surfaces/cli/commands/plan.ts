@@ -6,7 +6,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { loadModel } from "../../../core/environment/index.ts";
-import { ExitCode, TiersError, UsageError } from "../../../core/errors.ts";
+import { ExitCode, firstLine, TiersError, UsageError } from "../../../core/errors.ts";
 import { type PromotionPlan, planToJson, renderPlan } from "../../../core/promotion/plan.ts";
 import { parseDigest } from "../../../core/promotion/refs.ts";
 import { deployTier } from "../../../engines/host/deploy.ts";
@@ -118,7 +118,7 @@ export function cliDeployer(cli: CliContext, kubeconfigFlag?: string): Deployer 
         }
         if (dry.findings.length) checked += `, ${dry.findings.length} finding(s)`;
       } catch (error) {
-        checked = `offline render failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+        checked = `offline render failed: ${firstLine(error)}`;
         cli.reporter.warn(tier, checked, marker);
       }
       return {

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { loadModel } from "../../../core/environment/index.ts";
-import { TiersError } from "../../../core/errors.ts";
+import { firstLine, TiersError } from "../../../core/errors.ts";
 import { failingGates } from "../../../core/promotion/plan.ts";
 import { computePlan } from "../../../engines/host/promotion/plan.ts";
 import {
@@ -91,7 +91,7 @@ export async function runPromotion(
         marker,
       );
     }
-    throw new TiersError(error.message.split("\n")[0]!, {
+    throw new TiersError(firstLine(error), {
       where: error.where,
       hint: error.hint,
     });
