@@ -11,7 +11,7 @@ export const commandLoaders: Readonly<Record<string, () => Promise<RegisterComma
   doctor: async () => (await import("./doctor.ts")).registerDoctor,
   build: async () => (await import("./build.ts")).registerBuild,
   publish: async () => (await import("./publish.ts")).registerPublish,
-  env: async () => (await import("./env.ts")).registerEnv,
+  env: async () => (await import("./env/index.ts")).registerEnv,
   deploy: async () => (await import("./deploy.ts")).registerDeploy,
   // Promotion: the ladder, test verdicts, preview, promote, sign/verify passages, approvals,
   // reject, roll back.

@@ -1,4 +1,4 @@
-/** `tiers status`: the whole ladder at a glance. `tiers env <tier> status` is in env-promotion.ts. */
+/** `tiers status`: the whole ladder at a glance. `tiers env <tier> status` is in env/promotion.ts. */
 import type { Command } from "commander";
 import type { Reporter } from "../../../core/log.ts";
 import { shortDigest } from "../../../core/promotion/refs.ts";

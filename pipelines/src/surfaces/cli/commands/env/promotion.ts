@@ -1,17 +1,17 @@
 /**
  * The promotion actions of `tiers env <tier>`: `bless` (the human ceremony) and `status`
  * (pins, passages, signatures and history), for every tier promotion moves digests into.
- * They are added to env.ts's action table by one spread line.
+ * env/index.ts adds them to the action table.
  */
-import { ExitCode } from "../../../core/errors.ts";
-import { shortDigest } from "../../../core/promotion/refs.ts";
-import { tierStatus } from "../../../engines/host/promotion/status.ts";
-import type { CliContext } from "../context.ts";
-import type { EnvAction, EnvActionContext, EnvActionTable } from "./env.ts";
-import { requireConsent } from "./plan.ts";
-import { type PromoteFlags, runPromotion } from "./promote.ts";
+import { ExitCode } from "../../../../core/errors.ts";
+import { shortDigest } from "../../../../core/promotion/refs.ts";
+import { tierStatus } from "../../../../engines/host/promotion/status.ts";
+import type { CliContext } from "../../context.ts";
+import { requireConsent } from "../plan.ts";
+import { type PromoteFlags, runPromotion } from "../promote.ts";
+import type { EnvAction, EnvActionContext, EnvActionTable } from "./actions.ts";
 
-/** Flags the promotion actions read on top of env.ts's own. */
+/** Flags the promotion actions read on top of the shared ones (actions.ts). */
 interface PromotionEnvFlags {
   yes?: boolean;
   digest?: string;

@@ -1,0 +1,155 @@
+/** The dev and test tiers' actions of `tiers env`: start, stop, inspect and test the local stacks. */
+import { ExitCode, UsageError } from "../../../../core/errors.ts";
+import { devDown, devLogs, devShell, devStatus, devUp } from "../../../../engines/host/dev-tier.ts";
+import { cleanTestTier, runTestTier } from "../../../../engines/host/test-tier.ts";
+import type { EnvActionContext, EnvActionTable, EnvFlags } from "./actions.ts";
+
+const timeout = (flags: EnvFlags, fallback: number) => {
+  const seconds = flags.timeout === undefined ? fallback : Number(flags.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--timeout ${flags.timeout}: expected a number of seconds`);
+  }
+  return seconds;
+};
+
+/** Exit codes of a run stopped by a signal, as shells report them (128 + signal number). */
+const signalExit: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs `work` with SIGINT/SIGTERM turned into an abort: the first signal stops the current step
+ * and lets the work tear down; later ones only say teardown is still running, so a second
+ * Ctrl-C cannot leave containers behind.
+ */
+async function withSignals<T>(
+  context: EnvActionContext,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<{ result: T; signal: NodeJS.Signals | undefined }> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!received) {
+      received = signal;
+      context.cli.reporter.warn(context.tier, `${signal}: stopping; tearing everything down…`);
+      controller.abort(new Error(`interrupted by ${signal}`));
+    } else {
+      context.cli.reporter.warn(
+        context.tier,
+        `${signal} again: still tearing down, nothing will be left behind`,
+      );
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return { result: await work(controller.signal), signal: received };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** The dev and test tiers' actions (this area). Other areas add tiers or actions here. */
+export const localEnvActions: EnvActionTable = {
+  dev: {
+    up: {
+      summary: "build dev images if needed, start the stack, wait until healthy, print URLs",
+      async run({ cli, flags }) {
+        await devUp({
+          root: cli.root,
+          reporter: cli.reporter,
+          timeoutSeconds: timeout(flags, 120),
+        });
+        return ExitCode.ok;
+      },
+    },
+    down: {
+      summary: "stop and remove the stack (data volumes survive unless --volumes)",
+      async run({ cli, flags }) {
+        await devDown({ root: cli.root, reporter: cli.reporter, volumes: Boolean(flags.volumes) });
+        return ExitCode.ok;
+      },
+    },
+    logs: {
+      summary: "show logs (-f to follow, --tail N)",
+      usage: "[service]",
+      async run(context) {
+        const { cli, flags, args } = context;
+        await withSignals(context, (signal) =>
+          devLogs({
+            root: cli.root,
+            reporter: cli.reporter,
+            follow: Boolean(flags.follow),
+            signal,
+            ...(args[0] ? { service: args[0] } : {}),
+            ...(flags.tail ? { tail: Number(flags.tail) } : {}),
+          }),
+        );
+        return ExitCode.ok;
+      },
+    },
+    shell: {
+      summary: "open an interactive shell (or run a command) in a running service",
+      usage: "<service> [-- command...]",
+      async run({ cli, args }) {
+        const [service, ...command] = args;
+        if (!service)
+          throw new UsageError(
+            "tiers env dev shell needs a service, e.g. `tiers env dev shell api`",
+          );
+        return devShell({ root: cli.root, reporter: cli.reporter, service, command });
+      },
+    },
+    status: {
+      summary: "state and health of each service",
+      async run({ cli, flags }) {
+        const rows = await devStatus({ root: cli.root, reporter: cli.reporter });
+        if (flags.json) cli.reporter.raw(JSON.stringify(rows, null, 2));
+        else
+          for (const row of rows)
+            cli.reporter.info(
+              "dev",
+              `${row.service.padEnd(10)} ${row.state.padEnd(12)} ${row.health}`,
+            );
+        return rows.every((row) => row.health === "healthy") ? ExitCode.ok : ExitCode.failure;
+      },
+    },
+  },
+  test: {
+    run: {
+      summary:
+        "run the tests in a fresh isolated environment, always torn down; exit code = result",
+      async run(context) {
+        const { cli, flags } = context;
+        const { result: report, signal } = await withSignals(context, (abort) =>
+          runTestTier({
+            root: cli.root,
+            reporter: cli.reporter,
+            signal: abort,
+            setupTimeoutSeconds: timeout(flags, 120),
+            ...(flags.service ? { services: flags.service } : {}),
+          }),
+        );
+        if (flags.json) cli.reporter.raw(JSON.stringify(report, null, 2));
+        for (const service of report.services)
+          cli.reporter.info("test", `${service.service}: ${service.outcome}`);
+        cli.reporter.info(
+          "test",
+          `${report.outcome}: setup ${report.durations.setup}ms, tests ${report.durations.tests}ms, teardown ${report.durations.teardown}ms`,
+        );
+        if (signal) return signalExit[signal] ?? ExitCode.failure;
+        return report.outcome === "passed" ? ExitCode.ok : ExitCode.failure;
+      },
+    },
+    clean: {
+      summary: "remove containers, networks and volumes a crashed run left behind (by label)",
+      async run({ cli, flags }) {
+        await cleanTestTier({
+          root: cli.root,
+          reporter: cli.reporter,
+          ...(flags.run ? { runId: flags.run } : {}),
+        });
+        return ExitCode.ok;
+      },
+    },
+  },
+};
