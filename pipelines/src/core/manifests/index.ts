@@ -14,6 +14,7 @@ export * from "./blue-green.ts";
 export * from "./documents.ts";
 export * from "./drift.ts";
 export * from "./findings.ts";
+export * from "./naming.ts";
 export * from "./pins.ts";
 export * from "./plan.ts";
 export * from "./policy.ts";

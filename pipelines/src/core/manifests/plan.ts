@@ -14,7 +14,7 @@ import {
   renderedColour,
 } from "./blue-green.ts";
 import { field, type KubeObject } from "./documents.ts";
-import { namespaceOf, serviceResource, servingPort, workloadNames } from "./drift.ts";
+import { namespaceOf, serviceResource, servingPort, workloadNames } from "./naming.ts";
 
 /** One HTTP check of a service's health endpoint through the API server's service proxy. */
 export interface SmokeCheck {
@@ -64,7 +64,7 @@ export interface DeployPlan {
 const rolloutSlackSeconds = 30;
 const defaultProgressDeadlineSeconds = 600;
 
-/** The port smoke checks use: the service's serving port (see drift.ts). */
+/** The port smoke checks use: the service's serving port (see naming.ts). */
 export const smokePort = servingPort;
 
 function checksFor(tier: Tier, service: string, via: string): SmokeCheck[] {
