@@ -148,6 +148,7 @@ describe("GitHub Actions workflows", () => {
     expect(doc.on.workflow_dispatch.inputs.tier.options).toEqual(kubernetes);
     const promotions = Object.values<Yaml>(doc.jobs).filter((job) => job.environment);
     expect(promotions.map((job) => job.environment)).toEqual(kubernetes);
+    let signed = 0;
     for (const job of promotions) {
       const tier = job.environment as string;
       expect(job.if).toContain(`inputs.tier == '${tier}'`);
@@ -159,8 +160,13 @@ describe("GitHub Actions workflows", () => {
       expect(calls[1]?.flags["ci-environment"]).toBe(tier);
       // The approvals the tier asks of its CI environment are that environment's reviewers.
       expect(model.tiers[tier]!.approvals.source).toBe("ci-environment");
-      if (calls[1]?.flags["oidc-token"]) expect(job.permissions["id-token"]).toBe("write");
+      if (calls[1]?.flags["oidc-token"]) {
+        expect(job.permissions["id-token"]).toBe("write");
+        signed++;
+      }
     }
+    // Fails when no promotion job passes an OIDC token, instead of checking nothing.
+    expect(signed, "promotion jobs that sign keyless").toBeGreaterThan(0);
   });
 
   it("signs keyless as the identity the tiers' signing policies expect", async () => {
@@ -253,6 +259,7 @@ describe("GitLab CI", () => {
     const doc = await load();
     const promotions = jobsOf(doc).filter(([, job]) => job.environment);
     expect(promotions.map(([, job]) => job.environment.name)).toEqual(kubernetes);
+    let signed = 0;
     for (const [name, job] of promotions) {
       const tier = job.environment.name as string;
       expect(job.stage, name).toBe(tier);
@@ -265,8 +272,11 @@ describe("GitLab CI", () => {
       for (const call of calls) expect(call.flags.env, name).toBe(tier);
       if (calls.some((c) => c.flags["oidc-token"])) {
         expect(job.id_tokens?.SIGSTORE_ID_TOKEN?.aud, name).toBe("sigstore");
+        signed++;
       }
     }
+    // Fails when no promotion job passes an OIDC token, instead of checking nothing.
+    expect(signed, "promotion jobs that sign keyless").toBeGreaterThan(0);
   });
 });
 
