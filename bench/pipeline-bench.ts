@@ -110,7 +110,11 @@ try {
   );
 
   await runTiers(repo.root, ["build", "--target", "test"]);
-  const [test, testMs] = await timed(() => runTiers(repo.root, ["env", "test", "run"]));
+  // runTiers kills a run after 280 s by default (SIGKILL leaves the stack behind); on a loaded
+  // shared machine the test tier can take longer, so it gets 15 min here.
+  const [test, testMs] = await timed(() =>
+    runTiers(repo.root, ["env", "test", "run"], { timeoutMs: 900_000 }),
+  );
   const reportFile = /report: (\S+\.json)/.exec(test.stdout)?.[1];
   if (reportFile) {
     const report = JSON.parse(await readFile(reportFile, "utf8")) as TestTierReport;
