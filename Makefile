@@ -82,5 +82,5 @@ typecheck: ## strict TypeScript over the whole tree
 lint: ## biome lint + format check
 	npm run lint
 bench: ## print the benchmark figures
-	npx tsx bench/validate-bench.ts
+	npx tsx bench/cli-bench.ts
 	npx tsx bench/pipeline-bench.ts

@@ -10,7 +10,9 @@
  * 3. the same work by raw docker commands: `docker build --no-cache` per service (cold) and
  *    `docker build` per service with the cache warm, to show what the pipeline adds;
  * 4. the test tier's wall time and the share of setup + teardown in it;
- * 5. dev `up` to every service healthy (images built), then `down --volumes`.
+ * 5. dev `up` to every service healthy (images built), then `down --volumes`;
+ * 6. the targets of issue 13 as ratios (build vs raw docker in this same run) and limits.
+ * One run per figure: on a shared machine, run it a few times and take the medians.
  */
 import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
@@ -33,6 +35,15 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 function line(label: string, ms: number, note = ""): void {
   console.log(`${label.padEnd(46)} ${formatDuration(ms).padStart(8)}  ${note}`);
 }
+
+const targets: string[] = [];
+/** A target line: `value` against `limit`, with why when over (printed at the end). */
+function target(label: string, value: string, ok: boolean, limit: string, why: string): void {
+  targets.push(
+    `  ${label.padEnd(44)} ${value.padStart(8)}  (${limit})  ${ok ? "ok" : `OVER: ${why}`}`,
+  );
+}
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 const repo = await snapshotRepo();
 // A unique commit so the cold build really builds (tags of earlier runs do not match).
@@ -83,9 +94,27 @@ try {
   const [, rawWarmMs] = await raw([]);
   line("raw docker build ×2 again (cache warm)", rawWarmMs, "docker's own no-op");
   execFileSync(docker, ["rmi", "bench/api:raw", "bench/worker:raw"], { stdio: "ignore" });
+  target(
+    "no-change tiers build / raw docker build (warm)",
+    ratio(warmMs, rawWarmMs),
+    warmMs <= 1.3 * rawWarmMs,
+    "≤ 1.3×",
+    `${formatDuration(warmMs - rawWarmMs)} over docker's no-op: CLI start, environment model, git, one image inspect per service`,
+  );
+  target(
+    "cold tiers build / raw docker build --no-cache",
+    ratio(coldMs, rawColdMs),
+    coldMs <= 1.2 * rawColdMs,
+    "≤ 1.2×",
+    `${formatDuration(coldMs - rawColdMs)} over raw: builds run one service after another, labels, skip checks`,
+  );
 
   await runTiers(repo.root, ["build", "--target", "test"]);
-  const [test, testMs] = await timed(() => runTiers(repo.root, ["env", "test", "run"]));
+  // runTiers kills a run after 280 s by default (SIGKILL leaves the stack behind); on a loaded
+  // shared machine the test tier can take longer, so it gets 15 min here.
+  const [test, testMs] = await timed(() =>
+    runTiers(repo.root, ["env", "test", "run"], { timeoutMs: 900_000 }),
+  );
   const reportFile = /report: (\S+\.json)/.exec(test.stdout)?.[1];
   if (reportFile) {
     const report = JSON.parse(await readFile(reportFile, "utf8")) as TestTierReport;
@@ -98,6 +127,13 @@ try {
       "  setup + teardown share",
       overhead,
       `${Math.round((overhead / report.durations.total) * 100)}% of the run`,
+    );
+    target(
+      "test tier setup + teardown beyond the tests",
+      formatDuration(overhead),
+      overhead <= 3000,
+      "≤ 3 s",
+      `setup ${formatDuration(report.durations.setup)} (PostgreSQL start + fixtures), teardown ${formatDuration(report.durations.teardown)}`,
     );
   } else {
     line("tiers env test run", testMs, `no report (exit ${test.code})`);
@@ -118,10 +154,18 @@ try {
     upMs,
     up.code === 0 ? "" : `failed (exit ${up.code})`,
   );
+  target(
+    "dev tier up → every service healthy",
+    formatDuration(upMs),
+    up.code === 0 && upMs <= 10_000,
+    "≤ 10 s",
+    up.code === 0 ? "compose start + the services' health checks" : `up failed (exit ${up.code})`,
+  );
   const [, downMs] = await timed(() =>
     runTiers(repo.root, ["env", "dev", "down", "--volumes"], { env }),
   );
   line("tiers env dev down --volumes", downMs);
+  console.log(`\ntargets (issue 13), this run:\n${targets.join("\n")}`);
 } finally {
   removeComposeProject(devProject);
   await repo.remove();

@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// The `tiers` CLI runs the TypeScript sources directly through tsx's loader, so there is no
-// build step between `npm ci` and `npx tiers`; tsx caches compiled modules across runs.
-import { register } from "tsx/esm/api";
+// The `tiers` CLI runs a JavaScript build of its TypeScript sources (see build-cli.js): `npm ci`
+// builds it, and a run whose sources changed since rebuilds first, so a stale build never runs.
+import { ensureBuilt } from "./build-cli.js";
 
-register();
-const { main } = await import("../src/surfaces/cli/main.ts");
+let entry;
+try {
+  entry = await ensureBuilt();
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+const { main } = await import(entry);
 process.exitCode = await main(process.argv);

@@ -71,24 +71,34 @@ export async function buildSettings(
 export async function readRevision(root: string): Promise<Revision> {
   const git = async (args: string[]) =>
     (await runHost({ tool: "git", args }, { root })).stdout.trim();
-  let commit: string;
-  try {
-    commit = await git(["rev-parse", "--verify", "HEAD"]);
-  } catch (error) {
-    throw new TiersError("cannot read the current commit", {
-      where: root,
-      hint: "run tiers inside a git repository with at least one commit",
-      cause: error,
-    });
+  // The four reads are independent of each other: run them at once (one git start each).
+  const head = (async () => {
+    let commit: string;
+    try {
+      commit = await git(["rev-parse", "--verify", "HEAD"]);
+    } catch (error) {
+      throw new TiersError("cannot read the current commit", {
+        where: root,
+        hint: "run tiers inside a git repository with at least one commit",
+        cause: error,
+      });
+    }
+    const committedAt = new Date(
+      Number(await git(["show", "-s", "--format=%ct", commit])) * 1000,
+    ).toISOString();
+    return { commit, committedAt };
+  })();
+  // Settled, then checked in order: outside a repository the error is "cannot read the
+  // current commit", whichever read failed first.
+  const reads = [
+    head,
+    git(["status", "--porcelain", "--untracked-files=normal"]),
+    runHost({ tool: "git", args: ["remote", "get-url", "origin"] }, { root, reject: false }),
+  ] as const;
+  for (const read of await Promise.allSettled(reads)) {
+    if (read.status === "rejected") throw read.reason;
   }
-  const committedAt = new Date(
-    Number(await git(["show", "-s", "--format=%ct", commit])) * 1000,
-  ).toISOString();
-  const status = await git(["status", "--porcelain", "--untracked-files=normal"]);
-  const origin = await runHost(
-    { tool: "git", args: ["remote", "get-url", "origin"] },
-    { root, reject: false },
-  );
+  const [{ commit, committedAt }, status, origin] = await Promise.all(reads);
   const source =
     origin.exitCode === 0 && origin.stdout.trim() ? origin.stdout.trim() : `file://${root}`;
   return { commit, committedAt, dirty: status.length > 0, source };
@@ -147,21 +157,29 @@ export async function servicesToBuild(
 export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> {
   const { root, reporter, target } = request;
   const env = request.env ?? process.env;
-  const settings = await buildSettings(root, env);
-  const revision = await readRevision(root);
-  const services = await servicesToBuild(root, request.services);
+  const [settings, revision, services] = await Promise.all([
+    buildSettings(root, env),
+    readRevision(root),
+    servicesToBuild(root, request.services),
+  ]);
   if (revision.dirty) {
     reporter.warn(
       request.tier,
       `working tree has uncommitted changes: images are tagged ${revision.commit.slice(0, 12)}…-dirty, rebuilt every time and never published`,
     );
   }
-  const built: BuiltImage[] = [];
-  for (const service of services) {
+  const refs = services.map((service) => {
     const repository = imageRepository(settings.registry, settings.namespace, service.name);
     const tag = imageTag(revision.commit, target, revision.dirty);
-    const ref = `${repository}:${tag}`;
-    const existing = await findImage(root, ref);
+    return { repository, tag, ref: `${repository}:${tag}` };
+  });
+  // What the engine already has, asked for every service at once (a no-change build is just
+  // these reads); the builds themselves then run one after another (2 cores).
+  const found = await Promise.all(refs.map(({ ref }) => findImage(root, ref)));
+  const built: BuiltImage[] = [];
+  for (const [index, service] of services.entries()) {
+    const { repository, tag, ref } = refs[index]!;
+    const existing = found[index];
     const labels = imageLabels({
       project: settings.project,
       service: service.name,

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { ExitCode, TiersError } from "../../core/errors.ts";
-import { commandLoaders } from "./commands/index.ts";
+import { ExitCode, TiersError, UsageError } from "../../core/errors.ts";
+import { commandLoaders, commandSummaries } from "./commands/index.ts";
 
 /**
  * The command a user asked for: the first word that is not a global option. Global options that
@@ -35,8 +35,10 @@ function flagsTakingValues(program: Command): Set<string> {
 }
 
 /**
- * Builds the program with the commands `argv` needs: just the requested one when it is known,
- * every command for `--help`, `help`, or an unknown word (so commander can list and suggest).
+ * Builds the program with the commands `argv` needs: just the requested one when it is known;
+ * for `--help`, `help` or an unknown word, each command's name and summary only (enough for
+ * commander to list and suggest), so a cold `tiers --help` imports no engine. Without `argv`,
+ * every command in full.
  */
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command("tiers")
@@ -54,10 +56,29 @@ Examples:
   $ tiers env test run          run the test tier in ephemeral containers
   $ tiers plan --env prod       preview a promotion without changing anything`,
   );
-  const wanted = argv ? requestedCommand(argv.slice(2), flagsTakingValues(program)) : undefined;
-  const names = wanted && wanted in commandLoaders ? [wanted] : Object.keys(commandLoaders);
-  const commands = await Promise.all(names.map((name) => commandLoaders[name]!()));
-  for (const register of commands) register(program);
+  const valueFlags = flagsTakingValues(program);
+  const args = argv?.slice(2) ?? [];
+  let wanted = requestedCommand(args, valueFlags);
+  // `tiers help validate` shows validate's own help, so it needs the real command.
+  if (wanted === "help")
+    wanted = requestedCommand(args.slice(args.indexOf("help") + 1), valueFlags);
+  if (argv && wanted && wanted in commandLoaders) {
+    (await commandLoaders[wanted]!())(program);
+  } else if (argv) {
+    // Help or an unknown word: list (and suggest from) the names alone, loading no command.
+    for (const [name, summary] of Object.entries(commandSummaries)) {
+      program
+        .command(name)
+        .summary(summary)
+        .action(() => {
+          // Only reachable when the word was hidden from requestedCommand (after `--`).
+          throw new UsageError(`run the command as tiers ${name} …, before any --`);
+        });
+    }
+  } else {
+    const commands = await Promise.all(Object.values(commandLoaders).map((load) => load()));
+    for (const register of commands) register(program);
+  }
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { commandLoaders } from "../../../../pipelines/src/surfaces/cli/commands/index.ts";
+import {
+  commandLoaders,
+  commandSummaries,
+} from "../../../../pipelines/src/surfaces/cli/commands/index.ts";
 import { buildProgram, requestedCommand } from "../../../../pipelines/src/surfaces/cli/main.ts";
 
 describe("the tiers program", () => {
@@ -31,6 +34,22 @@ describe("the tiers program", () => {
       const program = await buildProgram(argv);
       expect(program.commands.map((c) => c.name())).toEqual(Object.keys(commandLoaders));
     }
+  });
+
+  it("lists help from the summaries alone: no command module (so no engine) is loaded", async () => {
+    expect(Object.keys(commandSummaries)).toEqual(Object.keys(commandLoaders));
+    const program = await buildProgram(["node", "tiers", "--help"]);
+    for (const command of program.commands) {
+      expect(command.summary()).toBe(commandSummaries[command.name()]);
+      // A loaded command declares its options; a listed-only one has none.
+      expect(command.options, command.name()).toEqual([]);
+    }
+  });
+
+  it("loads the real command for `tiers help <command>`", async () => {
+    const program = await buildProgram(["node", "tiers", "help", "validate"]);
+    expect(program.commands.map((c) => c.name())).toEqual(["validate"]);
+    expect(program.commands[0]!.options.length).toBeGreaterThan(0);
   });
 
   it("registers each command under the name its loader is keyed by", async () => {

@@ -25,3 +25,26 @@ export const commandLoaders: Readonly<Record<string, () => Promise<RegisterComma
   reject: async () => (await import("./reject.ts")).registerReject,
   rollback: async () => (await import("./rollback.ts")).registerRollback,
 };
+
+/**
+ * The line `tiers --help` lists for each command. The listing is built from these alone, so
+ * `tiers --help` (and the "did you mean" of a mistyped command) loads no command module and
+ * no engine; each command's own `--help` shows its full description and options.
+ */
+export const commandSummaries: Readonly<Record<string, string>> = {
+  validate: "check every tier file and policy",
+  doctor: "which tools are usable on this machine, and what each missing one disables",
+  build: "build each service image once per commit",
+  publish: "push images and record their digests",
+  env: "act on a tier: tiers env <tier> <action> (see tiers env --help)",
+  deploy: "render and apply a tier's overlay, roll back on failure",
+  status: "the whole promotion ladder at a glance",
+  "record-tests": "record the test tier's verdict for a commit in git",
+  plan: "preview a promotion; changes nothing",
+  promote: "promote a digest into a tier after every gate passes",
+  sign: "sign a tier's passage with cosign",
+  verify: "verify a tier's passages against its signing policy",
+  approve: "record an approval of a digest for a tier",
+  reject: "mark a digest never promotable again",
+  rollback: "restore an earlier pin from the overlay's git history",
+};

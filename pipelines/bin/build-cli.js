@@ -1,0 +1,119 @@
+// Builds the `tiers` CLI from its TypeScript sources into plain JavaScript, so a run pays for
+// neither a TypeScript compiler nor a loader hook (Node 20, which `engines` allows, has no type
+// stripping). `npm ci` runs this through the workspace's `prepare` script; `bin/tiers.js` calls
+// `ensureBuilt()` on every run, so a stale build can never run.
+//
+// A build lives in `dist/<stamp>/`, where the stamp is a hash of everything the build is made
+// of: every file under `src/`, this script, the lock file (bundled dependencies) and the Node
+// major version. Finding `dist/<stamp>/main.js` therefore proves the build matches the sources;
+// there is no separate "up to date" flag that could lie. Any change to a source means a new
+// stamp, and the first run after it rebuilds (esbuild: about a second) before doing anything.
+//
+//   node bin/build-cli.js          build if needed, print the entry point
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The `pipelines/` directory this script belongs to. */
+export const pipelinesDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+// Every file the build is made of, sorted, relative to `dir`: the stamp of a checkout does not
+// depend on where it lives.
+function inputs(dir) {
+  const sources = readdirSync(join(dir, "src"), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
+  const lock = join("..", "package-lock.json");
+  return [...sources.sort(), "bin/build-cli.js", ...(existsSync(join(dir, lock)) ? [lock] : [])];
+}
+
+/** Hash of the build's inputs: names and contents (so a rename counts too). */
+export function sourceStamp(dir = pipelinesDir) {
+  const hash = createHash("sha256");
+  hash.update(`node ${process.versions.node.split(".")[0]}\0`);
+  for (const file of inputs(dir)) {
+    hash.update(`${file}\0`);
+    hash.update(readFileSync(join(dir, file)));
+    hash.update("\0");
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** Where the build for `stamp` lives. */
+export function buildDir(stamp, dir = pipelinesDir) {
+  return join(dir, "dist", stamp);
+}
+
+/**
+ * The entry point of a build matching the current sources, building it first when there is
+ * none. Concurrent runs may both build; each writes its own temporary directory and the first
+ * rename wins, so no run ever sees a half-written build.
+ */
+export async function ensureBuilt(dir = pipelinesDir) {
+  const stamp = sourceStamp(dir);
+  const target = buildDir(stamp, dir);
+  const entry = join(target, "main.js");
+  if (existsSync(entry)) return entry;
+  if (process.stderr.isTTY) process.stderr.write("tiers: sources changed, building the CLI…\n");
+  const scratch = `${target}.tmp-${process.pid}`;
+  await rm(scratch, { recursive: true, force: true });
+  await bundle(dir, scratch);
+  try {
+    await rename(scratch, target);
+  } catch (error) {
+    // Another run finished the same build first: its result is identical, use it.
+    await rm(scratch, { recursive: true, force: true });
+    if (!existsSync(entry)) throw error;
+  }
+  await pruneOldBuilds(dir, stamp);
+  return entry;
+}
+
+async function bundle(dir, outdir) {
+  let esbuild;
+  try {
+    esbuild = await import("esbuild");
+  } catch (error) {
+    throw new Error(
+      `tiers: the CLI build in ${join(dir, "dist")} is missing or older than the sources, and esbuild (a dependency of @tiers/pipelines) cannot be loaded to rebuild it: ${error.message}; run npm ci`,
+    );
+  }
+  await mkdir(outdir, { recursive: true });
+  await esbuild.build({
+    absWorkingDir: dir,
+    entryPoints: { main: "src/surfaces/cli/main.ts" },
+    outdir,
+    bundle: true,
+    // One chunk per command (commands/index.ts imports each lazily), shared code in chunks.
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20.19",
+    sourcemap: "linked",
+    // Bundled CommonJS dependencies (commander) call require() for Node built-ins.
+    banner: {
+      js: 'import { createRequire as __tiersRequire } from "node:module"; const require = __tiersRequire(import.meta.url);',
+    },
+    // Loaded at run time through createRequire (core/manifests/schema.ts), from node_modules.
+    external: ["kubernetes-models", "kubernetes-models/*"],
+    logLevel: "warning",
+  });
+}
+
+/** Removes builds of earlier sources; a build younger than an hour may still serve a run. */
+async function pruneOldBuilds(dir, keep) {
+  const dist = join(dir, "dist");
+  const hour = 60 * 60 * 1000;
+  for (const name of readdirSync(dist)) {
+    if (name === keep) continue;
+    const path = join(dist, name);
+    const info = await stat(path);
+    if (Date.now() - info.mtimeMs > hour) await rm(path, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`${relative(process.cwd(), await ensureBuilt())}\n`);
+}

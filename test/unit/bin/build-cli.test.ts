@@ -1,0 +1,94 @@
+/**
+ * The shipped CLI runs a JavaScript build of the sources (pipelines/bin/build-cli.js); these
+ * tests run the real bin and the real esbuild on a throw-away copy of `pipelines/` whose CLI
+ * entry point is a tiny fixture, so a stale build is easy to provoke.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript (it runs before any TypeScript tooling), no declarations.
+import { buildDir, sourceStamp } from "../../../pipelines/bin/build-cli.js";
+import { repoRoot, tiersBin } from "../../support/repo.ts";
+
+const temps: string[] = [];
+afterEach(async () => {
+  for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/** A copy of pipelines/bin with a fixture CLI that prints `word`; optionally no node_modules. */
+async function fakePipelines(word: string, withModules = true): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), "tiers-bin-"));
+  temps.push(root);
+  const pipelines = join(root, "pipelines");
+  await mkdir(join(pipelines, "bin"), { recursive: true });
+  for (const file of ["tiers.js", "build-cli.js"]) {
+    await copyFile(join(repoRoot, "pipelines/bin", file), join(pipelines, "bin", file));
+  }
+  await writeMain(pipelines, word);
+  if (withModules) await symlink(join(repoRoot, "node_modules"), join(root, "node_modules"));
+  return pipelines;
+}
+
+async function writeMain(pipelines: string, word: string): Promise<void> {
+  await mkdir(join(pipelines, "src/surfaces/cli"), { recursive: true });
+  // Type annotations on purpose: only a real TypeScript build can run this.
+  await writeFile(
+    join(pipelines, "src/surfaces/cli/main.ts"),
+    `export async function main(argv: readonly string[]): Promise<number> {\n  process.stdout.write(${JSON.stringify(word)} + " " + argv.length + "\\n");\n  return 3;\n}\n`,
+  );
+}
+
+function run(pipelines: string) {
+  return spawnSync(process.execPath, [join(pipelines, "bin/tiers.js"), "a"], { encoding: "utf8" });
+}
+
+describe("the tiers bin", () => {
+  it("builds on first run and passes argv and the exit code through", async () => {
+    const pipelines = await fakePipelines("first");
+    const result = run(pipelines);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("first 3\n");
+    expect(result.status).toBe(3);
+    expect(await readdir(join(pipelines, "dist"))).toEqual([sourceStamp(pipelines)]);
+  });
+
+  it("never runs a stale build: a changed source is rebuilt before the run", async () => {
+    const pipelines = await fakePipelines("before");
+    expect(run(pipelines).stdout).toBe("before 3\n");
+    const staleStamp = sourceStamp(pipelines);
+    await writeMain(pipelines, "after");
+    expect(sourceStamp(pipelines)).not.toBe(staleStamp);
+    expect(run(pipelines).stdout).toBe("after 3\n");
+    // The earlier build is young, so it is kept for runs that may still be loading its chunks.
+    expect((await readdir(join(pipelines, "dist"))).sort()).toEqual(
+      [staleStamp, sourceStamp(pipelines)].sort(),
+    );
+  });
+
+  it("counts a new source file as a change, even one nothing imports yet", async () => {
+    const pipelines = await fakePipelines("x");
+    const before = sourceStamp(pipelines);
+    await writeFile(join(pipelines, "src/new.ts"), "export const a = 1;\n");
+    expect(sourceStamp(pipelines)).not.toBe(before);
+  });
+
+  it("refuses, naming the build and the fix, when the build is stale and esbuild is missing", async () => {
+    const pipelines = await fakePipelines("never", false);
+    const result = run(pipelines);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(join(pipelines, "dist"));
+    expect(result.stderr).toContain("run npm ci");
+  });
+
+  it("runs this checkout from the build of its current sources", () => {
+    const result = spawnSync(process.execPath, [tiersBin, "--help"], { encoding: "utf8" });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("Usage: tiers");
+    expect(buildDir(sourceStamp())).toMatch(/pipelines\/dist\/[0-9a-f]{16}$/);
+    expect(existsSync(join(buildDir(sourceStamp()), "main.js"))).toBe(true);
+  });
+});
