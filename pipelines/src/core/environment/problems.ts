@@ -22,13 +22,25 @@ export const rules = {
   immutableImage: "policy/immutable-image",
   secretReference: "policy/secret-reference",
   promotionChain: "policy/promotion-chain",
+  // The repository against the model (core/repository/consistency.ts).
+  overlayMissing: "repository/overlay-missing",
+  overlayPin: "repository/overlay-pin",
+  overlayOrphan: "repository/overlay-orphan",
+  composeMissing: "repository/compose-missing",
+  dockerfileMissing: "repository/dockerfile-missing",
+  dockerfileTarget: "repository/dockerfile-target",
+  tfvarsMissing: "repository/tfvars-missing",
+  tfvarsOrphan: "repository/tfvars-orphan",
+  ciOrphan: "repository/ci-orphan",
+  ciApprovals: "repository/ci-approvals",
+  ciDrift: "repository/ci-drift",
 } as const;
 export type RuleId = (typeof rules)[keyof typeof rules];
 
 export interface Problem {
   /** File the offending value came from, relative to the repository root. */
   file: string;
-  /** 1-based line. */
+  /** 1-based line; 0 when `file` is a path that does not exist (nothing to point into). */
   line: number;
   /** 1-based column. */
   column: number;
@@ -43,6 +55,7 @@ export interface Problem {
 
 /** `file:line:col: message`: the shape editors and CI annotations parse. */
 export function formatProblem(problem: Problem): string {
+  if (problem.line === 0) return `${problem.file}: ${problem.message} [${problem.rule}]`;
   return `${problem.file}:${problem.line}:${problem.column}: ${problem.message} [${problem.rule}]`;
 }
 

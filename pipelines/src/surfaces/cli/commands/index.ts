@@ -8,6 +8,8 @@ import type { RegisterCommand } from "../context.ts";
  */
 export const commandLoaders: Readonly<Record<string, () => Promise<RegisterCommand>>> = {
   validate: async () => (await import("./validate.ts")).registerValidate,
+  add: async () => (await import("./add.ts")).registerAdd,
+  ci: async () => (await import("./ci.ts")).registerCi,
   doctor: async () => (await import("./doctor.ts")).registerDoctor,
   build: async () => (await import("./build.ts")).registerBuild,
   publish: async () => (await import("./publish.ts")).registerPublish,

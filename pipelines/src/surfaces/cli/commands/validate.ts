@@ -23,11 +23,14 @@ import { environmentFileJsonSchema } from "../../../core/environment/json-schema
 import { ExitCode, UsageError } from "../../../core/errors.ts";
 import { defaultMarkers, markerFor, pipelineMarker } from "../../../core/markers.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
+import { checkRepositoryAt } from "../repository.ts";
 
 export const registerValidate: RegisterCommand = (program) => {
   program
     .command("validate")
-    .description("check every tier file (environments/*.yaml) against the schema and policies")
+    .description(
+      "check every tier file against the schema and policies, then the repository against the model",
+    )
     .option(
       "--json",
       "print the problems as a JSON array (file, line, column, path, message, rule)",
@@ -40,7 +43,12 @@ export const registerValidate: RegisterCommand = (program) => {
       "after",
       `
 Each problem is one line, "<file>:<line>:<col>: <message> [<rule>]", located in the file the
-offending value was written in (base.yaml or the tier file). Exit 0 when valid, 1 when not.
+offending value was written in (base.yaml or the tier file), or "<path>: <message> [<rule>]"
+for a file the model needs that does not exist. Once the tier files are valid, the repository
+is checked against them: an overlay per kubernetes tier pinning every service built here,
+compose files per compose or ephemeral tier, each Dockerfile with the targets the tiers build,
+tfvars per tier with infrastructure, no overlay, tfvars or CI job of an undeclared tier, and
+the CI templates' generated tier jobs (\`tiers ci generate --check\`). Exit 0 when valid, 1 when not.
 
 Examples:
   $ tiers validate                     check the repository in the current directory
@@ -60,7 +68,13 @@ Examples:
           hint: "pass the directory of a tiers repository (the one holding environments/)",
         });
       }
-      const { model, problems } = await validateRepository(context.root);
+      const validated = await validateRepository(context.root);
+      // Only a sound model can say what the repository must hold; then the files are checked
+      // against it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift).
+      const problems = validated.model
+        ? await checkRepositoryAt(context.root, validated.model)
+        : validated.problems;
+      const model = problems.length === 0 ? validated.model : undefined;
       if (options.json) {
         context.reporter.raw(JSON.stringify(problems, null, 2));
       } else if (model) {

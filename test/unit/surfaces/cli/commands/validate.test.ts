@@ -7,11 +7,20 @@ import { tiers } from "../../../../support/cli.ts";
 const repoRoot = resolve(import.meta.dirname, "../../../../..");
 const temps: string[] = [];
 
-/** A temporary repository holding a copy of the shipped environments/. */
+/**
+ * A temporary repository holding a copy of the shipped environments/ and of the files the
+ * model names (validate checks the repository against the model once the tier files pass).
+ */
 function repository(edits: Record<string, (text: string) => string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "tiers-validate-"));
   temps.push(dir);
-  cpSync(join(repoRoot, "environments"), join(dir, "environments"), { recursive: true });
+  for (const path of ["environments", "k8s", "compose", "terraform/live", "services", ".github"]) {
+    cpSync(join(repoRoot, path), join(dir, path), {
+      recursive: true,
+      filter: (source) => !source.includes("node_modules"),
+    });
+  }
+  cpSync(join(repoRoot, ".gitlab-ci.yml"), join(dir, ".gitlab-ci.yml"));
   for (const [file, change] of Object.entries(edits)) {
     const path = join(dir, "environments", file);
     writeFileSync(path, change(readFileSync(path, "utf8")));

@@ -1,0 +1,3 @@
+project = "shop"
+tier    = "dev"
+services = ["web"]

@@ -1,0 +1,323 @@
+/**
+ * The per-tier parts of the CI templates, derived from the promotion chain: the tier after the
+ * chain start is promoted into on every push to main (test verdict recorded, passage signed,
+ * signature verified); every later tier gets an on-demand job in the CI vendor's protected
+ * environment named after it, whose required reviewers are the tier's approvals. Pure; the
+ * blocks are spliced into the files by blocks.ts.
+ */
+import type { EnvironmentModel } from "../environment/model.ts";
+import type { Tier } from "../environment/schema.ts";
+
+export type CiVendor = "github" | "gitlab";
+
+/** The CI files tiers generates blocks in, by vendor. */
+export const ciFiles: Readonly<Record<CiVendor, string>> = {
+  github: ".github/workflows/release.yml",
+  gitlab: ".gitlab-ci.yml",
+};
+
+const gh = (expression: string) => `\${{ ${expression} }}`;
+
+/** What each vendor hands a `dagger call`: its variables, secrets as `env:` references. */
+const values: Record<CiVendor, Record<string, string | undefined>> = {
+  github: {
+    commit: gh("github.sha"),
+    registry: gh("vars.TIERS_REGISTRY"),
+    "registry-username": gh("vars.TIERS_REGISTRY_USERNAME || github.actor"),
+    "registry-password": "env:REGISTRY_PASSWORD",
+    "oidc-token": "env:SIGSTORE_ID_TOKEN",
+    "git-remote": `https://github.com/${gh("github.repository")}`,
+    "git-token": "env:GIT_TOKEN",
+    "git-username": undefined,
+    kubeconfig: "env:KUBECONFIG_DATA",
+    actor: gh("github.actor"),
+  },
+  gitlab: {
+    commit: '"$CI_COMMIT_SHA"',
+    registry: '"$CI_REGISTRY"',
+    "registry-username": '"$CI_REGISTRY_USER"',
+    "registry-password": "env:CI_REGISTRY_PASSWORD",
+    "oidc-token": "env:SIGSTORE_ID_TOKEN",
+    "git-remote": '"$CI_PROJECT_URL.git"',
+    "git-token": "env:TIERS_GIT_TOKEN",
+    "git-username": "oauth2",
+    kubeconfig: "env:KUBECONFIG_DATA",
+    actor: '"$GITLAB_USER_LOGIN"',
+  },
+};
+
+export interface DaggerCallStep {
+  fn: "test" | "plan" | "promote" | "verify";
+  tier?: Tier;
+  /** Pin this commit (the push's); on-demand jobs promote whatever passed the tier before. */
+  commit?: boolean;
+  /** `test --record`: the verdict is committed where the tests-passed gate reads it. */
+  record?: boolean;
+  /** promote: sign the passage keyless and deploy (Kubernetes tiers). */
+  promote?: { sign: boolean; ciEnvironment: boolean };
+  /** plan's output format; absent = the human-readable plan. */
+  format?: "json";
+}
+
+/**
+ * THE one place a tier job's `dagger call` is spelled: the function and its flags, as words
+ * (`["promote", "--env", "prod", …]`). Every template line that calls Dagger comes from here.
+ */
+export function daggerCall(vendor: CiVendor, step: DaggerCallStep): string[] {
+  const v = values[vendor];
+  const words: string[] = [step.fn];
+  const flag = (name: string, value?: string) => {
+    if (value === undefined) words.push(`--${name}`);
+    else words.push(`--${name}`, value);
+  };
+  const fromVendor = (...names: string[]) => {
+    for (const name of names) if (v[name] !== undefined) flag(name, v[name]);
+  };
+  const kubernetes = step.tier?.runtime === "kubernetes";
+  if (step.tier) flag("env", step.tier.tier);
+  if (step.commit) flag("commit", v.commit);
+  if (step.fn === "promote" && kubernetes) flag("deploy");
+  if (step.fn === "plan" && step.format) flag("format", step.format);
+  if (step.record) {
+    flag("record");
+    fromVendor("git-remote", "git-token", "git-username", "actor");
+    return words;
+  }
+  fromVendor("registry", "registry-username", "registry-password");
+  if (step.fn === "verify") return words;
+  if (step.promote?.sign) fromVendor("oidc-token");
+  fromVendor("git-remote", "git-token", "git-username");
+  if (step.fn === "plan") return words;
+  if (kubernetes) fromVendor("kubeconfig");
+  fromVendor("actor");
+  if (step.promote?.ciEnvironment && step.tier) flag("ci-environment", step.tier.tier);
+  return words;
+}
+
+/** The chain split the way CI runs it: promoted on push, then promoted on demand. */
+export function ciTiers(model: EnvironmentModel): { onPush?: Tier; onDemand: Tier[] } {
+  const tiers = model.order.map((name) => model.tiers[name]!);
+  return { onPush: tiers[1], onDemand: tiers.slice(2) };
+}
+
+function approvalsComment(tier: Tier, indent: string, where: string): string[] {
+  const { required, source } = tier.approvals;
+  if (required === 0) return [`${indent}# ${tier.tier}: no approvals (approvals.required: 0)`];
+  const who =
+    source === "ci-environment"
+      ? `${required} required reviewer(s) of the protected environment "${tier.tier}" (${where})`
+      : `${required} approval(s) recorded with \`tiers approve\` (approvals.source: record)`;
+  return [`${indent}# ${tier.tier}: ${who}`];
+}
+
+// ---------------------------------------------------------------- GitHub Actions
+
+const action = {
+  checkout: "actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2",
+  dagger: "dagger/dagger-for-github@456fc3af63a2ba6f9789af9c55045b459115541b # v8.3.0",
+  script: "actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea # v7.0.1",
+};
+
+/** A dagger-for-github step; the call folded one flag per line after the leading ones. */
+function githubStep(name: string, step: DaggerCallStep): string[] {
+  const words = daggerCall("github", step);
+  const lines: string[] = [];
+  let current = words[0]!;
+  const leading = new Set(["--env", "--commit", "--deploy", "--record", "--format"]);
+  let i = 1;
+  while (i < words.length && leading.has(words[i]!)) {
+    const takesValue = words[i + 1] !== undefined && !words[i + 1]!.startsWith("--");
+    current += ` ${words[i]}${takesValue ? ` ${words[i + 1]}` : ""}`;
+    i += takesValue ? 2 : 1;
+  }
+  lines.push(current);
+  while (i < words.length) {
+    const takesValue = words[i + 1] !== undefined && !words[i + 1]!.startsWith("--");
+    lines.push(`${words[i]}${takesValue ? ` ${words[i + 1]}` : ""}`);
+    i += takesValue ? 2 : 1;
+  }
+  return [
+    "",
+    `      - name: ${name}`,
+    `        uses: ${action.dagger}`,
+    "        with:",
+    `          version: ${gh("env.DAGGER_VERSION")}`,
+    "          call: >-",
+    ...lines.map((line) => `            ${line}`),
+  ];
+}
+
+const checkoutStep = ["      - name: Check out", `        uses: ${action.checkout}`];
+const oidcStep = [
+  "",
+  "      - name: Request the OIDC token for keyless signing",
+  `        uses: ${action.script}`,
+  "        with:",
+  "          script: |",
+  '            const token = await core.getIDToken("sigstore");',
+  "            core.setSecret(token);",
+  '            core.exportVariable("SIGSTORE_ID_TOKEN", token);',
+];
+
+function githubPublishJob(model: EnvironmentModel, into: Tier): string[] {
+  const start = model.tiers[model.order[0]!]!;
+  return [
+    "  publish:",
+    `    name: test, publish, sign (${start.marker} → ${into.marker})`,
+    "    if: github.event_name == 'push'",
+    "    runs-on: ubuntu-24.04",
+    "    timeout-minutes: 60",
+    "    permissions:",
+    `      contents: write # promotion records for the ${into.tier} tier are committed to releases/`,
+    "      packages: write # push to the registry with the workflow token",
+    "      id-token: write # keyless signing",
+    "    env:",
+    `      REGISTRY_PASSWORD: ${gh("secrets.TIERS_REGISTRY_PASSWORD || secrets.GITHUB_TOKEN")}`,
+    `      GIT_TOKEN: ${gh("secrets.GITHUB_TOKEN")}`,
+    ...(into.runtime === "kubernetes"
+      ? [`      KUBECONFIG_DATA: ${gh("secrets.KUBECONFIG")}`]
+      : []),
+    "    steps:",
+    ...checkoutStep,
+    ...githubStep("Test tier, verdict recorded in git (what the tests-passed gate reads)", {
+      fn: "test",
+      commit: true,
+      record: true,
+    }),
+    "",
+    "      - name: Publish images (tag = commit SHA, digests recorded)",
+    `        uses: ${action.dagger}`,
+    "        with:",
+    `          version: ${gh("env.DAGGER_VERSION")}`,
+    "          call: >-",
+    `            publish --commit ${gh("github.sha")}`,
+    `            --registry ${gh("vars.TIERS_REGISTRY")}`,
+    `            --registry-username ${gh("vars.TIERS_REGISTRY_USERNAME || github.actor")}`,
+    "            --registry-password env:REGISTRY_PASSWORD",
+    ...oidcStep,
+    ...githubStep(
+      `Promote into ${into.marker} ${into.tier} — records the passage and signs it keyless`,
+      { fn: "promote", tier: into, commit: true, promote: { sign: true, ciEnvironment: false } },
+    ),
+    ...githubStep(`Verify the passage signature (the identity the next tier will require)`, {
+      fn: "verify",
+      tier: into,
+      commit: true,
+    }),
+  ];
+}
+
+function githubPromoteJob(tier: Tier): string[] {
+  const ciEnvironment = tier.approvals.source === "ci-environment";
+  return [
+    "",
+    `  promote-${tier.tier}:`,
+    `    name: promote into ${tier.tier} (${tier.marker})`,
+    `    if: github.event_name == 'workflow_dispatch' && inputs.tier == '${tier.tier}'`,
+    "    runs-on: ubuntu-24.04",
+    "    timeout-minutes: 30",
+    ...approvalsComment(tier, "    ", "Settings → Environments"),
+    `    environment: ${tier.tier}`,
+    "    permissions:",
+    "      contents: write # the overlay pin and the promotion record are commits",
+    "      id-token: write # the passage signature is keyless",
+    "    env:",
+    `      REGISTRY_PASSWORD: ${gh("secrets.TIERS_REGISTRY_PASSWORD || secrets.GITHUB_TOKEN")}`,
+    `      GIT_TOKEN: ${gh("secrets.GITHUB_TOKEN")}`,
+    ...(tier.runtime === "kubernetes"
+      ? [`      KUBECONFIG_DATA: ${gh("secrets.KUBECONFIG")}`]
+      : []),
+    "    steps:",
+    ...checkoutStep,
+    ...oidcStep,
+    ...githubStep("Plan (what would change, every gate with its reason)", { fn: "plan", tier }),
+    ...githubStep(
+      tier.runtime === "kubernetes"
+        ? `Promote and deploy${tier.deploy.strategy === "blue-green" ? " (blue-green)" : ""}`
+        : "Promote",
+      { fn: "promote", tier, promote: { sign: true, ciEnvironment } },
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------- GitLab CI
+
+const gitlabLine = (step: DaggerCallStep) =>
+  `    - dagger call ${daggerCall("gitlab", step).join(" ")}`;
+
+function gitlabPushJob(into: Tier): string[] {
+  return [
+    `# Records the test verdict, then promotes into ${into.tier}: the passage is recorded and signed keyless`,
+    "# (GitLab's OIDC token), and verified against the identity the next tier requires.",
+    `promote-${into.tier}:`,
+    "  extends: [.release, .keyless]",
+    `  stage: promote-${into.tier}`,
+    "  script:",
+    gitlabLine({ fn: "test", commit: true, record: true }),
+    gitlabLine({
+      fn: "promote",
+      tier: into,
+      commit: true,
+      promote: { sign: true, ciEnvironment: false },
+    }),
+    gitlabLine({ fn: "verify", tier: into, commit: true }),
+  ];
+}
+
+function gitlabPromoteJob(tier: Tier, previous: Tier | undefined, last: boolean): string[] {
+  const ciEnvironment = tier.approvals.source === "ci-environment";
+  return [
+    `promote-${tier.tier}:`,
+    ...approvalsComment(tier, "  ", "Settings → CI/CD → Protected environments"),
+    "  extends: [.release, .keyless]",
+    `  stage: ${tier.tier}`,
+    "  rules:",
+    '    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE != "merge_request_event"',
+    "      when: manual",
+    `  resource_group: ${tier.tier}`,
+    ...(previous ? [`  needs: [promote-${previous.tier}]`] : []),
+    "  environment:",
+    `    name: ${tier.tier}`,
+    `    deployment_tier: ${deploymentTier(tier, last)}`,
+    "  script:",
+    gitlabLine({ fn: "plan", tier }),
+    gitlabLine({ fn: "promote", tier, promote: { sign: true, ciEnvironment } }),
+  ];
+}
+
+/**
+ * GitLab's deployment tiers are a fixed list (production, staging, testing, development, other:
+ * https://docs.gitlab.com/ci/environments/#deployment-tier-of-environments): the end of the
+ * chain is production, the other tiers go by the NODE_ENV they run with.
+ */
+function deploymentTier(tier: Tier, last: boolean): string {
+  if (last) return "production";
+  return { production: "staging", test: "testing", development: "development" }[tier.node_env];
+}
+
+/** Every generated block of `vendor`'s file, by block name. */
+export function generatedBlocks(model: EnvironmentModel, vendor: CiVendor): Record<string, string> {
+  const { onPush, onDemand } = ciTiers(model);
+  const lastName = model.order[model.order.length - 1];
+  if (vendor === "github") {
+    return {
+      "dispatch-tiers": onDemand.map((t) => `          - ${t.tier}`).join("\n"),
+      "publish-job": onPush ? githubPublishJob(model, onPush).join("\n") : "",
+      "promotion-jobs": onDemand.flatMap(githubPromoteJob).join("\n"),
+    };
+  }
+  return {
+    stages: [...(onPush ? [`promote-${onPush.tier}`] : []), ...onDemand.map((t) => t.tier)]
+      .map((stage) => `  - ${stage}`)
+      .join("\n"),
+    "promote-jobs": [
+      ...(onPush ? [...gitlabPushJob(onPush), ""] : []),
+      "# Protected environments (Settings → CI/CD → Protected environments) hold the approvals that",
+      "# environments/<tier>.yaml asks for (approvals.source: ci-environment).",
+      ...onDemand.flatMap((tier, i) => [
+        ...(i > 0 ? [""] : []),
+        ...gitlabPromoteJob(tier, onDemand[i - 1], tier.tier === lastName),
+      ]),
+    ].join("\n"),
+  };
+}
