@@ -247,3 +247,13 @@ export function approvalsVerdict(
   }
   return { ok: false, why: `unknown approvals source "${policy.source}"` };
 }
+
+/**
+ * The CI vendor's deployment environment the job runs in (GitHub Actions `environment:`, GitLab
+ * `environment:`), which `ci-environment` approvals rest on; undefined outside such a job.
+ */
+export function ciEnvironmentOf(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.GITHUB_ACTIONS === "true" && env.GITHUB_ENVIRONMENT) return env.GITHUB_ENVIRONMENT;
+  if (env.GITLAB_CI === "true" && env.CI_ENVIRONMENT_NAME) return env.CI_ENVIRONMENT_NAME;
+  return undefined;
+}

@@ -36,6 +36,7 @@ import {
   type Candidate,
   type CandidateFacts,
   candidateGates,
+  ciEnvironmentOf as ciEnvironment,
   type EvidenceCheck,
   type Fact,
   requiredGates,
@@ -473,12 +474,6 @@ async function passageCheck(
     },
     record,
   };
-}
-
-function ciEnvironment(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.GITHUB_ACTIONS === "true" && env.GITHUB_ENVIRONMENT) return env.GITHUB_ENVIRONMENT;
-  if (env.GITLAB_CI === "true" && env.CI_ENVIRONMENT_NAME) return env.CI_ENVIRONMENT_NAME;
-  return undefined;
 }
 
 async function candidateFacts(
