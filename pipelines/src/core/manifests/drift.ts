@@ -5,6 +5,7 @@
  * probe paths and timings, resources, replicas or autoscaling, rollout strategy and history,
  * secrets by reference, runtime settings, mTLS and monitoring. A copy that drifts fails here.
  */
+import { resourceName } from "../environment/index.ts";
 import type { Tier } from "../environment/schema.ts";
 import { blueGreenServices, colourLabel, colourNames, colours } from "./blue-green.ts";
 import {
@@ -24,9 +25,9 @@ export function namespaceOf(tier: Pick<Tier, "project" | "tier">): string {
   return `${tier.project}-${tier.tier}`;
 }
 
-/** `<project>-<tier>-<service>`, the name of a service's objects (see environment.resourceName). */
+/** `<project>-<tier>-<service>`, the name of a service's objects: environment.resourceName. */
 export function serviceResource(tier: Pick<Tier, "project" | "tier">, service: string): string {
-  return `${tier.project}-${tier.tier}-${service}`;
+  return resourceName(tier.project, tier.tier, service);
 }
 
 /** Kubernetes name of the Secret a config secret is delivered as: `database_url` -> `database-url`. */
