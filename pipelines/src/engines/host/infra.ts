@@ -153,6 +153,30 @@ async function requireClean(repo: PromotionRepo, source: string, tier: Tier): Pr
   }
 }
 
+/**
+ * A fresh working copy of the committed terraform/ for the tier (nothing left from an earlier
+ * run), initialised with the tier's backend. Apply prepares it again, so a saved plan can be
+ * applied on another machine or container than the one that made it.
+ */
+async function prepareWorkingCopy(
+  s: ReturnType<typeof setup>,
+  options: InfraOptions,
+): Promise<ToolResult> {
+  await rm(s.work, { recursive: true, force: true });
+  await mkdir(s.work, { recursive: true });
+  await cp(join(options.root, s.source), s.work, {
+    recursive: true,
+    filter: (src) => ![".terraform", ".tfstate", ".tfplan"].some((x) => src.endsWith(x)),
+  });
+  if (s.infra.state.backend === "local") {
+    await mkdir(join(options.root, infraDir), { recursive: true });
+    await writeFile(join(s.live, "tiers_backend_override.tf"), localBackendOverride());
+  }
+  return s.reporter.step(s.tier.tier, `terraform init (${s.infra.state.backend} state)`, () =>
+    s.run(terraform.initBackend(s.live, backendConfig(s.infra, options.root))),
+  );
+}
+
 /** Plans the tier's infrastructure; see the file comment. */
 export async function planInfra(options: InfraOptions): Promise<PlanOutcome> {
   const s = setup(options);
@@ -163,24 +187,8 @@ export async function planInfra(options: InfraOptions): Promise<PlanOutcome> {
   const by = await whoAmI(s.repo, s.env);
   const at = s.now().toISOString();
 
-  // A fresh working copy per plan: the committed terraform/ and nothing left from an earlier run.
-  await rm(s.work, { recursive: true, force: true });
-  await mkdir(s.work, { recursive: true });
-  await cp(join(options.root, s.source), s.work, {
-    recursive: true,
-    filter: (src) => !["/.terraform", ".tfstate", ".tfplan"].some((x) => src.endsWith(x)),
-  });
-  if (s.infra.state.backend === "local") {
-    await mkdir(join(options.root, infraDir), { recursive: true });
-    await writeFile(join(s.live, "tiers_backend_override.tf"), localBackendOverride());
-  }
   const where = `${s.source}/live (${tier.tier})`;
-
-  const init = await reporter.step(
-    tier.tier,
-    `terraform init (${s.infra.state.backend} state)`,
-    () => s.run(terraform.initBackend(s.live, backendConfig(s.infra, options.root))),
-  );
+  const init = await prepareWorkingCopy(s, options);
   if (init.exitCode !== 0) {
     const providers = terraform.parseProviderDownloadFailure(init.stderr);
     if (!providers.length) throw failure("terraform init", init, where);
@@ -407,6 +415,8 @@ export async function applyInfra(options: InfraOptions): Promise<ApplyOutcome> {
     });
   }
 
+  const init = await prepareWorkingCopy(s, options);
+  if (init.exitCode !== 0) throw failure("terraform init", init, `${s.source}/live (${tier.tier})`);
   const applied = await reporter.step(tier.tier, `terraform apply ${basename(planFile)}`, () =>
     s.run(terraform.applyPlan(s.live, planFile)),
   );
