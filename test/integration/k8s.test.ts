@@ -393,7 +393,8 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const { promise } = await deploy(cluster, "staging");
     const result = await promise;
     expect(result.outcome).toBe("deployed");
-    expect(result.steps[0]).toMatchObject({ name: "server dry run", outcome: "skipped" });
+    expect(result.steps[0]).toMatchObject({ name: "migrations job/tiers-staging-api-migrate", outcome: "ok" });
+    expect(result.steps[1]).toMatchObject({ name: "server dry run", outcome: "skipped" });
   });
 
   it("refuses the placeholder pins before contacting any cluster", async () => {
@@ -558,7 +559,8 @@ describe("deploy on the real kubectl with no API server (argument vectors only: 
       }),
     );
     expect(error.message).toMatch(
-      /server-side dry run of the manifests failed \(unreachable\); nothing was applied/,
+      // The migration step is the first cluster call now; it fails before anything is applied.
+      /database migrations failed: could not remove the previous Job .*no Deployment was changed/,
     );
     const cause = error.cause as { kind?: string; command?: string };
     expect(cause.kind).toBe("unreachable");
