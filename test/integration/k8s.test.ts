@@ -125,9 +125,9 @@ describe("overlays on the real kubectl kustomize (offline)", () => {
     expect(images.map((i) => `${i.object} ${i.image}`)).toEqual([
       `Deployment/tiers-prod-api-blue 127.0.0.1:5000/tiers/api@${digests.api}`,
       `Deployment/tiers-prod-api-green 127.0.0.1:5000/tiers/api@${digests.api}`,
+      `Deployment/tiers-prod-worker 127.0.0.1:5000/tiers/worker@${digests.worker}`,
       // The migration Job runs the same release image as the api (issue 14).
       `Job/tiers-prod-api-migrate 127.0.0.1:5000/tiers/api@${digests.api}`,
-      `Deployment/tiers-prod-worker 127.0.0.1:5000/tiers/worker@${digests.worker}`,
     ]);
   });
 
@@ -232,10 +232,14 @@ class FakeCluster {
     }
     if (args[0] === "delete" && args[1] === "job") return ok("");
     if (args[0] === "wait") {
-      if (this.failMigration) return fail(`error: timed out waiting for the condition on jobs/${args[2]!.replace("job/", "")}`);
+      if (this.failMigration)
+        return fail(
+          `error: timed out waiting for the condition on jobs/${args[2]!.replace("job/", "")}`,
+        );
       return ok(`${args[2]} condition met`);
     }
-    if (args[0] === "logs") return ok('{"level":"error","msg":"migrate: column \"payload\" does not exist"}');
+    if (args[0] === "logs")
+      return ok('{"level":"error","msg":"migrate: column "payload" does not exist"}');
     if (args[0] === "get" && args[1] === "--raw") {
       if (this.failSmoke(args[2]!)) {
         return fail(
@@ -393,7 +397,10 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const { promise } = await deploy(cluster, "staging");
     const result = await promise;
     expect(result.outcome).toBe("deployed");
-    expect(result.steps[0]).toMatchObject({ name: "migrations job/tiers-staging-api-migrate", outcome: "ok" });
+    expect(result.steps[0]).toMatchObject({
+      name: "migrations job/tiers-staging-api-migrate",
+      outcome: "ok",
+    });
     expect(result.steps[1]).toMatchObject({ name: "server dry run", outcome: "skipped" });
   });
 
