@@ -10,7 +10,7 @@ REASON ?=
 .DEFAULT_GOAL := help
 .PHONY: help setup provision pipeline check validate doctor build publish test test-clean \
 	dev-up dev-down dev-logs dev-shell dev-status plan promote bless rollback reject status \
-	sign verify deploy bench lint typecheck
+	sign verify deploy infra-plan infra-apply bench lint typecheck
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,12 @@ verify: ## verify the tier's digest against its signing policy (ENV=)
 	$(TIERS) verify --env $(ENV)
 deploy: ## render and apply the tier's overlay (ENV=)
 	$(TIERS) deploy --env $(ENV)
+
+infra-plan: ## plan the tier's infrastructure with its own state; prints summary + budget (ENV=)
+	$(TIERS) infra plan --env $(ENV)
+
+infra-apply: ## apply the tier's saved plan after its approvals gate (ENV=)
+	$(TIERS) infra apply --env $(ENV)
 
 # --- development -----------------------------------------------------------------------------
 typecheck: ## strict TypeScript over the whole tree

@@ -56,6 +56,7 @@ import {
 import { parseImageRef } from "./core/promotion/refs.ts";
 import { type ComposeTier, composeFilesFor } from "./core/topology.ts";
 import { DaggerCosignEvidence, signingSecretNames } from "./engines/dagger/evidence.ts";
+import { infraStep, savedPlan } from "./engines/dagger/infra.ts";
 import {
   type DaggerRunOptions,
   freshRunId,
@@ -1077,6 +1078,100 @@ export class Tiers {
       buildArgs: imageBuildArgs({ baseImage: context.baseImage, revision }),
       labels: imageLabels({ project: context.project, service: spec.name, target, revision }),
       ...(caBundle ? { caBundle } : {}),
+    });
+  }
+
+  // --- Infrastructure stage (issue 14): `tiers infra plan|apply` with terraform in the toolbox. ---
+
+  /**
+   * Plans a tier's infrastructure (`tiers infra plan --env <tier>`) on a fresh clone and pushes
+   * the run's record. Returns the saved plan, its summary and the printed output, for infraApply.
+   */
+  @func({ cache: "never" })
+  async infraPlan(
+    /** Tier whose infrastructure to plan or apply (a tier with `infra` in its config). */
+    env: string,
+    /** Branch the run's record is committed and pushed on. */
+    branch = "main",
+    /** Token to push the record with, as a secret. */
+    gitToken?: Secret,
+    /** User name sent with the git token. */
+    gitUsername = "x-access-token",
+    /** Cloud credentials for terraform, as secrets (bound as AWS_ACCESS_KEY_ID). */
+    awsAccessKeyId?: Secret,
+    /** Bound as AWS_SECRET_ACCESS_KEY. */
+    awsSecretAccessKey?: Secret,
+  ): Promise<Directory> {
+    const step = await this.infraStep("plan", env, {
+      branch,
+      gitToken,
+      gitUsername,
+      awsAccessKeyId,
+      awsSecretAccessKey,
+    });
+    const printed = await this.conclude(step, `infra plan --env ${env}`);
+    return savedPlan(step.cli, env, printed);
+  }
+
+  /** Applies the plan infraPlan returned, after the approvals gate (`tiers infra apply`). */
+  @func({ cache: "never" })
+  async infraApply(
+    /** Tier whose infrastructure to plan or apply (a tier with `infra` in its config). */
+    env: string,
+    /** The directory infraPlan returned: the saved plan and its summary. */
+    plan: Directory,
+    /** Branch the run's record is committed and pushed on. */
+    branch = "main",
+    /** Token to push the record with, as a secret. */
+    gitToken?: Secret,
+    /** User name sent with the git token. */
+    gitUsername = "x-access-token",
+    /** Cloud credentials for terraform, as secrets (bound as AWS_ACCESS_KEY_ID). */
+    awsAccessKeyId?: Secret,
+    /** Bound as AWS_SECRET_ACCESS_KEY. */
+    awsSecretAccessKey?: Secret,
+    /** The CI environment the job runs in (approvals.source: ci-environment). */
+    ciEnvironment?: string,
+  ): Promise<string> {
+    const step = await this.infraStep("apply", env, {
+      branch,
+      gitToken,
+      gitUsername,
+      awsAccessKeyId,
+      awsSecretAccessKey,
+      ciEnvironment,
+      plan,
+    });
+    return this.conclude(step, `infra apply --env ${env}`);
+  }
+
+  protected async infraStep(
+    action: "plan" | "apply",
+    tier: string,
+    o: {
+      branch: string;
+      gitToken?: Secret | undefined;
+      gitUsername: string;
+      awsAccessKeyId?: Secret | undefined;
+      awsSecretAccessKey?: Secret | undefined;
+      ciEnvironment?: string | undefined;
+      plan?: Directory | undefined;
+    },
+  ) {
+    const context = await this.context({});
+    const cloudEnv: Record<string, Secret> = {};
+    if (o.awsAccessKeyId) cloudEnv.AWS_ACCESS_KEY_ID = o.awsAccessKeyId;
+    if (o.awsSecretAccessKey) cloudEnv.AWS_SECRET_ACCESS_KEY = o.awsSecretAccessKey;
+    return infraStep(action, tier, {
+      nodeImage: context.baseImage,
+      remote: await this.repo.url(),
+      branch: o.branch,
+      ...(o.gitToken ? { gitAuth: await this.gitCredentials(o.gitUsername, o.gitToken) } : {}),
+      cloudEnv,
+      // What the host engine reads for approvals.source: ci-environment (as on a CI runner).
+      env: o.ciEnvironment ? { GITHUB_ACTIONS: "true", GITHUB_ENVIRONMENT: o.ciEnvironment } : {},
+      ...(o.plan ? { plan: o.plan } : {}),
+      runId: freshRunId(),
     });
   }
 }

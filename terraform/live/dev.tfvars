@@ -12,3 +12,15 @@ database_enabled = false
 log_retention_days      = 1 # retention.logs_days
 artefact_retention_days = 7 # retention.artefacts_days
 services                = ["api", "worker"]
+
+# Evidence store (design table): dev no lock 7 days, staging GOVERNANCE 365, prod COMPLIANCE 1095.
+evidence_lock_mode      = "NONE"
+evidence_retention_days = 7
+
+secret_names = ["database_url"] # = the keys of `secrets` in environments/dev.yaml (names only)
+
+budget_monthly_usd      = 100
+budget_alert_thresholds = [50, 80, 100]
+budget_alert_emails     = ["platform@tiers.example"]
+
+state_protected = false

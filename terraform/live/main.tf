@@ -25,6 +25,13 @@ module "tier" {
   artefact_retention_days        = var.artefact_retention_days
   services                       = var.services
   tags                           = var.tags
+  evidence_lock_mode             = var.evidence_lock_mode
+  evidence_retention_days        = var.evidence_retention_days
+  secret_names                   = var.secret_names
+  budget_monthly_usd             = var.budget_monthly_usd
+  budget_alert_thresholds        = var.budget_alert_thresholds
+  budget_alert_emails            = var.budget_alert_emails
+  state_protected                = var.state_protected
 }
 
 module "registry" {
@@ -71,4 +78,38 @@ module "database" {
   vpc_cidr              = var.vpc_cidr
   subnet_ids            = module.network[0].private_subnet_ids
   tags                  = module.tier.tags
+}
+
+module "evidence" {
+  source         = "../modules/evidence"
+  bucket         = module.tier.evidence.bucket
+  lock_mode      = module.tier.evidence.lock_mode
+  retention_days = module.tier.evidence.retention_days
+  tags           = module.tier.tags
+}
+
+module "secrets" {
+  source       = "../modules/secrets"
+  path         = module.tier.secrets.path
+  secret_names = var.secret_names
+  role_name    = module.tier.secrets.role
+  tags         = module.tier.tags
+}
+
+module "budget" {
+  source           = "../modules/budget"
+  name             = module.tier.budget.name
+  tier             = var.tier
+  monthly_usd      = module.tier.budget.monthly_usd
+  alert_thresholds = module.tier.budget.alert_thresholds
+  alert_emails     = module.tier.budget.alert_emails
+  tags             = module.tier.tags
+}
+
+module "state" {
+  source     = "../modules/state"
+  bucket     = module.tier.state.bucket
+  lock_table = module.tier.state.lock_table
+  protected  = module.tier.state.protected
+  tags       = module.tier.tags
 }

@@ -25,3 +25,15 @@ database_deletion_protection   = true
 log_retention_days      = 30  # retention.logs_days
 artefact_retention_days = 365 # retention.artefacts_days
 services                = ["api", "worker"]
+
+# Evidence store (design table): dev no lock 7 days, staging GOVERNANCE 365, prod COMPLIANCE 1095.
+evidence_lock_mode      = "COMPLIANCE"
+evidence_retention_days = 1095
+
+secret_names = ["database_url"] # = the keys of `secrets` in environments/prod.yaml (names only)
+
+budget_monthly_usd      = 3000
+budget_alert_thresholds = [50, 80, 100]
+budget_alert_emails     = ["platform@tiers.example"]
+
+state_protected = true

@@ -25,3 +25,15 @@ database_deletion_protection   = false
 log_retention_days      = 14 # retention.logs_days
 artefact_retention_days = 90 # retention.artefacts_days
 services                = ["api", "worker"]
+
+# Evidence store (design table): dev no lock 7 days, staging GOVERNANCE 365, prod COMPLIANCE 1095.
+evidence_lock_mode      = "GOVERNANCE"
+evidence_retention_days = 365
+
+secret_names = ["database_url"] # = the keys of `secrets` in environments/staging.yaml (names only)
+
+budget_monthly_usd      = 500
+budget_alert_thresholds = [50, 80, 100]
+budget_alert_emails     = ["platform@tiers.example"]
+
+state_protected = false

@@ -132,3 +132,42 @@ variable "tags" {
   description = "Extra tags put on every resource (project and tier tags are always added)."
   default     = {}
 }
+
+# --- Evidence store, secrets by path, cost and state (docs/terraform.md "The tiers") ---
+
+variable "evidence_lock_mode" {
+  type        = string
+  description = "Object Lock mode of the evidence store: NONE (dev), GOVERNANCE (staging) or COMPLIANCE (prod)."
+}
+
+variable "evidence_retention_days" {
+  type        = number
+  description = "Days promotion evidence is kept (locked, where a lock mode is set) before it may expire."
+}
+
+variable "secret_names" {
+  type        = list(string)
+  description = "Names of the tier's secrets (the keys of `secrets` in environments/<tier>.yaml): parameters /<project>/<tier>/<name>. Names only, never values."
+}
+
+variable "budget_monthly_usd" {
+  type        = number
+  description = "Monthly cost budget of the tier in USD (printed by `tiers infra plan`)."
+}
+
+variable "budget_alert_thresholds" {
+  type        = list(number)
+  description = "Percentages of the monthly budget at which an alert is sent, ascending, e.g. [50, 80, 100]."
+  default     = [50, 80, 100]
+}
+
+variable "budget_alert_emails" {
+  type        = list(string)
+  description = "Who receives the budget alerts."
+}
+
+variable "state_protected" {
+  type        = bool
+  description = "Protect the tier's state bucket and lock table from deletion (required in prod)."
+  default     = false
+}

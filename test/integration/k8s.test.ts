@@ -126,6 +126,8 @@ describe("overlays on the real kubectl kustomize (offline)", () => {
       `Deployment/tiers-prod-api-blue 127.0.0.1:5000/tiers/api@${digests.api}`,
       `Deployment/tiers-prod-api-green 127.0.0.1:5000/tiers/api@${digests.api}`,
       `Deployment/tiers-prod-worker 127.0.0.1:5000/tiers/worker@${digests.worker}`,
+      // The migration Job runs the same release image as the api (issue 14).
+      `Job/tiers-prod-api-migrate 127.0.0.1:5000/tiers/api@${digests.api}`,
     ]);
   });
 
@@ -160,6 +162,7 @@ describe("overlays on the real kubectl kustomize (offline)", () => {
     const findings = checkRendered(await render(dir, "staging"), model.tiers.staging!);
     expect(findings.map((f) => `${f.rule} ${f.object}`)).toEqual([
       "policy/image-digest Deployment/tiers-staging-api",
+      "policy/image-digest Job/tiers-staging-api-migrate",
     ]);
   });
 });
@@ -181,6 +184,8 @@ class FakeCluster {
   noHistory = new Set<string>();
   /** stderr of a failing server-side dry run, if it should fail. */
   rejectDryRun: string | undefined;
+  /** The migration Job fails (kubectl wait times out) and its logs say why. */
+  failMigration = false;
 
   constructor(private readonly dir: string) {}
 
@@ -225,6 +230,16 @@ class FakeCluster {
         return fail(`error: no rollout history found for deployment "${name}"`);
       return ok(`${args[2]} rolled back`);
     }
+    if (args[0] === "delete" && args[1] === "job") return ok("");
+    if (args[0] === "wait") {
+      if (this.failMigration)
+        return fail(
+          `error: timed out waiting for the condition on jobs/${args[2]!.replace("job/", "")}`,
+        );
+      return ok(`${args[2]} condition met`);
+    }
+    if (args[0] === "logs")
+      return ok('{"level":"error","msg":"migrate: column "payload" does not exist"}');
     if (args[0] === "get" && args[1] === "--raw") {
       if (this.failSmoke(args[2]!)) {
         return fail(
@@ -294,6 +309,9 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const result = await promise;
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines()).toEqual([
+      "delete job tiers-staging-api-migrate",
+      "apply 4 objects",
+      "wait job/tiers-staging-api-migrate",
       "apply --dry-run=server 14 objects",
       "apply 14 objects",
       "rollout status deployment/tiers-staging-api",
@@ -303,13 +321,13 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
       "GET tiers-staging-worker:health/proxy/healthz",
       "GET tiers-staging-worker:health/proxy/readyz",
     ]);
-    const apply = cluster.calls[1]!;
+    const apply = cluster.calls[4]!; // after the migration step's three calls
     expect(apply.args.slice(0, 2)).toEqual(["--kubeconfig", kubectl.kubeconfigPath]);
     expect(apply.secretFiles).toEqual([{ path: kubectl.kubeconfigPath, secret: "kubeconfig" }]);
     expect(apply.args).toEqual(expect.arrayContaining(["apply", "--server-side", "-f", "-"]));
     // What is applied is the rendered, pinned overlay.
     expect(apply.stdin).toContain(`127.0.0.1:5000/tiers/api@${digests.api}`);
-    expect(cluster.calls[2]!.args).toContain("--timeout=330s");
+    expect(cluster.calls[5]!.args).toContain("--timeout=330s");
   });
 
   it("a rollout that misses its deadline is rolled back by itself", async () => {
@@ -365,7 +383,12 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const { promise } = await deploy(cluster, "staging");
     const error = await failure(promise);
     expect(error.message).toMatch(/\(invalid\); nothing was applied/);
-    expect(cluster.lines()).toEqual(["apply --dry-run=server 14 objects"]);
+    expect(cluster.lines()).toEqual([
+      "delete job tiers-staging-api-migrate",
+      "apply 4 objects",
+      "wait job/tiers-staging-api-migrate",
+      "apply --dry-run=server 14 objects",
+    ]);
   });
 
   it("the first deploy into a new namespace proceeds past the dry run that cannot see it", async () => {
@@ -374,7 +397,11 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const { promise } = await deploy(cluster, "staging");
     const result = await promise;
     expect(result.outcome).toBe("deployed");
-    expect(result.steps[0]).toMatchObject({ name: "server dry run", outcome: "skipped" });
+    expect(result.steps[0]).toMatchObject({
+      name: "migrations job/tiers-staging-api-migrate",
+      outcome: "ok",
+    });
+    expect(result.steps[1]).toMatchObject({ name: "server dry run", outcome: "skipped" });
   });
 
   it("refuses the placeholder pins before contacting any cluster", async () => {
@@ -392,6 +419,9 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     const result = await promise;
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines().slice(0, 6)).toEqual([
+      "delete job tiers-prod-api-migrate",
+      "apply 4 objects",
+      "wait job/tiers-prod-api-migrate",
       "get service tiers-prod-api",
       "apply --dry-run=server 21 objects",
       "apply 21 objects",
@@ -428,6 +458,9 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.outcome).toBe("deployed");
     expect(result.liveColours).toEqual({ api: "green" });
     expect(cluster.lines()).toEqual([
+      "delete job tiers-prod-api-migrate",
+      "apply 4 objects",
+      "wait job/tiers-prod-api-migrate",
       "get service tiers-prod-api",
       "apply --dry-run=server 18 objects",
       "apply 18 objects",
@@ -442,7 +475,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
       "GET tiers-prod-api:http/proxy/readyz",
     ]);
     // The live colour's workload is not in the apply, and applying does not move traffic.
-    const applied = parseManifests(cluster.calls[2]!.stdin ?? "", "stdin");
+    const applied = parseManifests(cluster.calls[5]!.stdin ?? "", "stdin");
     const names = applied.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(names).not.toContain("Deployment/tiers-prod-api-blue");
     expect(names).not.toContain("HorizontalPodAutoscaler/tiers-prod-api-blue");
@@ -533,7 +566,8 @@ describe("deploy on the real kubectl with no API server (argument vectors only: 
       }),
     );
     expect(error.message).toMatch(
-      /server-side dry run of the manifests failed \(unreachable\); nothing was applied/,
+      // The migration step is the first cluster call now; it fails before anything is applied.
+      /database migrations failed: could not remove the previous Job .*no Deployment was changed/,
     );
     const cause = error.cause as { kind?: string; command?: string };
     expect(cause.kind).toBe("unreachable");

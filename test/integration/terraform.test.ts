@@ -10,7 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EnvironmentModel, loadModel } from "../../pipelines/src/core/environment/index.ts";
+import {
+  type EnvironmentModel,
+  loadModel,
+  resourceName,
+} from "../../pipelines/src/core/environment/index.ts";
 import { field, parseManifests } from "../../pipelines/src/core/manifests/index.ts";
 import { runHost } from "../../pipelines/src/engines/host/run.ts";
 import type { Invocation } from "../../pipelines/src/tools/invocation.ts";
@@ -23,6 +27,8 @@ let model: EnvironmentModel;
 let work: string;
 /** modules/tier, applied once per tier into its own state: what terraform parsed from the tfvars. */
 const settings: Record<string, Record<string, unknown>> = {};
+/** modules/tier's `names` output per tier: every resource name it derives. */
+const names: Record<string, Record<string, string>> = {};
 
 // The CLI config file this machine points TF_CLI_CONFIG_FILE at may be missing; terraform only
 // warns, but a clean environment keeps its stderr to the point.
@@ -57,6 +63,8 @@ beforeAll(async () => {
     expect(applied.exitCode, applied.stderr).toBe(0);
     const out = await run(terraform.output(dir, "settings"));
     settings[tier] = JSON.parse(out.stdout) as Record<string, unknown>;
+    const named = await run(terraform.output(dir, "names"));
+    names[tier] = JSON.parse(named.stdout) as Record<string, string>;
   }
 });
 
@@ -222,6 +230,41 @@ describe("tfvars agree with the tier config where they overlap", () => {
       // A tier that keeps data (features.persistence) keeps backups of it.
       expect((s.database_backup_retention_days as number) > 0).toBe(tier.features.persistence);
     }
+    // Secrets by path are created from the config's references, names only: the same names.
+    expect([...(s.secret_names as string[])].sort()).toEqual(Object.keys(tier.secrets).sort());
+    // The state backend the tier config declares is the one modules/state creates.
+    const state = tier.infra?.state;
+    if (state?.backend === "s3") {
+      expect(state.bucket).toBe(names[name]!.state_bucket);
+      expect(state.lock_table).toBe(names[name]!.state_lock);
+      expect(state.region).toBe(s.region);
+    } else {
+      expect(state?.backend).toBe("local");
+    }
+  });
+
+  it.each(tiers)(
+    "%s: every terraform name is the one <project>-<tier>-<service> rule of core",
+    (name) => {
+      const tier = model.tiers[name]!;
+      for (const [key, value] of Object.entries(names[name]!)) {
+        const service = value.slice(`${tier.project}-${tier.tier}-`.length);
+        expect(value, key).toBe(resourceName(tier.project, tier.tier, service));
+        expect(service, key).toMatch(/^[a-z][a-z0-9-]*$/);
+      }
+    },
+  );
+
+  it("the design table's evidence store per tier: dev unlocked 7 days, staging GOVERNANCE 365, prod COMPLIANCE 1095", () => {
+    const evidence = (t: string) => [
+      settings[t]!.evidence_lock_mode,
+      settings[t]!.evidence_retention_days,
+    ];
+    expect(evidence("dev")).toEqual(["NONE", 7]);
+    expect(evidence("staging")).toEqual(["GOVERNANCE", 365]);
+    expect(evidence("prod")).toEqual(["COMPLIANCE", 1095]);
+    expect(settings.prod!.state_protected).toBe(true);
+    for (const t of tiers) expect(settings[t]!.budget_monthly_usd as number).toBeGreaterThan(0);
   });
 
   it.each(["staging", "prod"])(

@@ -132,6 +132,11 @@ export function diffQuiet(rev: string, paths: readonly string[]): Invocation {
   return git(["diff", "--quiet", rev, "--", ...paths]);
 }
 
+/** `git diff --name-only <from> <to>`: files that differ between two commits. */
+export function diffNames(from: string, to: string): Invocation {
+  return git(["diff", "--name-only", from, to]);
+}
+
 /** `git status --porcelain=v1 -- paths`: uncommitted changes to the given paths. */
 export function statusPorcelain(paths: readonly string[]): Invocation {
   return git(["status", "--porcelain=v1", "--untracked-files=all", "--", ...paths]);

@@ -281,3 +281,50 @@ export function parseService(stdout: string): LiveService {
     selector: { ...(data.spec?.selector ?? {}) },
   };
 }
+
+/** Options naming one Job of a namespace. */
+export interface JobOptions extends ClusterAccess {
+  namespace: string;
+  job: string;
+}
+
+/**
+ * `kubectl delete job <name> --ignore-not-found --wait=true`: a Job's pod template is immutable,
+ * so the previous release's migration Job is removed before this release's is applied.
+ */
+export function deleteJob(options: JobOptions & { timeoutSeconds: number }): Invocation {
+  return clusterCall(options, [
+    "delete",
+    "job",
+    options.job,
+    "--namespace",
+    options.namespace,
+    "--ignore-not-found=true",
+    "--wait=true",
+    `--timeout=${options.timeoutSeconds}s`,
+  ]);
+}
+
+/** `kubectl wait --for=condition=complete job/<name> --timeout=<n>s`: exits non-zero unless it completed in time. */
+export function waitJobComplete(options: JobOptions & { timeoutSeconds: number }): Invocation {
+  return clusterCall(options, [
+    "wait",
+    "--for=condition=complete",
+    `job/${options.job}`,
+    "--namespace",
+    options.namespace,
+    `--timeout=${options.timeoutSeconds}s`,
+  ]);
+}
+
+/** `kubectl logs job/<name> --tail=200`: the migration runner's output, for the failure report. */
+export function jobLogs(options: JobOptions): Invocation {
+  return clusterCall(options, [
+    "logs",
+    `job/${options.job}`,
+    "--namespace",
+    options.namespace,
+    "--all-containers=true",
+    "--tail=200",
+  ]);
+}

@@ -143,3 +143,157 @@ export function parseFmtCheck(stdout: string): string[] {
       .filter((line) => !line.includes(" ") && (line.endsWith(".tf") || line.endsWith(".tfvars")))
   );
 }
+
+/**
+ * `terraform init -input=false -reconfigure -backend-config=k=v ...`: initialises a root with the
+ * tier's own state backend. `-reconfigure` because one working copy per tier never switches
+ * backends, and a stale `.terraform/` must not make terraform offer a migration prompt.
+ */
+export function initBackend(
+  dir: string,
+  backendConfig: Readonly<Record<string, string>>,
+): Invocation {
+  return {
+    tool: "terraform",
+    args: [
+      "init",
+      "-input=false",
+      "-no-color",
+      "-reconfigure",
+      ...Object.entries(backendConfig).map(([k, v]) => `-backend-config=${k}=${v}`),
+    ],
+    cwd: dir,
+    env: { TF_IN_AUTOMATION: "1" },
+  };
+}
+
+/** `terraform show -json <planfile>`: the machine-readable plan (see parsePlanJson). */
+export function showPlanJson(dir: string, planFile: string): Invocation {
+  return {
+    tool: "terraform",
+    args: ["show", "-json", "-no-color", planFile],
+    cwd: dir,
+    env: { TF_IN_AUTOMATION: "1" },
+  };
+}
+
+/**
+ * `terraform apply <planfile>`: applies exactly the saved plan (terraform refuses a plan whose
+ * state has moved on: "Saved plan is stale"), never re-planning, never prompting.
+ */
+export function applyPlan(
+  dir: string,
+  planFile: string,
+  credentials: Readonly<Record<string, string>> = {},
+): Invocation {
+  return {
+    tool: "terraform",
+    args: ["apply", "-input=false", "-no-color", "-lock-timeout=120s", planFile],
+    cwd: dir,
+    env: { TF_IN_AUTOMATION: "1" },
+    secretEnv: credentials,
+  };
+}
+
+/** Providers `terraform init` could not download, e.g. `["hashicorp/aws"]` (empty: another failure). */
+export function parseProviderDownloadFailure(stderr: string): string[] {
+  // terraform's installer messages (internal/command/init.go): "Could not retrieve the list of
+  // available versions for provider <addr>: ..." and "Error while installing <addr> v<version>:
+  // ...". Lines wrap at 78 columns, so the text is joined before matching.
+  const text = stderr.replace(/\s*\n\s*/g, " ");
+  const found = new Set<string>();
+  const patterns = [
+    /available versions for provider ([\w.-]+\/[\w.-]+(?:\/[\w.-]+)?):/g,
+    /Error while installing ([\w.-]+\/[\w.-]+(?:\/[\w.-]+)?) v\d/g,
+  ];
+  for (const pattern of patterns) {
+    for (const match of text.matchAll(pattern)) found.add(match[1]!);
+  }
+  return [...found];
+}
+
+/** One resource instance's planned change, from `resource_changes` of the JSON plan. */
+export interface PlannedChange {
+  address: string;
+  type: string;
+  /** `module.state` for a resource in that module, "" at the root. */
+  module: string;
+  /** terraform's action list: ["create"], ["update"], ["delete"], ["delete","create"] (replace), ... */
+  actions: string[];
+  /** Attribute values before the change (null when the resource is being created). */
+  before: Record<string, unknown> | null;
+}
+
+/** The parts of `terraform show -json <plan>` the infra stage uses. */
+export interface PlanJson {
+  formatVersion: string;
+  terraformVersion: string;
+  changes: PlannedChange[];
+  /** Root module input variables as planned (`variables.<name>.value`). */
+  variables: Record<string, unknown>;
+  /** Root outputs as planned (`planned_values.outputs.<name>.value`; unknown values absent). */
+  outputs: Record<string, unknown>;
+}
+
+/**
+ * Parses `terraform show -json <planfile>`. Format: "JSON Output Format",
+ * https://developer.hashicorp.com/terraform/internals/json-format (format_version 1.x:
+ * `resource_changes[].{address,module_address,type,change.actions,change.before}`,
+ * `variables.<name>.value`, `planned_values.outputs`). A major format version other than 1 is
+ * refused rather than half-read. Anything before the JSON document (terraform's CLI-config
+ * warning on stderr never reaches stdout, but be safe) is skipped.
+ */
+export function parsePlanJson(stdout: string, where = "terraform show -json"): PlanJson {
+  const start = stdout.indexOf("{");
+  let data: {
+    format_version?: string;
+    terraform_version?: string;
+    resource_changes?: {
+      address?: string;
+      module_address?: string;
+      type?: string;
+      change?: { actions?: string[]; before?: unknown };
+    }[];
+    variables?: Record<string, { value?: unknown }>;
+    planned_values?: { outputs?: Record<string, { value?: unknown }> };
+  };
+  try {
+    data = JSON.parse(start >= 0 ? stdout.slice(start) : stdout);
+  } catch (error) {
+    throw new Error(`${where}: not a JSON plan (${(error as Error).message})`);
+  }
+  if (typeof data.format_version !== "string" || !data.format_version.startsWith("1.")) {
+    throw new Error(
+      `${where}: unsupported plan format_version ${JSON.stringify(data.format_version)} (expected 1.x)`,
+    );
+  }
+  const changes = (data.resource_changes ?? []).map((rc, i) => {
+    if (!rc.address || !rc.type || !Array.isArray(rc.change?.actions)) {
+      throw new Error(`${where}: resource_changes[${i}] lacks address, type or change.actions`);
+    }
+    const before = rc.change.before;
+    return {
+      address: rc.address,
+      type: rc.type,
+      module: rc.module_address ?? "",
+      actions: rc.change.actions,
+      before:
+        before && typeof before === "object" && !Array.isArray(before)
+          ? (before as Record<string, unknown>)
+          : null,
+    };
+  });
+  const values = (record: Record<string, { value?: unknown }> | undefined) =>
+    Object.fromEntries(
+      Object.entries(record ?? {})
+        .filter(([, v]) => v && "value" in v)
+        .map(([k, v]) => [k, v.value]),
+    );
+  return {
+    formatVersion: data.format_version,
+    terraformVersion: data.terraform_version ?? "",
+    changes,
+    variables: values(data.variables),
+    outputs: values(data.planned_values?.outputs),
+  };
+}

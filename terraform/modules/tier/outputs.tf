@@ -21,7 +21,7 @@ output "private_subnets" {
 output "database" {
   description = "Database settings after validation (null when the tier has no managed database)."
   value = var.database_enabled ? {
-    identifier          = "${local.prefix}-postgres"
+    identifier          = local.names.database
     engine_version      = var.database_engine_version
     name                = var.database_name
     port                = var.database_port
@@ -67,5 +67,53 @@ output "settings" {
     log_retention_days             = var.log_retention_days
     artefact_retention_days        = var.artefact_retention_days
     services                       = var.services
+    evidence_lock_mode             = var.evidence_lock_mode
+    evidence_retention_days        = var.evidence_retention_days
+    secret_names                   = var.secret_names
+    budget_monthly_usd             = var.budget_monthly_usd
+    budget_alert_thresholds        = var.budget_alert_thresholds
+    state_protected                = var.state_protected
+  }
+}
+
+output "names" {
+  description = "Resource names, each <project>-<tier>-<service>."
+  value       = local.names
+}
+
+output "evidence" {
+  description = "Evidence store settings after validation."
+  value = {
+    bucket         = local.names.evidence_bucket
+    lock_mode      = var.evidence_lock_mode
+    retention_days = var.evidence_retention_days
+  }
+}
+
+output "secrets" {
+  description = "The tier's parameter path, parameter names and reader role."
+  value = {
+    path       = local.secret_path
+    parameters = [for s in var.secret_names : "${local.secret_path}${s}"]
+    role       = local.names.secrets_role
+  }
+}
+
+output "budget" {
+  description = "Monthly budget of the tier."
+  value = {
+    name             = local.names.budget
+    monthly_usd      = var.budget_monthly_usd
+    alert_thresholds = var.budget_alert_thresholds
+    alert_emails     = var.budget_alert_emails
+  }
+}
+
+output "state" {
+  description = "Names and protection of the tier's state bucket and lock table."
+  value = {
+    bucket     = local.names.state_bucket
+    lock_table = local.names.state_lock
+    protected  = var.state_protected
   }
 }

@@ -199,3 +199,85 @@ variable "tags" {
   description = "Extra tags put on every resource (project and tier tags are always added)."
   default     = {}
 }
+
+# --- Evidence store, secrets by path, cost and state (docs/terraform.md "The tiers") ---
+
+variable "evidence_lock_mode" {
+  type        = string
+  description = "Object Lock mode of the evidence store: NONE (dev), GOVERNANCE (staging) or COMPLIANCE (prod)."
+  validation {
+    condition     = contains(["NONE", "GOVERNANCE", "COMPLIANCE"], var.evidence_lock_mode)
+    error_message = "evidence_lock_mode must be NONE, GOVERNANCE or COMPLIANCE."
+  }
+  validation {
+    # COMPLIANCE: not even the account root can shorten or remove a retention once set.
+    condition     = var.tier != "prod" || var.evidence_lock_mode == "COMPLIANCE"
+    error_message = "prod's evidence store must use Object Lock in COMPLIANCE mode."
+  }
+  validation {
+    condition     = var.tier != "staging" || var.evidence_lock_mode != "NONE"
+    error_message = "staging's evidence store must be locked (GOVERNANCE or COMPLIANCE)."
+  }
+}
+
+variable "evidence_retention_days" {
+  type        = number
+  description = "Days promotion evidence is kept (locked, where a lock mode is set) before it may expire."
+  validation {
+    condition     = var.evidence_retention_days >= 1 && var.evidence_retention_days <= 3650
+    error_message = "evidence_retention_days must be between 1 and 3650."
+  }
+  validation {
+    condition     = var.tier != "prod" || var.evidence_retention_days >= 1095
+    error_message = "prod keeps promotion evidence for at least 1095 days (3 years)."
+  }
+}
+
+variable "secret_names" {
+  type        = list(string)
+  description = "Names of the tier's secrets (the keys of `secrets` in environments/<tier>.yaml): parameters /<project>/<tier>/<name>. Names only, never values."
+  validation {
+    condition     = alltrue([for s in var.secret_names : can(regex("^[a-z][a-z0-9_]*$", s))])
+    error_message = "secret_names must be secret names such as database_url (lower-case, digits, '_')."
+  }
+}
+
+variable "budget_monthly_usd" {
+  type        = number
+  description = "Monthly cost budget of the tier in USD (printed by `tiers infra plan`)."
+  validation {
+    condition     = var.budget_monthly_usd > 0
+    error_message = "budget_monthly_usd must be greater than 0."
+  }
+}
+
+variable "budget_alert_thresholds" {
+  type        = list(number)
+  description = "Percentages of the monthly budget at which an alert is sent, ascending, e.g. [50, 80, 100]."
+  default     = [50, 80, 100]
+  validation {
+    condition = length(var.budget_alert_thresholds) > 0 && alltrue([for t in var.budget_alert_thresholds : t > 0 && t <= 200]) && alltrue([
+      for i in range(max(0, length(var.budget_alert_thresholds) - 1)) : var.budget_alert_thresholds[i + 1] > var.budget_alert_thresholds[i]
+    ])
+    error_message = "budget_alert_thresholds must be a non-empty ascending list of percentages in (0, 200]."
+  }
+}
+
+variable "budget_alert_emails" {
+  type        = list(string)
+  description = "Who receives the budget alerts."
+  validation {
+    condition     = length(var.budget_alert_emails) > 0 && alltrue([for e in var.budget_alert_emails : can(regex("^[^@\\s]+@[^@\\s]+$", e))])
+    error_message = "budget_alert_emails must list at least one e-mail address."
+  }
+}
+
+variable "state_protected" {
+  type        = bool
+  description = "Protect the tier's state bucket and lock table from deletion (required in prod)."
+  default     = false
+  validation {
+    condition     = var.tier != "prod" || var.state_protected
+    error_message = "prod's state must be protected: set state_protected = true."
+  }
+}

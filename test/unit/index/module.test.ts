@@ -324,6 +324,8 @@ describe("module definition as Dagger's introspector reads it (no Dagger engine 
         "build",
         "deploy",
         "dev",
+        "infraApply",
+        "infraPlan",
         "plan",
         "promote",
         "publish",

@@ -27,10 +27,14 @@ function tableRows(text: string): Map<string, Row> {
   const rows = new Map<string, Row>();
   for (const line of text.split("\n")) {
     const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
-    const call = /^`([a-z]+)(.*)`$/.exec(cells[1] ?? "");
+    // Dagger's CLI spells functions in kebab case (`infra-plan`); the module names them in camel.
+    const call = /^`([a-z][a-z-]*)(.*)`$/.exec(cells[1] ?? "");
     if (!call || call[1] === "dagger" || cells.length < 6) continue; // the header names `dagger call`
     const flags = [...`${call[2]} ${cells[2]}`.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!);
-    rows.set(call[1]!, { call: cells[1]!, flags, never: cells[5] === "**never**" });
+    rows.set(
+      call[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+      { call: cells[1]!, flags, never: cells[5] === "**never**" },
+    );
   }
   return rows;
 }

@@ -51,7 +51,11 @@ export async function loadModel(root: string): Promise<EnvironmentModel> {
   return model;
 }
 
-/** `<project>-<tier>-<service>`: the one name of a tier's resource (container, namespace object, volume). */
+/**
+ * `<project>-<tier>-<service>`: the one name of a tier's resource (container, namespace object,
+ * volume, and the cloud resources terraform/modules/tier names; test/integration/terraform.test.ts
+ * checks terraform's names against this function).
+ */
 export function resourceName(project: string, tier: string, service: string): string {
   return `${project}-${tier}-${service}`;
 }

@@ -219,6 +219,38 @@ const approvals = z
   });
 
 /** Everything `environments/base.yaml` and one tier file together must define. */
+// --- Infrastructure stage (issue 14): where `tiers infra` keeps each tier's Terraform state. ---
+
+/** Local state (dev): a file under `.tiers/infra/`, never committed. */
+const localState = z.strictObject({
+  backend: z.literal("local"),
+  /** State file, relative to the repository root. */
+  path: z
+    .string()
+    .regex(/^\.tiers\/infra\/[^\s]+\.tfstate$/, "expected .tiers/infra/<name>.tfstate"),
+});
+
+/**
+ * S3 state with DynamoDB locking and server-side encryption (terraform/modules/state creates the
+ * bucket and table; terraform's s3 backend docs: developer.hashicorp.com/terraform/language/backend/s3).
+ */
+const s3State = z.strictObject({
+  backend: z.literal("s3"),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name"),
+  key: z
+    .string()
+    .regex(/^[^\s/][^\s]*\.tfstate$/, "expected a state key such as tiers/prod.tfstate"),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, "expected a region such as eu-west-1"),
+  lock_table: z.string().min(3),
+  /** Always on: state holds resource attributes that must not sit unencrypted. */
+  encrypt: z.literal(true),
+});
+
+export const infraSchema = z.strictObject({
+  state: z.discriminatedUnion("backend", [localState, s3State]),
+});
+export type InfraSettings = z.infer<typeof infraSchema>;
+
 export const tierSchema = z
   .strictObject({
     project: name,
@@ -296,6 +328,8 @@ export const tierSchema = z
       /** How many promotion records of this tier stay listed (git keeps them all anyway). */
       releases_kept: positiveInt,
     }),
+    /** Tiers with infrastructure under terraform/ (terraform/live/<tier>.tfvars). */
+    infra: infraSchema.optional(),
   })
   .superRefine((tier, ctx) => {
     // Only one way round: a provider left set on a tier without mTLS is unused, not wrong.

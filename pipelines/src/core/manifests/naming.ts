@@ -3,6 +3,7 @@
  * labels, secret object and variable names, the mesh annotation, exposed and serving ports.
  * One home for them, so the deploy plan (plan.ts) and the drift check (drift.ts) agree.
  */
+import { resourceName } from "../environment/index.ts";
 import type { Tier } from "../environment/schema.ts";
 import { blueGreenServices, colourNames, colours } from "./blue-green.ts";
 
@@ -13,7 +14,7 @@ export function namespaceOf(tier: Pick<Tier, "project" | "tier">): string {
 
 /** `<project>-<tier>-<service>`, the name of a service's objects (see environment.resourceName). */
 export function serviceResource(tier: Pick<Tier, "project" | "tier">, service: string): string {
-  return `${tier.project}-${tier.tier}-${service}`;
+  return resourceName(tier.project, tier.tier, service);
 }
 
 /** Kubernetes name of the Secret a config secret is delivered as: `database_url` -> `database-url`. */

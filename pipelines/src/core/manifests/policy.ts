@@ -103,7 +103,9 @@ function checkPod(object: KubeObject, add: Add): void {
   for (const [group, containers] of groups) {
     for (const [i, container] of containers.entries()) {
       const at = `${base}.${group}[${i}]`;
-      checkContainer(container, podContext, at, group === "containers", add);
+      // Probes guard serving workloads; a Job's container runs to completion (the migration step).
+      const longRunning = group === "containers" && !["Job", "CronJob"].includes(object.kind);
+      checkContainer(container, podContext, at, longRunning, add);
     }
   }
 }

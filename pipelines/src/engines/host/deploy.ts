@@ -17,6 +17,7 @@ import {
   checkRendered,
   type DeployPlan,
   describePlan,
+  field,
   isUnpromoted,
   type KubeObject,
   liveColourOf,
@@ -197,9 +198,14 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     );
   }
 
-  // 2. Which colour is live now (blue-green only): read from the cluster, never from git.
+  // 2. Database migrations, before anything else changes (runMigration below).
+  const migrationSteps: DeployStep[] = [];
+  const migrated = await runMigration(objects, access, run, reporter, name, migrationSteps);
+  const rollout = objects.filter((o) => !isMigrationJob(o));
+
+  // 3. Which colour is live now (blue-green only): read from the cluster, never from git.
   const live: Record<string, Colour | undefined> = {};
-  const firstPlan = planDeploy(objects, tier);
+  const firstPlan = planDeploy(rollout, tier);
   for (const sw of firstPlan.switches) {
     const service = Object.keys(tier.services).find(
       (s) => `${tier.project}-${name}-${s}` === sw.resource,
@@ -218,7 +224,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
       live[service] = undefined;
     }
   }
-  const plan = planDeploy(objects, tier, live);
+  const plan = planDeploy(rollout, tier, live);
   const manifests = renderManifests(plan.apply);
   const result: DeployResult = {
     tier: name,
@@ -226,13 +232,16 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     plan,
     manifests,
     images: [...new Set(images.map((i) => i.image))],
-    steps: [],
+    steps: migrationSteps,
     liveColours: Object.fromEntries(
       Object.entries(live).filter((e): e is [string, Colour] => e[1] !== undefined),
     ),
     findings: [],
   };
   const record = (step: DeployStep) => result.steps.push(step);
+  if (migrated instanceof Error) {
+    throw new DeployError(migrated.message, result, migrated.hint);
+  }
   for (const line of describePlan(plan)) say(line);
 
   // 3. Server-side dry run first: the API server validates and admits every object without
@@ -461,6 +470,82 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   result.outcome = "deployed";
   say(`deployed ${result.images.join(", ")}`);
   return result;
+}
+
+/** The overlay's migration Job (k8s/base/api/migrate-job.yaml), by its component label. */
+function isMigrationJob(object: KubeObject): boolean {
+  return (
+    object.kind === "Job" && object.metadata.labels?.["app.kubernetes.io/component"] === "migration"
+  );
+}
+
+/** What the migration Job needs to start: its namespace, configuration and secrets. */
+const migrationPrerequisites = new Set(["Namespace", "ConfigMap", "Secret", "ExternalSecret"]);
+
+/**
+ * Runs the overlay's migration Job: remove the previous release's Job, apply this one with the
+ * objects it reads, wait (bounded by the Job's activeDeadlineSeconds + a margin) and, on failure,
+ * return an error carrying the Job's logs. No Deployment or Service is touched here.
+ */
+async function runMigration(
+  objects: readonly KubeObject[],
+  access: kubectl.ClusterAccess,
+  run: Runner,
+  reporter: Reporter,
+  tier: string,
+  steps: DeployStep[],
+): Promise<true | TiersError> {
+  const job = objects.find(isMigrationJob);
+  if (!job) {
+    steps.push({
+      name: "migrations",
+      outcome: "skipped",
+      detail: "the overlay has no migration Job",
+    });
+    return true;
+  }
+  const namespace = job.metadata.namespace ?? "default";
+  const deadline = Number(field(job, "spec.activeDeadlineSeconds") ?? 300);
+  const target = { ...access, namespace, job: job.metadata.name };
+  const fail = (detail: string, hint: string) => {
+    steps.push({ name: `migrations job/${job.metadata.name}`, outcome: "failed", detail });
+    reporter.error(tier, `✗ migrations: ${detail}`);
+    return new TiersError(`database migrations failed: ${detail}; no Deployment was changed`, {
+      where: `job/${job.metadata.name}`,
+      hint,
+    });
+  };
+  const removed = await run(kubectl.deleteJob({ ...target, timeoutSeconds: 60 }));
+  if (removed.exitCode !== 0) {
+    return fail(
+      `could not remove the previous Job (${kubectl.classifyKubectlError(removed.stderr)})`,
+      "check access to the namespace",
+    );
+  }
+  const needed = objects.filter((o) => migrationPrerequisites.has(o.kind));
+  const apply = await run(
+    kubectl.apply({ ...access, manifests: renderManifests([...needed, job]) }),
+  );
+  if (apply.exitCode !== 0) {
+    const error = kubectl.kubectlError(kubectl.apply({ ...access, manifests: "" }), apply);
+    return fail(
+      `the migration Job could not be applied (${error.kind})`,
+      error.hint ?? "see kubectl's message",
+    );
+  }
+  const waited = await reporter.step(tier, `migrations job/${job.metadata.name}`, () =>
+    run(kubectl.waitJobComplete({ ...target, timeoutSeconds: deadline + 30 })),
+  );
+  if (waited.exitCode !== 0) {
+    const logs = await run(kubectl.jobLogs(target));
+    const text = (logs.exitCode === 0 ? logs.stdout : `logs unavailable: ${logs.stderr}`).trim();
+    return fail(
+      `job/${job.metadata.name} did not complete within ${deadline + 30}s\n--- job logs ---\n${text}`,
+      "fix the migration (migrations are forward-only) and deploy again",
+    );
+  }
+  steps.push({ name: `migrations job/${job.metadata.name}`, outcome: "ok" });
+  return true;
 }
 
 function serviceOf(resource: string, project: string, tier: string): string {

@@ -11,6 +11,11 @@ variables {
   log_retention_days      = 14
   artefact_retention_days = 90
   services                = ["api", "worker"]
+  evidence_lock_mode      = "GOVERNANCE"
+  evidence_retention_days = 365
+  secret_names            = ["database_url"]
+  budget_monthly_usd      = 500
+  budget_alert_emails     = ["platform@tiers.example"]
 }
 
 run "names_follow_project_and_tier" {
@@ -57,6 +62,10 @@ run "prod_refuses_an_unprotected_database" {
     database_multi_az              = false
     database_deletion_protection   = false
     database_backup_retention_days = 3
+    # The rest of prod's guard rails are satisfied, so only the database's rules refuse.
+    evidence_lock_mode      = "COMPLIANCE"
+    evidence_retention_days = 1095
+    state_protected         = true
   }
 
   expect_failures = [
@@ -84,4 +93,106 @@ run "log_retention_must_be_offered" {
   }
 
   expect_failures = [var.log_retention_days]
+}
+
+run "every_resource_name_is_project_tier_service" {
+  command = plan
+
+  assert {
+    condition = output.names == {
+      evidence_bucket = "tiers-staging-evidence"
+      state_bucket    = "tiers-staging-state"
+      state_lock      = "tiers-staging-state-lock"
+      secrets_role    = "tiers-staging-secrets"
+      budget          = "tiers-staging-budget"
+      database        = "tiers-staging-postgres"
+    }
+    error_message = "every name is <project>-<tier>-<service>"
+  }
+  assert {
+    condition     = output.secrets.path == "/tiers/staging/" && output.secrets.parameters == ["/tiers/staging/database_url"]
+    error_message = "secrets live under /<project>/<tier>/<name>"
+  }
+  assert {
+    condition     = output.tags.project == "tiers" && output.tags.tier == "staging" && output.tags.service == "platform"
+    error_message = "every resource carries the project, tier and service cost-allocation tags"
+  }
+}
+
+run "prod_refuses_unlocked_evidence_short_retention_and_unprotected_state" {
+  command = plan
+
+  variables {
+    tier                           = "prod"
+    database_multi_az              = true
+    database_deletion_protection   = true
+    database_backup_retention_days = 30
+    evidence_lock_mode             = "GOVERNANCE"
+    evidence_retention_days        = 365
+    state_protected                = false
+  }
+
+  expect_failures = [
+    var.evidence_lock_mode,
+    var.evidence_retention_days,
+    var.state_protected,
+  ]
+}
+
+run "staging_refuses_an_unlocked_evidence_store" {
+  command = plan
+
+  variables {
+    evidence_lock_mode = "NONE"
+  }
+
+  expect_failures = [var.evidence_lock_mode]
+}
+
+run "dev_may_keep_evidence_unlocked_for_a_week" {
+  command = plan
+
+  variables {
+    tier                    = "dev"
+    cluster_enabled         = false
+    database_enabled        = false
+    evidence_lock_mode      = "NONE"
+    evidence_retention_days = 7
+  }
+
+  assert {
+    condition     = output.evidence == { bucket = "tiers-dev-evidence", lock_mode = "NONE", retention_days = 7 }
+    error_message = "dev's evidence store is unlocked and keeps 7 days"
+  }
+}
+
+run "budget_thresholds_must_ascend" {
+  command = plan
+
+  variables {
+    budget_alert_thresholds = [80, 50, 100]
+  }
+
+  expect_failures = [var.budget_alert_thresholds]
+}
+
+run "budget_must_be_positive_and_alerts_need_a_recipient" {
+  command = plan
+
+  variables {
+    budget_monthly_usd  = 0
+    budget_alert_emails = []
+  }
+
+  expect_failures = [var.budget_monthly_usd, var.budget_alert_emails]
+}
+
+run "secret_names_are_names_never_values" {
+  command = plan
+
+  variables {
+    secret_names = ["postgresql://user:pw@host/db"]
+  }
+
+  expect_failures = [var.secret_names]
 }

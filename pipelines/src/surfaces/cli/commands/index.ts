@@ -15,6 +15,7 @@ export const commandLoaders: Readonly<Record<string, () => Promise<RegisterComma
   publish: async () => (await import("./publish.ts")).registerPublish,
   env: async () => (await import("./env/index.ts")).registerEnv,
   deploy: async () => (await import("./deploy.ts")).registerDeploy,
+  infra: async () => (await import("./infra.ts")).registerInfra,
   // Promotion: the ladder, test verdicts, preview, promote, sign/verify passages, approvals,
   // reject, roll back.
   status: async () => (await import("./status.ts")).registerStatus,
