@@ -194,7 +194,7 @@ describe("adopting: the cases an adopting team hits (scratch copies of this repo
 });
 
 /** The lines of every ```sh block of a Markdown file, in order. */
-export function shellLines(markdown: string): string[] {
+function shellLines(markdown: string): string[] {
   const lines: string[] = [];
   for (const match of markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)) {
     for (const line of match[1]!.split("\n")) {
