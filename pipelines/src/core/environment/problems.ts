@@ -7,6 +7,7 @@ import { TiersError } from "../errors.ts";
 /** Rule ids, one per check, so a report can be filtered and each rule documented. */
 export const rules = {
   yamlSyntax: "yaml/syntax",
+  yamlLimit: "yaml/limit",
   missingFile: "files/missing",
   fileName: "files/name",
   unknownKey: "schema/unknown-key",
