@@ -23,6 +23,10 @@ export const rules = {
   immutableImage: "policy/immutable-image",
   secretReference: "policy/secret-reference",
   promotionChain: "policy/promotion-chain",
+  signingChain: "policy/signing-never-weakens",
+  approvalsChain: "policy/approvals-never-weaken",
+  lastTierProtected: "policy/last-tier-protected",
+  kubernetesGates: "policy/kubernetes-gates",
 } as const;
 export type RuleId = (typeof rules)[keyof typeof rules];
 
