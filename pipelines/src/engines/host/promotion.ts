@@ -598,6 +598,7 @@ async function approvalsFacts(
     { required: tier.approvals.required, source: tier.approvals.source },
     ciEnvironment(request.env ?? process.env),
     byDigest,
+    await whoAmI(repo, request.env ?? process.env), // separation of duties: the actor never counts
   );
 }
 
