@@ -15,7 +15,7 @@ import { UsageError } from "./errors.ts";
  */
 export const timeoutDefaults = {
   /** One registry request through skopeo (`inspect`, `copy` of a manifest). */
-  skopeo: "20s",
+  skopeo: "10s",
   /** One git command (all are local except fetch/push, which git itself never bounds). */
   git: "60s",
   /** One kubectl process; `rollout status` gets its own wait plus this on top. */

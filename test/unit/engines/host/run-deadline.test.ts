@@ -46,7 +46,7 @@ describe("runHost deadline (bounded waits)", () => {
 
   it("takes an invocation's own deadline over the table's, and rejects a bad override, naming it", () => {
     expect(deadlineOf({ tool: "kubectl", args: [], deadlineMs: 90_000 }, {}).text).toBe("90s");
-    expect(deadlineOf({ tool: "skopeo", args: [] }, {}).text).toBe("20s");
+    expect(deadlineOf({ tool: "skopeo", args: [] }, {}).text).toBe("10s");
     expect(() =>
       deadlineOf({ tool: "skopeo", args: [] }, { TIERS_TIMEOUT_SKOPEO: "soon" }),
     ).toThrow(/TIERS_TIMEOUT_SKOPEO: "soon" is not a positive duration/);
