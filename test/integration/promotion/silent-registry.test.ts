@@ -85,6 +85,8 @@ describe("a registry that never answers (real loopback server)", () => {
       ),
     );
     expect(git(repo.root, "rev-parse", "HEAD")).toBe(head);
-    expect(git(repo.root, "status", "--porcelain")).toBe("");
+    expect(git(repo.root, "status", "--porcelain", "--", "environments", "k8s", "releases")).toBe(
+      "",
+    );
   }, 60_000);
 });
