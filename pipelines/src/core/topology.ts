@@ -12,8 +12,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, join, normalize, posix } from "node:path";
-import { parse } from "yaml";
 import { TiersError } from "./errors.ts";
+import { parseYaml } from "./yaml.ts";
 
 /** The tiers that run from compose files. */
 export type ComposeTier = "dev" | "test";
@@ -209,10 +209,11 @@ export function topologyFrom(
     let document: unknown;
     try {
       // YAML 1.1 merge keys (`<<: *anchor`), as compose v1 (PyYAML) and v2 both accept.
-      document = parse(text, { merge: true });
+      document = parseYaml(path, text, { merge: true });
     } catch (error) {
+      const located = error instanceof TiersError ? error.where : undefined;
       throw new TiersError(`compose file is not valid YAML: ${(error as Error).message}`, {
-        where: path,
+        where: located ?? path,
       });
     }
     if (!isMap(document)) throw new TiersError("compose file is not a mapping", { where: path });

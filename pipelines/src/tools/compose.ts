@@ -3,6 +3,7 @@
  * files that both the v1 CLI (`docker-compose` 1.29, Debian 12) and the v2 plugin
  * (`docker compose`) accept, so every invocation can be produced for either flavour.
  */
+import { timeoutFor } from "../core/limits.ts";
 import type { Invocation } from "./invocation.ts";
 
 /** `v1` = the standalone `docker-compose` (1.29); `v2` = the `docker compose` plugin. */
@@ -25,7 +26,13 @@ export function compose(project: ComposeProject, subcommand: readonly string[]):
   for (const file of project.files) global.push("--file", file);
   const env = { ...(project.env ?? {}) };
   if (project.flavour === "v2") {
-    return { tool: "docker", args: ["compose", ...global, ...subcommand], env };
+    // The plugin runs as `docker`, but its limit is compose's (core/limits.ts), not a build's.
+    return {
+      tool: "docker",
+      args: ["compose", ...global, ...subcommand],
+      env,
+      deadlineMs: timeoutFor("docker-compose").ms,
+    };
   }
   // v1 prints a deprecation notice per run without this; v2 ignores it.
   env.COMPOSE_INTERACTIVE_NO_CLI ??= "1";

@@ -119,6 +119,7 @@ export function classifyRegistryFailure(output: string): DockerErrorKind | undef
   if (/Cannot connect to the Docker daemon/i.test(output)) return "daemon-unreachable";
   // The registry speaks the same way to docker as to skopeo: one classifier for both.
   const kind = classifyRegistryOutput(output);
+  if (kind === "registry-timeout") return "registry-unreachable";
   return kind === "manifest-unknown" ? undefined : kind;
 }
 

@@ -11,7 +11,7 @@ export class ToolError<Kind extends string = string> extends TiersError {
   readonly exitCode_: number | undefined;
   readonly stdout: string;
   readonly stderr: string;
-  readonly kind: Kind | "failed" | "not-found";
+  readonly kind: Kind | "failed" | "not-found" | "timeout";
 
   constructor(
     invocation: Invocation,
@@ -19,9 +19,11 @@ export class ToolError<Kind extends string = string> extends TiersError {
       exitCode?: number;
       stdout?: string;
       stderr?: string;
-      kind?: Kind | "failed" | "not-found";
+      kind?: Kind | "failed" | "not-found" | "timeout";
       message?: string;
       hint?: string;
+      /** Where the problem is (for a timeout: the host the call talked to). */
+      where?: string;
     },
   ) {
     const command = describeInvocation(invocation);
@@ -36,6 +38,7 @@ export class ToolError<Kind extends string = string> extends TiersError {
         ? `${invocation.tool} is not installed or not on PATH`
         : `${invocation.tool} exited with code ${details.exitCode}`);
     super(`${base}\n  command: ${command}${tail ? `\n  output:  ${tail}` : ""}`, {
+      where: details.where,
       hint:
         details.hint ??
         (details.kind === "not-found"

@@ -39,6 +39,17 @@ export interface Invocation {
   cwd?: string;
   /** Text fed on standard input. */
   stdin?: string;
+  /**
+   * What the call talks to (a registry host, a cluster context, a git remote), named when it
+   * fails or runs past its limit.
+   */
+  target?: string;
+  /**
+   * The most this one call may take, in milliseconds. Absent: the tool's entry in the limits
+   * table (core/limits.ts). Set only by calls that carry their own longer wait, such as
+   * `kubectl rollout status --timeout`.
+   */
+  deadlineMs?: number;
 }
 
 /** Printable form for logs and errors: secrets appear only as `$NAME` references. */

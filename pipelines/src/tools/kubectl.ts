@@ -6,6 +6,7 @@
  * engine must materialise the secret (`Invocation.secretFiles`), so argv carries a path, never
  * credentials. Rendering (`kubectl kustomize`) needs no cluster and no secret.
  */
+import { timeoutFor } from "../core/limits.ts";
 import { ToolError } from "./errors.ts";
 import type { Invocation, ToolResult } from "./invocation.ts";
 
@@ -37,16 +38,26 @@ export interface ClusterAccess {
   context?: string;
 }
 
+/**
+ * A call to the API server. A one-shot call carries kubectl's `--request-timeout` ("The length
+ * of time to wait before giving up on a single server request", `kubectl options`,
+ * https://kubernetes.io/docs/reference/kubectl/kubectl/); a watch (`rollout status`) must not,
+ * since that limit would cut the watch itself, and is bounded by its own `--timeout` instead.
+ */
 function clusterCall(
   access: ClusterAccess,
   args: readonly string[],
   extra: Partial<Invocation> = {},
+  oneShot = true,
 ): Invocation {
   const global = ["--kubeconfig", kubeconfigPath];
   if (access.context) global.push("--context", access.context);
+  // Last, after the command's own arguments (kubectl reads global flags anywhere).
+  const limit = oneShot ? [`--request-timeout=${timeoutFor("kubectl-request").text}`] : [];
   return {
     tool: "kubectl",
-    args: [...global, ...args],
+    args: [...global, ...args, ...limit],
+    target: access.context ? `cluster context ${access.context}` : "the kubeconfig's cluster",
     secretFiles: [
       { path: kubeconfigPath, secret: access.kubeconfigSecret ?? defaultKubeconfigSecret },
     ],
@@ -96,15 +107,21 @@ export interface RolloutOptions extends ClusterAccess {
 
 /** `kubectl rollout status deployment/<name> --timeout=<n>s`: exits non-zero when it fails. */
 export function rolloutStatus(options: RolloutOptions): Invocation {
-  return clusterCall(options, [
-    "rollout",
-    "status",
-    `deployment/${options.deployment}`,
-    "--namespace",
-    options.namespace,
-    "--watch=true",
-    `--timeout=${options.timeoutSeconds}s`,
-  ]);
+  return clusterCall(
+    options,
+    [
+      "rollout",
+      "status",
+      `deployment/${options.deployment}`,
+      "--namespace",
+      options.namespace,
+      "--watch=true",
+      `--timeout=${options.timeoutSeconds}s`,
+    ],
+    // The process deadline sits above kubectl's own wait, so kubectl reports the failed rollout.
+    { deadlineMs: options.timeoutSeconds * 1000 + timeoutFor("kubectl").ms },
+    false,
+  );
 }
 
 /** `kubectl rollout undo deployment/<name>`: returns the pod template to the previous revision. */

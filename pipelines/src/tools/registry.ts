@@ -3,10 +3,15 @@
  * daemon): the digest and labels the registry itself serves are the ones that get recorded and
  * checked, not what the local engine believes it pushed.
  */
+import { timeoutFor } from "../core/limits.ts";
 import { ToolError } from "./errors.ts";
 import type { Invocation, ToolResult } from "./invocation.ts";
 
-export type RegistryErrorKind = "registry-unreachable" | "registry-denied" | "manifest-unknown";
+export type RegistryErrorKind =
+  | "registry-unreachable"
+  | "registry-denied"
+  | "manifest-unknown"
+  | "registry-timeout";
 
 /**
  * Registries on the loopback interface speak plain HTTP (as Docker itself assumes); every other
@@ -27,12 +32,27 @@ export interface InspectOptions {
   tlsVerify?: boolean;
 }
 
-/** `skopeo inspect docker://<ref>`: manifest digest, labels, creation time as served. */
-export function inspect(ref: string, options: InspectOptions = {}): Invocation {
-  const tlsVerify = options.tlsVerify ?? !isInsecureRegistry(registryOf(ref));
+/**
+ * `skopeo inspect docker://<ref>`: manifest digest, labels, creation time as served. Bounded by
+ * skopeo's own `--command-timeout` (skopeo(1), https://github.com/containers/skopeo/blob/main/docs/skopeo.1.md:
+ * "Timeout for the command execution"), a global option skopeo also accepts after the command.
+ */
+export function inspect(
+  ref: string,
+  options: InspectOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Invocation {
+  const registry = registryOf(ref);
+  const tlsVerify = options.tlsVerify ?? !isInsecureRegistry(registry);
   return {
     tool: "skopeo",
-    args: ["inspect", `--tls-verify=${tlsVerify}`, `docker://${ref}`],
+    args: [
+      "inspect",
+      `--tls-verify=${tlsVerify}`,
+      `--command-timeout=${timeoutFor("skopeo", env).text}`,
+      `docker://${ref}`,
+    ],
+    target: registry,
   };
 }
 
@@ -70,6 +90,8 @@ export function parseInspect(stdout: string): RemoteImage {
 
 /** Classifies a failed skopeo call. */
 export function classifyFailure(output: string): RegistryErrorKind | undefined {
+  // skopeo's --command-timeout ends the request's context: "context deadline exceeded".
+  if (/context deadline exceeded|Client\.Timeout exceeded/i.test(output)) return "registry-timeout";
   if (/manifest unknown|name unknown|not found|404/i.test(output)) return "manifest-unknown";
   if (
     /connection refused|no such host|i\/o timeout|dial tcp|server gave HTTP response/i.test(output)
@@ -91,8 +113,10 @@ export function registryError(
     "registry-unreachable": `registry ${registry} is unreachable`,
     "registry-denied": `registry ${registry} refused access`,
     "manifest-unknown": `registry ${registry} has no such image`,
+    "registry-timeout": `registry ${registry} did not answer within ${timeoutFor("skopeo").text} (limit ${timeoutFor("skopeo").variable})`,
     failed: `registry ${registry}: skopeo inspect failed`,
     "not-found": "skopeo is not installed",
+    timeout: `registry ${registry}: skopeo ran past its limit`,
   }[kind];
   return new ToolError<RegistryErrorKind>(invocation, {
     exitCode: result.exitCode,
@@ -114,7 +138,7 @@ export function pingUrl(host: string): string {
  */
 export async function ping(
   host: string,
-  timeoutMs = 3000,
+  timeoutMs = timeoutFor("registry-ping").ms,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
     const response = await fetch(pingUrl(host), { signal: AbortSignal.timeout(timeoutMs) });

@@ -91,6 +91,7 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
     expect(invocations[0]?.args).toEqual([
       "inspect",
       "--tls-verify=true",
+      "--command-timeout=10s", // bounded wait (issue 10): skopeo(1) --command-timeout
       `docker://${registry}/tiers/api:${commit}`,
     ]);
     const signing = tiers.calls[2]!;

@@ -38,11 +38,20 @@ describe("kubectl argument vectors", () => {
       "--field-manager=tiers",
       "-f",
       "-",
+      // One-shot calls carry kubectl's --request-timeout (https://kubernetes.io/docs/reference/kubectl/kubectl/).
+      "--request-timeout=30s",
     ]);
     expect(call.stdin).toBe("kind: List\n");
     expect(call.secretFiles).toEqual([{ path: kubeconfigPath, secret: "prod-kubeconfig" }]);
     // The only reference to the kubeconfig in argv is the path the engine materialises.
     expect(describeInvocation(call)).not.toContain("prod-kubeconfig");
+  });
+
+  it("bounds a rollout watch by its own --timeout plus the kubectl process limit, not --request-timeout", () => {
+    const call = rolloutStatus({ namespace: "n", deployment: "d", timeoutSeconds: 330 });
+    // --request-timeout would cut the watch itself; the process deadline sits above kubectl's wait.
+    expect(call.args.some((a) => a.startsWith("--request-timeout"))).toBe(false);
+    expect(call.deadlineMs).toBe(330_000 + 120_000);
   });
 
   it("offers server-side dry runs", () => {
@@ -73,6 +82,8 @@ describe("kubectl argument vectors", () => {
       "deployment/d",
       "--namespace",
       "n",
+      // One-shot calls carry kubectl's --request-timeout (https://kubernetes.io/docs/reference/kubectl/kubectl/).
+      "--request-timeout=30s",
     ]);
   });
 
@@ -95,6 +106,8 @@ describe("kubectl argument vectors", () => {
       "--namespace",
       "n",
       "--output=json",
+      // One-shot calls carry kubectl's --request-timeout (https://kubernetes.io/docs/reference/kubectl/kubectl/).
+      "--request-timeout=30s",
     ]);
   });
 
@@ -109,6 +122,8 @@ describe("kubectl argument vectors", () => {
       "get",
       "--raw",
       "/api/v1/namespaces/tiers-prod/services/tiers-prod-api-preview:http/proxy/readyz",
+      // One-shot calls carry kubectl's --request-timeout (https://kubernetes.io/docs/reference/kubectl/kubectl/).
+      "--request-timeout=30s",
     ]);
     expect(() =>
       serviceProxyPath({ namespace: "n", service: "s", port: "http", path: "readyz" }),

@@ -21,6 +21,8 @@ describe("registry client (skopeo argument vectors and parsers)", () => {
     expect(inspect("127.0.0.1:5000/tiers/api:abc").args).toEqual([
       "inspect",
       "--tls-verify=false",
+      // skopeo(1): "--command-timeout duration: Timeout for the command execution".
+      "--command-timeout=10s",
       "docker://127.0.0.1:5000/tiers/api:abc",
     ]);
     expect(inspect("ghcr.io/acme/api@sha256:1").args[1]).toBe("--tls-verify=true");

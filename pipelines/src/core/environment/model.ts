@@ -7,7 +7,7 @@ import { defaultMarkers } from "../markers.ts";
 import { type ChainLink, promotionChain } from "./chain.ts";
 import { describeValue, type IssueProblem, problemsFromIssue } from "./issues.ts";
 import { deepMerge, isMapping } from "./merge.ts";
-import { checkPolicies, type UncheckedTier } from "./policies.ts";
+import { checkChainPolicies, checkPolicies, type UncheckedTier } from "./policies.ts";
 import { type Problem, rules, sortProblems } from "./problems.ts";
 import { baseOnlyKeys, type Tier, tierOnlyKeys, tierSchema } from "./schema.ts";
 import { type Located, type OriginTree, originAt, parseSource } from "./source.ts";
@@ -98,6 +98,7 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
   }
 
   const tiers: Record<string, Tier> = {};
+  const origins: Record<string, OriginTree> = {};
   const links: ChainLink[] = [];
   for (const source of tierFiles) {
     const name = tierOfFile(source.file);
@@ -159,6 +160,7 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
       continue;
     }
     tiers[name] = result.data;
+    origins[name] = merged.origin;
   }
 
   const chain = promotionChain(
@@ -166,6 +168,16 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
     tierFiles.map((f) => tierOfFile(f.file)),
   );
   problems.push(...chain.problems);
+  if (chain.order?.every((name) => tiers[name])) {
+    problems.push(
+      ...checkChainPolicies(
+        chain.order,
+        Object.fromEntries(
+          chain.order.map((name) => [name, { tier: tiers[name]!, origins: origins[name]! }]),
+        ),
+      ),
+    );
+  }
 
   // Every problem located in a tier file is about that tier (syntax errors included).
   const sorted = sortProblems(

@@ -5,7 +5,7 @@
  */
 import { pathText } from "./issues.ts";
 import { type Problem, type RuleId, rules } from "./problems.ts";
-import { isSecretRef, secretSchemes } from "./schema.ts";
+import { isSecretRef, secretSchemes, type Tier } from "./schema.ts";
 import { type OriginTree, originAt } from "./source.ts";
 
 /** Tiers that run release images only: no dev features, no mutable tags, no literal secrets. */
@@ -128,6 +128,90 @@ export function checkPolicies(name: string, tier: UncheckedTier, origins: Origin
       }
     }
   }
+  return problems;
+}
+
+/** Gates every Kubernetes tier checks, whatever its file says: a rejected or dev build never runs there. */
+export const kubernetesGates = ["no-dev-image", "not-rejected"] as const;
+
+/**
+ * Protections that never weaken up the chain, judged over the whole promotion order (tiers that
+ * passed the schema, in order, with where each value was written):
+ * - once a tier requires signatures, every later tier does;
+ * - no tier requires fewer approvals than the tier it promotes from;
+ * - the last tier requires signatures and at least one approval;
+ * - every Kubernetes tier checks the no-dev-image and not-rejected gates.
+ */
+export function checkChainPolicies(
+  order: readonly string[],
+  tiers: Readonly<Record<string, { tier: Tier; origins: OriginTree }>>,
+): Problem[] {
+  const problems: Problem[] = [];
+  const at = (name: string, path: PropertyKey[], rule: RuleId, message: string) => {
+    const { origin } = originAt(tiers[name]!.origins, path);
+    problems.push({
+      file: origin.file,
+      line: origin.at.line,
+      column: origin.at.column,
+      path: pathText(path),
+      message,
+      rule,
+      tier: name,
+    });
+  };
+  let signedSince: string | undefined;
+  order.forEach((name, index) => {
+    const entry = tiers[name];
+    if (!entry) return;
+    const { tier } = entry;
+    const previous = index > 0 ? tiers[order[index - 1]!]?.tier : undefined;
+    if (signedSince && !tier.signing.required) {
+      at(
+        name,
+        ["signing", "required"],
+        rules.signingChain,
+        `${name} does not require signatures but ${signedSince}, earlier in the chain, does; protection may not weaken up the chain, so set signing.required: true`,
+      );
+    }
+    if (tier.signing.required) signedSince ??= name;
+    if (previous && tier.approvals.required < previous.approvals.required) {
+      at(
+        name,
+        ["approvals", "required"],
+        rules.approvalsChain,
+        `${name} requires ${tier.approvals.required} approval(s) but ${order[index - 1]}, which it promotes from, requires ${previous.approvals.required}; set approvals.required to at least ${previous.approvals.required}`,
+      );
+    }
+    if (index === order.length - 1 && index > 0) {
+      if (!tier.signing.required) {
+        at(
+          name,
+          ["signing", "required"],
+          rules.lastTierProtected,
+          `${name} is the last tier, so it must require signatures; set signing.required: true with a mode and identity or key`,
+        );
+      }
+      if (tier.approvals.required < 1) {
+        at(
+          name,
+          ["approvals", "required"],
+          rules.lastTierProtected,
+          `${name} is the last tier, so it needs at least one approval; set approvals.required: 1 or more (and a source)`,
+        );
+      }
+    }
+    if (tier.runtime === "kubernetes") {
+      const missing = kubernetesGates.filter((gate) => !tier.promotion.gates.includes(gate));
+      if (missing.length > 0) {
+        at(
+          name,
+          ["promotion", "gates"],
+          rules.kubernetesGates,
+          `${name} runs on Kubernetes, so its promotion must check ${missing.join(" and ")}; add ${missing.length === 1 ? "it" : "them"} to promotion.gates`,
+        );
+      }
+    }
+  });
   return problems;
 }
 

@@ -7,6 +7,7 @@ import { TiersError } from "../errors.ts";
 /** Rule ids, one per check, so a report can be filtered and each rule documented. */
 export const rules = {
   yamlSyntax: "yaml/syntax",
+  yamlLimit: "yaml/limit",
   missingFile: "files/missing",
   fileName: "files/name",
   unknownKey: "schema/unknown-key",
@@ -34,6 +35,10 @@ export const rules = {
   ciOrphan: "repository/ci-orphan",
   ciApprovals: "repository/ci-approvals",
   ciDrift: "repository/ci-drift",
+  signingChain: "policy/signing-never-weakens",
+  approvalsChain: "policy/approvals-never-weaken",
+  lastTierProtected: "policy/last-tier-protected",
+  kubernetesGates: "policy/kubernetes-gates",
 } as const;
 export type RuleId = (typeof rules)[keyof typeof rules];
 

@@ -2,16 +2,8 @@
  * Parses one YAML file into a plain value plus an origin tree: for every key path, the file,
  * line and column of the key and of its value. Pure: it is handed the text, never reads it.
  */
-import {
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-} from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, type Node } from "yaml";
+import { parseYamlDocuments } from "../yaml.ts";
 import { type Problem, rules } from "./problems.ts";
 
 export interface Position {
@@ -49,27 +41,43 @@ export interface ParsedSource {
 
 /** Parses `text` (the contents of `file`, a repository-relative path) with locations. */
 export function parseSource(file: string, text: string): ParsedSource {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter,
-    prettyErrors: false,
-    uniqueKeys: true,
-    merge: true,
-  });
+  // Bounded like every YAML read (core/yaml.ts): size, and how far aliases may expand.
+  const parsed = parseYamlDocuments(file, text, { uniqueKeys: true, merge: true });
+  if (!parsed.ok) {
+    return {
+      file,
+      problems: parsed.problems.map((problem) => ({
+        file,
+        line: problem.line,
+        column: problem.column,
+        path: "",
+        message:
+          problem.kind === "syntax"
+            ? `YAML syntax error: ${lowerFirst(problem.message)}`
+            : `YAML input refused: ${problem.message}`,
+        rule: problem.kind === "syntax" ? rules.yamlSyntax : rules.yamlLimit,
+      })),
+    };
+  }
+  const { lineCounter } = parsed.value;
   const position = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  if (doc.errors.length > 0) {
+  const [first, extra] = parsed.value.documents;
+  const doc = first!;
+  if (extra) {
     return {
       file,
-      problems: doc.errors.map((error) => ({
-        file,
-        ...position(error.pos[0]),
-        path: "",
-        message: `YAML syntax error: ${lowerFirst(error.message)}`,
-        rule: rules.yamlSyntax,
-      })),
+      problems: [
+        {
+          file,
+          ...position(extra.range[0]),
+          path: "",
+          message: "YAML syntax error: a tier file holds one document; remove the second `---`",
+          rule: rules.yamlSyntax,
+        },
+      ],
     };
   }
 

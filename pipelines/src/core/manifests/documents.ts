@@ -3,8 +3,9 @@
  * plain objects the checks, the blue-green planner and the deploy step share. Pure: the text is
  * handed in, nothing is read here.
  */
-import { parseAllDocuments, stringify } from "yaml";
-import { firstLine, TiersError } from "../errors.ts";
+import { stringify } from "yaml";
+import { TiersError } from "../errors.ts";
+import { parseYamlDocuments, toPlain, yamlWhere } from "../yaml.ts";
 
 /** The common shape of every Kubernetes object; the rest stays untyped until a check needs it. */
 export interface KubeObject {
@@ -32,15 +33,18 @@ export function objectId(object: Pick<KubeObject, "kind" | "metadata">): string 
  */
 export function parseManifests(text: string, where: string): KubeObject[] {
   const objects: KubeObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if ("errors" in doc && doc.errors.length > 0) {
-      const first = doc.errors[0]!;
-      const pos = first.linePos?.[0];
-      throw new TiersError(`rendered manifests are not valid YAML: ${firstLine(first)}`, {
-        where: pos ? `${where}:${pos.line}:${pos.col}` : where,
-      });
-    }
-    const value = doc.toJS() as unknown;
+  const parsed = parseYamlDocuments(where, text);
+  if (!parsed.ok) {
+    const first = parsed.problems[0]!;
+    throw new TiersError(
+      first.kind === "syntax"
+        ? `rendered manifests are not valid YAML: ${first.message}`
+        : `rendered manifests refused: ${first.message}`,
+      { where: yamlWhere(first) },
+    );
+  }
+  for (const doc of parsed.value.documents) {
+    const value = toPlain(doc) as unknown;
     if (value === null || value === undefined) continue;
     const object = value as Partial<KubeObject>;
     if (

@@ -213,12 +213,19 @@ export interface ApprovalPolicy {
  * environment named after the tier (the vendor enforced its reviewers before the job started).
  * `record`: enough distinct approvers in releases/approvals/<tier>/<digest>.yaml for every
  * digest.
+ *
+ * Separation of duties: whoever runs the promotion (`actor`) never counts as one of its
+ * approvers, as GitHub's "Prevent self-review" rule for environments forbids the user who
+ * triggered a deployment to approve it
+ * (https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-deployments/managing-environments-for-deployment#required-reviewers).
+ * The actor's approvals stay listed in the record and are named in the verdict, but not counted.
  */
 export function approvalsVerdict(
   tier: string,
   policy: ApprovalPolicy,
   ciEnvironment: string | undefined,
   approversByDigest: ReadonlyMap<string, readonly string[]>,
+  actor?: string,
 ): { ok: boolean; why: string } {
   if (policy.required <= 0 || policy.source === "none") {
     return { ok: true, why: "this tier requires no approvals" };
@@ -235,15 +242,23 @@ export function approvalsVerdict(
   }
   if (policy.source === "record") {
     const short: string[] = [];
+    let selfApproved = false;
     for (const [digest, approvers] of approversByDigest) {
       const distinct = new Set(approvers);
+      if (actor !== undefined && distinct.delete(actor)) selfApproved = true;
       if (distinct.size < policy.required) {
         short.push(`${digest.slice(0, 19)} has ${distinct.size}/${policy.required}`);
       }
     }
+    const note = selfApproved
+      ? `; approvals by ${actor}, who runs this promotion, are listed but not counted (separation of duties)`
+      : "";
     return short.length === 0
-      ? { ok: true, why: `${policy.required} approval(s) recorded for every digest` }
-      : { ok: false, why: `missing approvals (releases/approvals/${tier}/): ${short.join(", ")}` };
+      ? { ok: true, why: `${policy.required} approval(s) recorded for every digest${note}` }
+      : {
+          ok: false,
+          why: `missing approvals (releases/approvals/${tier}/): ${short.join(", ")}${note}`,
+        };
   }
   return { ok: false, why: `unknown approvals source "${policy.source}"` };
 }

@@ -4,16 +4,9 @@
  * scalar and only its characters are replaced (or one `digest:` line is inserted), keeping every
  * comment, blank line, quote style and indentation of the file as the team wrote it.
  */
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Scalar,
-  type YAMLMap,
-} from "yaml";
-import { firstLine, TiersError } from "../errors.ts";
+import { isMap, isScalar, isSeq, type Scalar, type YAMLMap } from "yaml";
+import { TiersError } from "../errors.ts";
+import { parseYamlDocuments, yamlWhere } from "../yaml.ts";
 import { isDigest } from "./refs.ts";
 
 /** The overlay file of a tier, relative to the repository root. */
@@ -39,17 +32,27 @@ function located(where: string, line?: number): string {
 }
 
 function parseOverlay(text: string, where: string) {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const pos = first.linePos?.[0];
-    throw new TiersError(`overlay is not valid YAML: ${firstLine(first)}`, {
-      where: pos ? `${where}:${pos.line}:${pos.col}` : where,
+  const parsed = parseYamlDocuments(where, text, { keepSourceTokens: true });
+  if (!parsed.ok) {
+    const first = parsed.problems[0]!;
+    throw new TiersError(
+      first.kind === "syntax"
+        ? `overlay is not valid YAML: ${first.message}`
+        : `overlay refused: ${first.message}`,
+      {
+        where: yamlWhere(first),
+        hint: "fix the file (or restore it with `git checkout -- <file>`) and run again",
+      },
+    );
+  }
+  const [doc, extra] = parsed.value.documents;
+  if (extra) {
+    throw new TiersError(`overlay must hold exactly one YAML document`, {
+      where,
       hint: "fix the file (or restore it with `git checkout -- <file>`) and run again",
     });
   }
-  return { doc, lineCounter };
+  return { doc: doc!, lineCounter: parsed.value.lineCounter };
 }
 
 /** Reads every image pin of an overlay. A missing `images:` list means no pins yet. */

@@ -10,9 +10,10 @@
  *   releases/history/<tier>/<stamp>-<action>.yaml  each promotion and rollback of <tier>
  *   releases/tests/<commit>.yaml                   the test tier's verdict on a commit
  */
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import { z } from "zod";
 import { TiersError } from "../errors.ts";
+import { parseYaml } from "../yaml.ts";
 import { digestFileName } from "./refs.ts";
 
 export const releasesDir = "releases";
@@ -142,10 +143,11 @@ export function renderRecord(record: object, header: string): string {
 export function parseRecord<T>(schema: z.ZodType<T>, text: string, where: string): T {
   let data: unknown;
   try {
-    data = parse(text);
+    data = parseYaml(where, text);
   } catch (error) {
+    const located = error instanceof TiersError ? error.where : undefined;
     throw new TiersError(`record is not valid YAML: ${(error as Error).message}`, {
-      where,
+      where: located ?? where,
       hint: "restore it from git (`git log -p -- <file>`); records are written by tiers only",
     });
   }

@@ -20,9 +20,9 @@
  */
 import { posix } from "node:path";
 import { type Container, type Directory, dag, type Service } from "@dagger.io/dagger";
-import { parse } from "yaml";
 import { TiersError } from "../../core/errors.ts";
 import { asKeyValues, interpolate, mergeComposeDocuments } from "../../core/topology.ts";
+import { parseYaml } from "../../core/yaml.ts";
 import { imageRef, supportImages } from "../../tools/images.ts";
 
 type Yaml = Record<string, unknown>;
@@ -39,7 +39,7 @@ export function mergedCompose(
 ): Yaml {
   const documents = files.map(({ path, text }) => {
     // Compose files use YAML merge keys (`<<: *anchor`), which YAML 1.2 leaves off by default.
-    const document: unknown = parse(text, { merge: true });
+    const document: unknown = parseYaml(path, text, { merge: true });
     if (!isMap(document)) throw new TiersError("compose file is not a mapping", { where: path });
     return interpolateAll(document, env) as Yaml;
   });

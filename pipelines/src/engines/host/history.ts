@@ -6,7 +6,17 @@
  * once it is committed, so an uncommitted file can never open a gate.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, open, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  rename,
+  rm,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { z } from "zod";
@@ -227,34 +237,102 @@ export interface PromotionLock {
   release(): Promise<void>;
 }
 
-/** Takes the lock with O_EXCL; the loser learns who holds it and what to do. */
-export async function acquireLock(gitDirPath: string, what: string): Promise<PromotionLock> {
-  const path = join(gitDirPath, "tiers-promotion.lock");
+/** Who holds a lock, as its file says. */
+interface LockHolder {
+  pid?: number;
+  host?: string;
+  since?: string;
+  what?: string;
+}
+
+/** True when `pid` names no process on this host (ESRCH); EPERM means it lives as another user. */
+function isDead(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+async function createLock(path: string, what: string): Promise<boolean> {
   try {
     const handle = await open(path, "wx", 0o644);
     await handle.writeFile(
       `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), what })}\n`,
     );
     await handle.close();
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    const holder = await readFile(path, "utf8").catch(() => "");
-    let detail = "";
+    return false;
+  }
+}
+
+/**
+ * Removes a stale lock (holder on this host, pid dead) without racing another taker: the file is
+ * first renamed aside, which only one process can do, and its content compared with what was
+ * judged stale. If it changed in between (someone else took over and wrote a live lock), it is
+ * linked back in place and the lock is not taken.
+ */
+async function removeStale(path: string, judged: string): Promise<boolean> {
+  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return true;
+    throw error;
+  }
+  const moved = await readFile(aside, "utf8");
+  if (moved === judged) {
+    await unlink(aside);
+    return true;
+  }
+  await link(aside, path).catch(() => undefined);
+  await unlink(aside);
+  return false;
+}
+
+/**
+ * Takes the lock with O_EXCL; the loser learns who holds it and what to do. A lock left by a
+ * promotion that died on this host (its pid is gone) is taken over, and `notify` says so; a live
+ * holder, a holder on another host, or a lock that cannot be read still refuses.
+ */
+export async function acquireLock(
+  gitDirPath: string,
+  what: string,
+  notify: (message: string) => void = (message) => process.stderr.write(`tiers: ${message}\n`),
+): Promise<PromotionLock> {
+  const path = join(gitDirPath, "tiers-promotion.lock");
+  if (!(await createLock(path, what))) {
+    const text = await readFile(path, "utf8").catch(() => "");
+    let holder: LockHolder | undefined;
     try {
-      const h = JSON.parse(holder) as {
-        pid?: number;
-        host?: string;
-        since?: string;
-        what?: string;
-      };
-      detail = ` (${h.what ?? "a promotion"}, pid ${h.pid} on ${h.host}, since ${h.since})`;
+      holder = JSON.parse(text) as LockHolder;
     } catch {
       // An unreadable lock is still a lock.
     }
-    throw new TiersError(`another promotion is in progress${detail}; nothing was changed`, {
-      where: path,
-      hint: `wait for it to finish and run again; if no tiers process is running, delete ${path}`,
-    });
+    const detail = holder
+      ? ` (${holder.what ?? "a promotion"}, pid ${holder.pid} on ${holder.host}, since ${holder.since})`
+      : "";
+    const stale =
+      holder !== undefined &&
+      holder.host === hostname() &&
+      typeof holder.pid === "number" &&
+      Number.isSafeInteger(holder.pid) &&
+      holder.pid > 0 &&
+      holder.pid !== process.pid &&
+      isDead(holder.pid);
+    const taken = stale && (await removeStale(path, text)) && (await createLock(path, what));
+    if (!taken) {
+      throw new TiersError(`another promotion is in progress${detail}; nothing was changed`, {
+        where: path,
+        hint: `wait for it to finish and run again; if no tiers process is running, delete ${path}`,
+      });
+    }
+    notify(
+      `took over a stale promotion lock${detail}: its process is no longer running on this host`,
+    );
   }
   let released = false;
   return {

@@ -4,6 +4,7 @@
  * judgement (usable or not, what a gap disables) is core/doctor.ts. Every child process has a
  * timeout, so a hung daemon makes doctor slow by seconds, never stuck.
  */
+
 import { constants } from "node:fs";
 import { access, readdir, realpath, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
@@ -14,6 +15,7 @@ import type {
   MachineProbe,
   ProgramProbe,
 } from "../../core/doctor.ts";
+import { timeoutFor } from "../../core/limits.ts";
 import type { MachineSettings } from "./machine.ts";
 import { programFor } from "./run.ts";
 
@@ -172,7 +174,7 @@ async function probeRegistry(
 ): Promise<MachineProbe["registry"]> {
   try {
     const response = await fetch(`http://${address}/v2/`, {
-      signal: AbortSignal.timeout(Math.min(timeoutMs, 3000)),
+      signal: AbortSignal.timeout(Math.min(timeoutMs, timeoutFor("registry-ping").ms)),
     });
     await response.body?.cancel();
     if (response.status === 200) return { address, status: "ok" };

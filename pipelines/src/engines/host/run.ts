@@ -1,12 +1,13 @@
 /**
  * The host runner: executes tool invocations on this machine with execa. It holds no pipeline
- * logic; it only binds secrets, picks the right program binary and turns failures into
- * ToolErrors with redacted output.
+ * logic; it only binds secrets, picks the right program binary, bounds every call by a deadline
+ * and turns failures into ToolErrors with redacted output.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { execa } from "execa";
+import { describeTimeout, formatDuration, type Limit, timeoutFor } from "../../core/limits.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation, ToolName, ToolResult } from "../../tools/invocation.ts";
 import { redact, SecretStore } from "./secrets.ts";
@@ -34,6 +35,58 @@ export interface HostRunOptions {
   env?: NodeJS.ProcessEnv;
   /** Return the failed result instead of throwing. */
   reject?: boolean;
+}
+
+/** The deadline of one invocation: its own, else the tool's entry in the limits table. */
+export function deadlineOf(invocation: Invocation, env: NodeJS.ProcessEnv = process.env): Limit {
+  const limit = timeoutFor(invocation.tool, env);
+  if (invocation.deadlineMs === undefined) return limit;
+  return { ...limit, ms: invocation.deadlineMs, text: formatDuration(invocation.deadlineMs) };
+}
+
+/** Grace between SIGTERM and SIGKILL for a process group past its deadline. */
+const killGraceMs = 2000;
+
+/**
+ * Signals the child's whole process group (it was started detached, so it leads one): a tool
+ * that forked helpers (docker compose, terraform providers, git's ssh) leaves no orphan behind.
+ */
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone, which is what we wanted.
+  }
+}
+
+/** Process groups of tools still running, so a signal or exit of ours ends them too. */
+const liveGroups = new Set<number>();
+const signalCodes: Partial<Record<NodeJS.Signals, number>> = {
+  SIGINT: 130,
+  SIGTERM: 143,
+  SIGHUP: 129,
+};
+let forwarding = false;
+
+/**
+ * A detached child no longer receives the terminal's Ctrl-C, so forward our signals to every live
+ * group. When nobody else handles the signal (env.ts aborts its own work), keep Node's default of
+ * exiting, with the conventional code.
+ */
+function forwardSignals(): void {
+  if (forwarding) return;
+  forwarding = true;
+  for (const signal of Object.keys(signalCodes) as NodeJS.Signals[]) {
+    const onSignal = () => {
+      for (const pid of liveGroups) signalGroup(pid, signal);
+      if (process.listenerCount(signal) === 1) process.exit(signalCodes[signal]);
+    };
+    process.on(signal, onSignal);
+  }
+  process.on("exit", () => {
+    for (const pid of liveGroups) signalGroup(pid, "SIGKILL");
+  });
 }
 
 export async function runHost(
@@ -69,6 +122,8 @@ export async function runHost(
         ? invocation.cwd
         : join(options.root, invocation.cwd)
       : options.root;
+    const env = { ...process.env, ...options.env };
+    const limit = deadlineOf(invocation, env);
     const child = execa(programFor(invocation.tool, options.env), args, {
       cwd,
       env: { ...options.env, ...childEnv },
@@ -78,7 +133,20 @@ export async function runHost(
       all: false,
       cancelSignal: options.signal,
       stripFinalNewline: true,
+      // Its own process group, so a deadline or Ctrl-C can end the tool and everything it started.
+      detached: true,
     });
+    forwardSignals();
+    if (child.pid !== undefined) liveGroups.add(child.pid);
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      signalGroup(child.pid, "SIGTERM");
+      killTimer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), killGraceMs);
+    }, limit.ms);
+    const onAbort = () => signalGroup(child.pid, "SIGTERM");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.onLine) {
       const scrub = (line: string) => redact(line, secrets.resolvedValues());
       child.stdout?.on("data", (chunk: Buffer) => {
@@ -90,7 +158,23 @@ export async function runHost(
           if (line) options.onLine!(scrub(line), "stderr");
       });
     }
-    const result = await child;
+    const result = await child.finally(() => {
+      clearTimeout(deadline);
+      clearTimeout(killTimer);
+      if (child.pid !== undefined) liveGroups.delete(child.pid);
+      options.signal?.removeEventListener("abort", onAbort);
+    });
+    if (timedOut) {
+      const { message, hint } = describeTimeout(invocation.tool, invocation.target, limit);
+      throw new ToolError(invocation, {
+        kind: "timeout",
+        message,
+        hint,
+        where: invocation.target,
+        stdout: redact(String(result.stdout ?? ""), secrets.resolvedValues()),
+        stderr: redact(String(result.stderr ?? ""), secrets.resolvedValues()),
+      });
+    }
     const values = secrets.resolvedValues();
     const stdout = redact(String(result.stdout ?? ""), values);
     const stderr = redact(String(result.stderr ?? ""), values);

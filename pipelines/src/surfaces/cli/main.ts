@@ -83,9 +83,33 @@ Examples:
   return program;
 }
 
+/**
+ * True when the user asked for `--json` on a command that has it: then every outcome, usage
+ * errors and refusals included, is one JSON document on stdout (CI scripts parse it).
+ */
+export function wantsJson(program: Command, argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  const end = args.indexOf("--");
+  if (!(end < 0 ? args : args.slice(0, end)).includes("--json")) return false;
+  const wanted = requestedCommand(args, flagsTakingValues(program));
+  const command = program.commands.find((c) => c.name() === wanted);
+  return Boolean(command?.options.some((option) => option.long === "--json"));
+}
+
+/** The JSON shape of a failure: `{ ok: false, error: { message, where, hint, exitCode } }`. */
+export function failureJson(
+  message: string,
+  exitCode: number,
+  where?: string,
+  hint?: string,
+): string {
+  return `${JSON.stringify({ ok: false, error: { message, where: where ?? null, hint: hint ?? null, exitCode } }, null, 2)}\n`;
+}
+
 /** Runs the CLI and returns the exit code instead of exiting, so tests can call it in-process. */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = await buildProgram(argv);
+  const json = wantsJson(program, argv);
   try {
     await program.parseAsync([...argv]);
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
@@ -99,15 +123,32 @@ export async function main(argv: readonly string[]): Promise<number> {
       ) {
         return ExitCode.ok;
       }
+      // commander already printed its message on stderr; --json also gets it on stdout.
+      if (json) {
+        const message = error.message.replace(/^error: /, "");
+        process.stdout.write(
+          failureJson(message, ExitCode.usage, undefined, "run with --help for usage"),
+        );
+      }
       return ExitCode.usage;
     }
     if (error instanceof TiersError) {
       process.stderr.write(`tiers: ${error.describe()}\n`);
+      if (json) {
+        process.stdout.write(failureJson(error.message, error.exitCode, error.where, error.hint));
+      }
       return error.exitCode;
     }
-    process.stderr.write(
-      `tiers: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`tiers: unexpected error: ${text}\n`);
+    if (json) {
+      process.stdout.write(
+        failureJson(
+          `unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+          ExitCode.failure,
+        ),
+      );
+    }
     return ExitCode.failure;
   }
 }

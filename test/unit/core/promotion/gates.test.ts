@@ -183,6 +183,22 @@ describe("approvals verdict", () => {
       approvalsVerdict("prod", policy, undefined, new Map([[digest, ["ada", "grace"]]])).ok,
     ).toBe(true);
   });
+  // GitHub's "Prevent self-review" for environments: the user who triggered a deployment cannot
+  // approve it (https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-deployments/managing-environments-for-deployment#required-reviewers).
+  it("the promoting actor never counts as an approver, and the verdict says so", () => {
+    const policy = { required: 2, source: "record" };
+    const approvals = new Map([[digest, ["ada", "grace"]]]);
+    expect(approvalsVerdict("prod", policy, undefined, approvals, "ada")).toEqual({
+      ok: false,
+      why: `missing approvals (releases/approvals/prod/): ${digest.slice(0, 19)} has 1/2; approvals by ada, who runs this promotion, are listed but not counted (separation of duties)`,
+    });
+    expect(approvalsVerdict("prod", policy, undefined, approvals, "linus").ok).toBe(true);
+    const three = new Map([[digest, ["ada", "grace", "linus"]]]);
+    expect(approvalsVerdict("prod", policy, undefined, three, "ada")).toEqual({
+      ok: true,
+      why: "2 approval(s) recorded for every digest; approvals by ada, who runs this promotion, are listed but not counted (separation of duties)",
+    });
+  });
   it("an unknown source fails closed", () => {
     expect(approvalsVerdict("prod", { required: 1, source: "email" }, undefined, none).ok).toBe(
       false,

@@ -128,6 +128,7 @@ export async function approvalsFacts(
   sources: Pick<PromotionSources, "records">,
   candidates: readonly Candidate[],
   env: Readonly<Record<string, string | undefined>>,
+  actor?: string,
 ) {
   const tier = tierOf(model, tierName);
   const byDigest = new Map<string, string[]>();
@@ -145,5 +146,6 @@ export async function approvalsFacts(
     { required: tier.approvals.required, source: tier.approvals.source },
     ciEnvironment(env),
     byDigest,
+    actor,
   );
 }

@@ -25,7 +25,7 @@ import {
   type PromotionPlan,
 } from "../../../core/promotion/plan.ts";
 import { type GateResult, passagePath, passageSchema } from "../../../core/promotion/records.ts";
-import { PromotionRepo } from "../history.ts";
+import { PromotionRepo, whoAmI } from "../history.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { resolveCandidates } from "./candidates.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
@@ -66,7 +66,9 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
     );
   }
   const gates: GateResult[] = facts.flatMap((f) => candidateGates(model.project, f, required));
-  const approvals = await approvalsFacts(request.tier, model, sources, candidates, env);
+  // Separation of duties: whoever runs the promotion never counts as one of its approvers.
+  const actor = await whoAmI(repo, env);
+  const approvals = await approvalsFacts(request.tier, model, sources, candidates, env, actor);
   gates.push(...tierGates({ approvals }, required));
 
   const digested = candidates.filter((c): c is Candidate & { digest: string } => Boolean(c.digest));
