@@ -22,6 +22,10 @@ export const rules = {
   immutableImage: "policy/immutable-image",
   secretReference: "policy/secret-reference",
   promotionChain: "policy/promotion-chain",
+  tracingSampleRate: "policy/tracing-sample-rate",
+  devOnlyFlag: "policy/dev-only-flag",
+  unknownFlag: "policy/unknown-flag",
+  alertThreshold: "policy/alert-threshold",
 } as const;
 export type RuleId = (typeof rules)[keyof typeof rules];
 
