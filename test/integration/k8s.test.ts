@@ -294,8 +294,8 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const result = await promise;
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines()).toEqual([
-      "apply --dry-run=server 14 objects",
-      "apply 14 objects",
+      "apply --dry-run=server 18 objects",
+      "apply 18 objects",
       "rollout status deployment/tiers-staging-api",
       "rollout status deployment/tiers-staging-worker",
       "GET tiers-staging-api:http/proxy/healthz",
@@ -365,7 +365,7 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     const { promise } = await deploy(cluster, "staging");
     const error = await failure(promise);
     expect(error.message).toMatch(/\(invalid\); nothing was applied/);
-    expect(cluster.lines()).toEqual(["apply --dry-run=server 14 objects"]);
+    expect(cluster.lines()).toEqual(["apply --dry-run=server 18 objects"]);
   });
 
   it("the first deploy into a new namespace proceeds past the dry run that cannot see it", async () => {
@@ -393,8 +393,8 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines().slice(0, 6)).toEqual([
       "get service tiers-prod-api",
-      "apply --dry-run=server 21 objects",
-      "apply 21 objects",
+      "apply --dry-run=server 25 objects",
+      "apply 25 objects",
       "rollout status deployment/tiers-prod-api-blue",
       "rollout status deployment/tiers-prod-api-green",
       "rollout status deployment/tiers-prod-worker",
@@ -429,8 +429,8 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.liveColours).toEqual({ api: "green" });
     expect(cluster.lines()).toEqual([
       "get service tiers-prod-api",
-      "apply --dry-run=server 18 objects",
-      "apply 18 objects",
+      "apply --dry-run=server 22 objects",
+      "apply 22 objects",
       "rollout status deployment/tiers-prod-api-green",
       "rollout status deployment/tiers-prod-worker",
       "GET tiers-prod-api-preview:http/proxy/healthz",

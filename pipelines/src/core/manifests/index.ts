@@ -7,6 +7,7 @@ import type { Tier } from "../environment/schema.ts";
 import type { KubeObject } from "./documents.ts";
 import { checkDrift, type DriftOptions } from "./drift.ts";
 import type { ManifestFinding } from "./findings.ts";
+import { checkObservabilityDrift } from "./observability-drift.ts";
 import { checkPolicies } from "./policy.ts";
 import { validateSchemas } from "./schema.ts";
 
@@ -14,6 +15,7 @@ export * from "./blue-green.ts";
 export * from "./documents.ts";
 export * from "./drift.ts";
 export * from "./findings.ts";
+export * from "./observability-drift.ts";
 export * from "./pins.ts";
 export * from "./plan.ts";
 export * from "./policy.ts";
@@ -39,5 +41,6 @@ export function checkRendered(
     })),
     ...checkPolicies(objects),
     ...checkDrift(objects, tier, options),
+    ...checkObservabilityDrift(objects, tier),
   ];
 }
