@@ -9,7 +9,7 @@ vpc_cidr = "10.10.0.0/16"
 cluster_enabled  = false
 database_enabled = false
 
-log_retention_days      = 1 # retention.logs_days
+log_retention_days      = 1 # observability.logs.retention_days
 artefact_retention_days = 7 # retention.artefacts_days
 services                = ["api", "worker"]
 

@@ -22,7 +22,7 @@ database_multi_az              = true
 database_backup_retention_days = 30
 database_deletion_protection   = true
 
-log_retention_days      = 30  # retention.logs_days
+log_retention_days      = 30  # observability.logs.retention_days
 artefact_retention_days = 365 # retention.artefacts_days
 services                = ["api", "worker"]
 

@@ -22,7 +22,7 @@ database_multi_az              = false
 database_backup_retention_days = 7
 database_deletion_protection   = false
 
-log_retention_days      = 14 # retention.logs_days
+log_retention_days      = 14 # observability.logs.retention_days
 artefact_retention_days = 90 # retention.artefacts_days
 services                = ["api", "worker"]
 

@@ -114,7 +114,7 @@ variable "database_deletion_protection" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Days platform logs are kept (environments/<tier>.yaml retention.logs_days)."
+  description = "Days platform logs are kept (environments/<tier>.yaml observability.logs.retention_days)."
 }
 
 variable "artefact_retention_days" {

@@ -93,6 +93,18 @@ describe("tiers env dev (real Docker engine)", () => {
     expect(up.stdout).toContain(`127.0.0.1:${env.TIERS_API_DEBUG_PORT}`);
     const health = await fetch(`http://127.0.0.1:${env.TIERS_API_HTTP_PORT}/healthz`);
     expect(health.status).toBe(200);
+    // A real scrape of the running container after that traffic: the series the tiers'
+    // PrometheusRule alerts read (core/observability/kubernetes.ts metricNames), from prom-client.
+    const scrape = await fetch(`http://127.0.0.1:${env.TIERS_API_HTTP_PORT}/metrics`);
+    expect(scrape.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const series = await scrape.text();
+    expect(series).toMatch(
+      /tiers_http_requests_total\{method="GET",route="\/healthz",status="200"\} [1-9]/,
+    );
+    expect(series).toMatch(
+      /tiers_http_request_duration_seconds_bucket\{le="0\.3",method="GET",route="\/healthz",status="200"\} [1-9]/,
+    );
+    expect(series).toContain('service="api",tier="dev"');
     const status = await runTiers(repo.root, ["env", "dev", "status", "--json"], { env });
     expect(status.code, status.stderr).toBe(0);
     const rows = JSON.parse(status.stdout) as { service: string; health: string }[];

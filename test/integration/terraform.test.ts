@@ -218,7 +218,7 @@ describe("tfvars agree with the tier config where they overlap", () => {
     const postgres = tier.dependencies.postgres!;
     expect(s.project).toBe(tier.project);
     expect(s.tier).toBe(tier.tier);
-    expect(s.log_retention_days).toBe(tier.retention.logs_days);
+    expect(s.log_retention_days).toBe(tier.observability.logs.retention_days);
     expect(s.artefact_retention_days).toBe(tier.retention.artefacts_days);
     expect(s.services).toEqual(Object.keys(tier.services));
     expect(s.cluster_enabled).toBe(tier.runtime === "kubernetes");

@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  createServiceMetrics,
+  measureRequest,
+  type ServiceMetrics,
+  serveMetrics,
+} from "@tiers/runtime";
+import { Counter } from "prom-client";
+import {
   enqueueJob,
   findJob,
   isJobId,
@@ -7,7 +14,6 @@ import {
   type Queryable,
   validateJobRequest,
 } from "./jobs.ts";
-import { Metrics } from "./metrics.ts";
 
 /** What `/version` reports: which build of which service runs in which tier. */
 export interface VersionInfo {
@@ -38,24 +44,41 @@ export interface ApiDeps {
   log: RequestLog;
   /** Set during graceful shutdown: readiness fails so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
-  /** Counters served on /metrics (a fresh registry when not given). */
-  metrics?: Metrics;
+  /** Series served on /metrics (a fresh registry for `version` when not given). */
+  metrics?: ApiMetrics;
+  /** Where /metrics is served (observability.metrics.path); null when metrics are off. */
+  metricsPath?: string | null;
+  /** The tier's flags the API honours (all off when not given). */
+  flags?: Partial<ApiFlags>;
 }
 
-/** Declares the API's metric families on `metrics` and returns it. */
-export function apiMetrics(metrics = new Metrics()): Metrics {
-  metrics.declare(
-    "tiers_http_requests_total",
-    "counter",
-    "HTTP requests answered, by route and status.",
-  );
-  metrics.declare("tiers_jobs_enqueued_total", "counter", "Jobs accepted by POST /jobs, by kind.");
-  metrics.declare(
-    "tiers_build_info",
-    "gauge",
-    "Always 1; labels say which build runs in which tier.",
-  );
-  return metrics;
+/** Flags of environments/base.yaml the API reads (`flags.<name>`), resolved at start-up. */
+export interface ApiFlags {
+  /** pause_enqueue: POST /jobs answers 503 instead of enqueueing. */
+  pauseEnqueue: boolean;
+  /** verbose_errors (dev_only): a 500 answer carries the error message. */
+  verboseErrors: boolean;
+}
+
+/** The API's registry: the request series every service has, and jobs enqueued by kind. */
+export interface ApiMetrics extends ServiceMetrics {
+  jobsEnqueued: Counter<"kind">;
+}
+
+/** Creates the API's metrics for the build described by `version`. */
+export function apiMetrics(version: Pick<VersionInfo, "tier" | "gitSha">): ApiMetrics {
+  const base = createServiceMetrics({
+    service: "api",
+    tier: version.tier,
+    gitSha: version.gitSha ?? undefined,
+  });
+  const jobsEnqueued = new Counter({
+    name: "tiers_jobs_enqueued_total",
+    help: "Jobs accepted by POST /jobs, by kind.",
+    labelNames: ["kind"] as const,
+    registers: [base.registry],
+  });
+  return { ...base, jobsEnqueued };
 }
 
 /** The route template of a path, so metrics do not get one series per job id. */
@@ -117,7 +140,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
  * - `GET /metrics`  Prometheus text: requests by route and status, jobs enqueued by kind.
  */
 export function createApiHandler(deps: ApiDeps) {
-  const metrics = deps.metrics ?? apiMetrics();
+  const metrics = deps.metrics ?? apiMetrics(deps.version);
+  const flags: ApiFlags = { pauseEnqueue: false, verboseErrors: false, ...deps.flags };
   const routes = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
@@ -139,20 +163,21 @@ export function createApiHandler(deps: ApiDeps) {
     if (path === "/version" && method === "GET") {
       return sendJson(res, 200, deps.version);
     }
-    if (path === "/metrics" && method === "GET") {
-      const text = metrics.render();
-      res.writeHead(200, {
-        "content-type": "text/plain; version=0.0.4; charset=utf-8",
-        "content-length": Buffer.byteLength(text),
-      });
-      return void res.end(text);
+    if (
+      path === (deps.metricsPath === undefined ? "/metrics" : deps.metricsPath) &&
+      method === "GET"
+    ) {
+      return serveMetrics(metrics.registry, res);
     }
     if (path === "/jobs") {
       if (method !== "POST") throw new HttpError(405, "use POST /jobs to enqueue a job");
+      if (flags.pauseEnqueue) {
+        throw new HttpError(503, "enqueueing is paused (flag pause_enqueue); retry later");
+      }
       const checked = validateJobRequest(await readJson(req));
       if (!checked.ok) throw new HttpError(400, "invalid job", checked.problems);
       const job = await enqueueJob(deps.db, checked.value);
-      metrics.inc("tiers_jobs_enqueued_total", { kind: job.kind });
+      metrics.jobsEnqueued.inc({ kind: job.kind });
       return sendJson(res, 202, job, { location: `/jobs/${job.id}` });
     }
     const jobPath = /^\/jobs\/([^/]+)$/.exec(path);
@@ -173,14 +198,7 @@ export function createApiHandler(deps: ApiDeps) {
   };
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    res.once("finish", () => {
-      const route = routeOf(new URL(req.url ?? "/", "http://localhost").pathname);
-      metrics.inc("tiers_http_requests_total", {
-        method: req.method ?? "GET",
-        route,
-        status: String(res.statusCode),
-      });
-    });
+    measureRequest(metrics, req, res, routeOf);
     try {
       await routes(req, res);
     } catch (error) {
@@ -197,7 +215,10 @@ export function createApiHandler(deps: ApiDeps) {
         url: req.url,
         error: (error as Error).message,
       });
-      if (!res.headersSent) sendJson(res, 500, { error: "internal error; see the api logs" });
+      const error_ = flags.verboseErrors
+        ? { error: (error as Error).message, flag: "verbose_errors" }
+        : { error: "internal error; see the api logs" };
+      if (!res.headersSent) sendJson(res, 500, error_);
     }
   };
 }

@@ -1,6 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { assertTier, createLogger, type Logger } from "@tiers/runtime";
+import {
+  assertTier,
+  createLogger,
+  flagsOf,
+  type Logger,
+  observabilityOf,
+  startTracing,
+} from "@tiers/runtime";
 import type pg from "pg";
 import { apiMetrics, createApiHandler } from "./app.ts";
 import { readApiConfig } from "./config.ts";
@@ -29,6 +36,15 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ap
   const tier = assertTier(env);
   const log = createLogger({ service: "api", tier });
   const config = readApiConfig(env);
+  // Flags and observability settings are read before any connection opens: a bad value or a
+  // flag the tier does not declare stops the start, as a wrong tier does.
+  const flags = flagsOf(env);
+  const apiFlags = {
+    pauseEnqueue: flags.isOn("pause_enqueue"),
+    verboseErrors: flags.isOn("verbose_errors"),
+  };
+  const observability = observabilityOf(env);
+  const tracing = startTracing(observability, { service: "api", tier: tier.tier });
   const migrations = await readMigrations();
   const pool = createPool(config.databaseUrl, log);
   try {
@@ -50,14 +66,10 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ap
   }
 
   let shuttingDown = false;
-  const metrics = apiMetrics();
-  metrics.set(
-    "tiers_build_info",
-    { service: "api", tier: tier.tier, git_sha: config.gitSha ?? "unknown" },
-    1,
-  );
   const handler = createApiHandler({
-    metrics,
+    metrics: apiMetrics({ tier: tier.tier, gitSha: config.gitSha }),
+    metricsPath: observability.metrics.enabled ? observability.metrics.path : null,
+    flags: apiFlags,
     db: pool,
     version: {
       service: "api",
@@ -80,7 +92,12 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ap
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
-  log.info("api listening", { port, migrations: migrations.length });
+  log.info("api listening", {
+    port,
+    migrations: migrations.length,
+    flags: flags.all,
+    tracing: observability.tracing.enabled,
+  });
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -95,6 +112,7 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ap
       clearInterval(reaper);
       clearTimeout(timer);
       await pool.end();
+      await tracing?.shutdown();
       log.info("api stopped");
     })();
     return closing;

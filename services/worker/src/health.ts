@@ -11,7 +11,9 @@ export interface Probes {
   liveness: () => ProbeReport;
   readiness: () => Promise<ProbeReport>;
   /** Prometheus text exposition served on /metrics. */
-  metrics?: () => string;
+  metrics?: () => Promise<string> | string;
+  /** Where metrics are served (observability.metrics.path), /metrics by default. */
+  metricsPath?: string;
 }
 
 function send(res: ServerResponse, report: ProbeReport): void {
@@ -35,8 +37,8 @@ export function createProbeHandler(probes: Probes) {
     try {
       if (req.method === "GET" && path === "/healthz") return send(res, probes.liveness());
       if (req.method === "GET" && path === "/readyz") return send(res, await probes.readiness());
-      if (req.method === "GET" && path === "/metrics" && probes.metrics) {
-        const text = probes.metrics();
+      if (req.method === "GET" && path === (probes.metricsPath ?? "/metrics") && probes.metrics) {
+        const text = await probes.metrics();
         res.writeHead(200, {
           "content-type": "text/plain; version=0.0.4; charset=utf-8",
           "content-length": Buffer.byteLength(text),

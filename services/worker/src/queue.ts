@@ -128,3 +128,13 @@ export async function jobsTableExists(db: Queryable): Promise<boolean> {
   );
   return rows[0]?.present === true;
 }
+
+/** Jobs a worker could claim now: queued and due, or running on an expired lease. */
+export async function queueDepth(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM jobs
+      WHERE (status = 'queued' AND run_after <= now())
+         OR (status = 'running' AND locked_until < now())`,
+  );
+  return Number(rows[0]?.n ?? 0);
+}

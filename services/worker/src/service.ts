@@ -1,11 +1,22 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { assertTier, createLogger, type Logger } from "@tiers/runtime";
+import {
+  assertTier,
+  createLogger,
+  createServiceMetrics,
+  flagsOf,
+  type Logger,
+  measureRequest,
+  metricNames,
+  observabilityOf,
+  startTracing,
+} from "@tiers/runtime";
 import pg from "pg";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { readWorkerConfig } from "./config.ts";
 import { createProbeHandler, type ProbeReport } from "./health.ts";
 import { PROCESSORS, type Processor } from "./processors.ts";
-import { jobsTableExists } from "./queue.ts";
+import { jobsTableExists, queueDepth } from "./queue.ts";
 import { Worker } from "./worker.ts";
 
 /** A started worker: its polling loop, probe server, pool and a graceful `close`. */
@@ -35,28 +46,60 @@ export function livenessOf(worker: Worker, stallMs: number, now = Date.now()): P
 }
 
 /**
- * Prometheus text for the worker: jobs finished by outcome and the age of the loop's last
- * turn. Label values are fixed words, so no escaping is needed.
+ * The worker's registry (prom-client): its probe requests, jobs finished by outcome, the age of
+ * the loop's last turn, the queue's depth (read from the database at scrape time) and the
+ * leases it lost because they expired before a result was recorded.
  */
 export function workerMetrics(
   worker: Worker,
   info: { tier: string; gitSha: string },
-  now = Date.now(),
+  queueDepth: () => Promise<number>,
+  now: () => number = Date.now,
 ) {
-  const lines = [
-    "# HELP tiers_jobs_processed_total Jobs this worker finished, by outcome.",
-    "# TYPE tiers_jobs_processed_total counter",
-    ...Object.entries(worker.counts).map(
-      ([outcome, n]) => `tiers_jobs_processed_total{outcome="${outcome}"} ${n}`,
-    ),
-    "# HELP tiers_worker_loop_idle_seconds Seconds since the polling loop last turned.",
-    "# TYPE tiers_worker_loop_idle_seconds gauge",
-    `tiers_worker_loop_idle_seconds ${(now - worker.lastTickAt) / 1000}`,
-    "# HELP tiers_build_info Always 1; labels say which build runs in which tier.",
-    "# TYPE tiers_build_info gauge",
-    `tiers_build_info{git_sha="${info.gitSha}",service="worker",tier="${info.tier}"} 1`,
-  ];
-  return `${lines.join("\n")}\n`;
+  const metrics = createServiceMetrics({ service: "worker", ...info });
+  const { registry } = metrics;
+  new Counter({
+    name: "tiers_jobs_processed_total",
+    help: "Jobs this worker finished, by outcome.",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+    // The worker keeps the counts; a scrape copies them (reset first: counters only go up).
+    collect() {
+      this.reset();
+      for (const [outcome, n] of Object.entries(worker.counts)) this.inc({ outcome }, n);
+    },
+  });
+  new Gauge({
+    name: "tiers_worker_loop_idle_seconds",
+    help: "Seconds since the polling loop last turned.",
+    registers: [registry],
+    collect() {
+      this.set((now() - worker.lastTickAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: metricNames.queueDepth,
+    help: "Jobs waiting to run: queued and due, or running on an expired lease.",
+    registers: [registry],
+    async collect() {
+      this.set(await queueDepth());
+    },
+  });
+  new Counter({
+    name: metricNames.leaseExpiries,
+    help: "Jobs whose lease expired before this worker recorded their result.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(worker.counts["lease-lost"]);
+    },
+  });
+  return metrics;
+}
+
+/** Registry text of `registry`, for the probe handler. */
+function scrape(registry: Registry): () => Promise<string> {
+  return () => registry.metrics();
 }
 
 /** Readiness: the database answers and holds the jobs table the API's migrations create. */
@@ -117,6 +160,11 @@ export async function startWorker(
   // crash the process. The loop retries and readiness reports the outage instead.
   pool.on("error", (error) => log.warn("idle database connection lost", { error: error.message }));
 
+  // Read before the loop starts: a bad value or an undeclared flag stops the start. The worker
+  // reads no flag itself today; flagsOf still refuses a malformed TIERS_FLAG_* value.
+  flagsOf(env);
+  const observability = observabilityOf(env);
+  const tracing = startTracing(observability, { service: "worker", tier: tier.tier });
   const worker = new Worker({
     db: pool,
     processors,
@@ -126,17 +174,27 @@ export async function startWorker(
     leaseSeconds: config.leaseSeconds,
     retryBaseMs: config.retryBaseMs,
   });
+  const metrics = workerMetrics(
+    worker,
+    {
+      tier: tier.tier,
+      gitSha: /^[0-9a-f]{7,40}$/.test(env.TIERS_GIT_SHA ?? "") ? env.TIERS_GIT_SHA! : "unknown",
+    },
+    () => queueDepth(pool),
+  );
   let shuttingDown = false;
   const handler = createProbeHandler({
     liveness: () => livenessOf(worker, config.stallMs),
     readiness: () => readinessOf(pool, shuttingDown),
-    metrics: () =>
-      workerMetrics(worker, {
-        tier: tier.tier,
-        gitSha: /^[0-9a-f]{7,40}$/.test(env.TIERS_GIT_SHA ?? "") ? env.TIERS_GIT_SHA! : "unknown",
-      }),
+    metrics: observability.metrics.enabled ? scrape(metrics.registry) : undefined,
+    metricsPath: observability.metrics.path,
   });
-  const server = createServer((req, res) => void handler(req, res));
+  const server = createServer((req, res) => {
+    measureRequest(metrics, req, res, (path) =>
+      ["/healthz", "/readyz", observability.metrics.path].includes(path) ? path : "unmatched",
+    );
+    void handler(req, res);
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -164,6 +222,7 @@ export async function startWorker(
         server.closeAllConnections();
       });
       await pool.end();
+      await tracing?.shutdown();
       log.info("worker stopped", { ...worker.counts });
     })();
     return closing;

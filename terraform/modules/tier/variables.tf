@@ -169,7 +169,7 @@ variable "database_deletion_protection" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Days platform logs are kept (environments/<tier>.yaml retention.logs_days)."
+  description = "Days platform logs are kept (environments/<tier>.yaml observability.logs.retention_days)."
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a retention the log service offers (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."

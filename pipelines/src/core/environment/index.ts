@@ -5,6 +5,7 @@
  */
 
 import { UnknownTierError } from "../errors.ts";
+import { flagEnvironment, observabilityEnvironment } from "../observability/runtime-environment.ts";
 import { readEnvironmentSources } from "./load.ts";
 import { type EnvironmentModel, type ValidationResult, validateSources } from "./model.ts";
 import { repositoryOf } from "./policies.ts";
@@ -22,6 +23,16 @@ export {
   type ValidationResult,
   validateSources,
 } from "./model.ts";
+export {
+  type Alerting,
+  type AlertName,
+  type AlertRule,
+  alertNames,
+  type Flags,
+  flagValue,
+  flagValues,
+  type Observability,
+} from "./observability-schema.ts";
 export { isPinnedByDigest, productionTier, releaseTiers, repositoryOf } from "./policies.ts";
 export { ConfigError, formatProblem, type Problem, type RuleId, rules } from "./problems.ts";
 export {
@@ -109,5 +120,7 @@ export function runtimeEnvironment(model: EnvironmentModel, tier: string): Recor
     TIERS_HOT_RELOAD: String(t.features.hot_reload),
     TIERS_DEBUG: String(t.features.debug_ports),
     NODE_ENV: t.node_env,
+    ...observabilityEnvironment(t),
+    ...flagEnvironment(t),
   };
 }

@@ -151,11 +151,23 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
       value.marker = defaultMarkers[name];
     }
     const result = tierSchema.safeParse(value);
-    problems.push(...checkPolicies(name, value as UncheckedTier, merged.origin));
+    const policyProblems = checkPolicies(name, value as UncheckedTier, merged.origin);
+    problems.push(...policyProblems);
     if (!result.success) {
-      const found = result.error.issues.flatMap((issue) =>
-        problemsFromIssue(issue, { schema: tierSchema, value, origins: merged.origin, tier: name }),
-      );
+      // An unknown flag lacks base.yaml's default and description; its policy problem says so.
+      const unknownFlags = policyProblems
+        .filter((p) => p.rule === rules.unknownFlag)
+        .map((p) => `${p.path}.`);
+      const found = result.error.issues
+        .flatMap((issue) =>
+          problemsFromIssue(issue, {
+            schema: tierSchema,
+            value,
+            origins: merged.origin,
+            tier: name,
+          }),
+        )
+        .filter((p) => !unknownFlags.some((prefix) => `${p.path}.`.startsWith(prefix)));
       problems.push(...withoutEchoes(found).map((p) => attributeTier(p, name)));
       continue;
     }

@@ -4,6 +4,9 @@
  * configuration may add tiers, but cannot talk staging or prod out of these rules.
  */
 import { pathText } from "./issues.ts";
+// model.ts imports this file too; baseFile is only read when a policy runs, after both loaded.
+import { baseFile } from "./model.ts";
+import { alertNames } from "./observability-schema.ts";
 import { type Problem, type RuleId, rules } from "./problems.ts";
 import { isSecretRef, secretSchemes, type Tier } from "./schema.ts";
 import { type OriginTree, originAt } from "./source.ts";
@@ -35,7 +38,7 @@ export function repositoryOf(image: string): string {
 /** Every policy problem of one merged tier named `name`. Values of a wrong type are skipped. */
 export function checkPolicies(name: string, tier: UncheckedTier, origins: OriginTree): Problem[] {
   const problems: Problem[] = [];
-  const at = (path: PropertyKey[], rule: RuleId, message: string) => {
+  const at: Report = (path, rule, message) => {
     const { origin } = originAt(origins, path);
     problems.push({
       file: origin.file,
@@ -128,7 +131,86 @@ export function checkPolicies(name: string, tier: UncheckedTier, origins: Origin
       }
     }
   }
+  checkTracingSampleRate(name, tier, at);
+  checkDevOnlyFlags(name, tier, at);
+  checkUnknownFlags(tier, origins, at);
+  checkAlertThresholds(tier, at);
   return problems;
+}
+
+/** Records one located policy problem at `path` of the merged tier. */
+type Report = (path: PropertyKey[], rule: RuleId, message: string) => void;
+
+/** The most of its traces prod keeps: sampling everything there costs more than it tells. */
+export const prodMaxSampleRate = 0.1;
+
+/** policy/tracing-sample-rate: prod keeps at most `prodMaxSampleRate` of its traces. */
+function checkTracingSampleRate(name: string, tier: UncheckedTier, at: Report): void {
+  const rate = record(record(tier.observability).tracing).sample_rate;
+  if (name !== productionTier || typeof rate !== "number" || rate <= prodMaxSampleRate) return;
+  at(
+    ["observability", "tracing", "sample_rate"],
+    rules.tracingSampleRate,
+    `${name} may sample at most ${prodMaxSampleRate} of its traces, not ${rate}: full sampling at production load costs more than it tells; set observability.tracing.sample_rate: ${prodMaxSampleRate} or less`,
+  );
+}
+
+/** policy/dev-only-flag: a flag marked dev_only is off in every release tier. */
+function checkDevOnlyFlags(name: string, tier: UncheckedTier, at: Report): void {
+  if (!releaseTiers.includes(name)) return;
+  for (const [flag, value] of Object.entries(record(tier.flags))) {
+    const spec = record(value);
+    if (spec.dev_only !== true) continue;
+    const on = spec.value ?? spec.default;
+    if (on !== true) continue;
+    at(
+      ["flags", flag, spec.value === undefined ? "default" : "value"],
+      rules.devOnlyFlag,
+      `${name} may not turn on flag "${flag}": it is dev_only (unfinished work); set flags.${flag}.value: false in environments/${name}.yaml`,
+    );
+  }
+}
+
+/**
+ * policy/unknown-flag: every flag is declared in base.yaml (its description comes from there),
+ * so a tier cannot switch a flag no service knows, e.g. a misspelt one.
+ */
+function checkUnknownFlags(tier: UncheckedTier, origins: OriginTree, at: Report): void {
+  const declared = Object.entries(record(tier.flags))
+    .filter(([flag]) => originAt(origins, ["flags", flag, "description"]).origin.file === baseFile)
+    .map(([flag]) => flag);
+  for (const flag of Object.keys(record(tier.flags))) {
+    if (declared.includes(flag)) continue;
+    at(
+      ["flags", flag],
+      rules.unknownFlag,
+      `unknown flag "${flag}": flags are declared in ${baseFile} with a default and a description${declared.length ? `; declared: ${declared.join(", ")}` : ""}`,
+    );
+  }
+}
+
+/** The range each alert's threshold must lie in, and what the number means. */
+const thresholdRanges: Record<(typeof alertNames)[number], { max: number; meaning: string }> = {
+  error_rate: { max: 1, meaning: "a fraction of failed requests, above 0 and below 1" },
+  p95_latency: { max: 60, meaning: "seconds, above 0 and at most 60" },
+  availability: { max: 1, meaning: "the fraction of successful probes, above 0 and below 1" },
+};
+
+/** policy/alert-threshold: each alert's threshold means what its rule says it means. */
+function checkAlertThresholds(tier: UncheckedTier, at: Report): void {
+  const alertRules = record(record(tier.alerting).rules);
+  for (const alert of alertNames) {
+    const threshold = record(alertRules[alert]).threshold;
+    if (typeof threshold !== "number") continue;
+    const { max, meaning } = thresholdRanges[alert];
+    const inside = threshold > 0 && (max === 1 ? threshold < 1 : threshold <= max);
+    if (inside) continue;
+    at(
+      ["alerting", "rules", alert, "threshold"],
+      rules.alertThreshold,
+      `alerting.rules.${alert}.threshold is ${threshold}, which can never (or always) fire: it is ${meaning}`,
+    );
+  }
 }
 
 /** Gates every Kubernetes tier checks, whatever its file says: a rejected or dev build never runs there. */

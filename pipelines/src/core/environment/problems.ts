@@ -39,6 +39,10 @@ export const rules = {
   approvalsChain: "policy/approvals-never-weaken",
   lastTierProtected: "policy/last-tier-protected",
   kubernetesGates: "policy/kubernetes-gates",
+  tracingSampleRate: "policy/tracing-sample-rate",
+  devOnlyFlag: "policy/dev-only-flag",
+  unknownFlag: "policy/unknown-flag",
+  alertThreshold: "policy/alert-threshold",
 } as const;
 export type RuleId = (typeof rules)[keyof typeof rules];
 

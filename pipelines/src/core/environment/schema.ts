@@ -5,6 +5,7 @@
  * YAML, code and docs.
  */
 import { z } from "zod";
+import { alertingSchema, flagsSchema, observabilitySchema } from "./observability-schema.ts";
 
 /** Secret manager schemes a reference may use: `<scheme>:<path>`. */
 export const secretSchemes = ["env", "file", "vault", "aws-sm", "gcp-sm", "azure-kv"] as const;
@@ -323,13 +324,18 @@ export const tierSchema = z
     signing,
     logging: z.strictObject({ level: z.enum(logLevels), format: z.enum(logFormats) }),
     retention: z.strictObject({
-      logs_days: positiveInt,
+      // Log retention is observability.logs.retention_days: one number for logs, not two.
       artefacts_days: positiveInt,
       /** How many promotion records of this tier stay listed (git keeps them all anyway). */
       releases_kept: positiveInt,
     }),
     /** Tiers with infrastructure under terraform/ (terraform/live/<tier>.tfvars). */
     infra: infraSchema.optional(),
+
+    // Observability, alerting and feature flags (observability-schema.ts, docs/environments).
+    observability: observabilitySchema,
+    alerting: alertingSchema,
+    flags: flagsSchema,
   })
   .superRefine((tier, ctx) => {
     // Only one way round: a provider left set on a tier without mTLS is unused, not wrong.
@@ -338,6 +344,15 @@ export const tierSchema = z
         code: "custom",
         path: ["network", "mtls_provider"],
         message: 'features.mtls is on, so say who provides it: "mesh" or "files"',
+      });
+    }
+    // A tier a Prometheus scrapes must have something to scrape.
+    if (tier.features.monitoring && !tier.observability.metrics.enabled) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["observability", "metrics", "enabled"],
+        message:
+          "features.monitoring is on, so the services must serve metrics: set observability.metrics.enabled: true",
       });
     }
   });

@@ -6,6 +6,7 @@
  * secrets by reference, runtime settings, mTLS and monitoring. A copy that drifts fails here.
  */
 import type { Tier } from "../environment/schema.ts";
+import { flagPrefix } from "../observability/runtime-environment.ts";
 import { blueGreenServices, colourLabel } from "./blue-green.ts";
 import { clusterScopedKinds, field, type KubeObject, objectId } from "./documents.ts";
 import { checkService } from "./drift-service.ts";
@@ -142,7 +143,10 @@ export function checkDrift(
       );
     } else {
       const data = (configMap.data ?? {}) as Record<string, string>;
-      const wanted = options.runtimeEnvironment;
+      // Flags travel in their own ConfigMap (observability-drift.ts checks it).
+      const wanted = Object.fromEntries(
+        Object.entries(options.runtimeEnvironment).filter(([key]) => !key.startsWith(flagPrefix)),
+      );
       for (const key of new Set([...Object.keys(wanted), ...Object.keys(data)])) {
         if (data[key] !== wanted[key]) {
           add(

@@ -7,6 +7,7 @@ import type { Tier } from "../environment/schema.ts";
 import type { KubeObject } from "./documents.ts";
 import { checkDrift, type DriftOptions } from "./drift.ts";
 import type { ManifestFinding } from "./findings.ts";
+import { checkObservabilityDrift } from "./observability-drift.ts";
 import { checkPolicies } from "./policy.ts";
 import { validateSchemas } from "./schema.ts";
 
@@ -15,6 +16,7 @@ export * from "./documents.ts";
 export * from "./drift.ts";
 export * from "./findings.ts";
 export * from "./naming.ts";
+export * from "./observability-drift.ts";
 export * from "./pins.ts";
 export * from "./plan.ts";
 export * from "./policy.ts";
@@ -40,5 +42,6 @@ export function checkRendered(
     })),
     ...checkPolicies(objects),
     ...checkDrift(objects, tier, options),
+    ...checkObservabilityDrift(objects, tier),
   ];
 }

@@ -2,13 +2,16 @@
  * Kubernetes schema validation, offline. The `kubernetes-models` package ships the API's
  * OpenAPI schemas compiled to validators (ajv), so every built-in object is checked for types,
  * required fields, enums and quantity/format rules without an API server. Custom resources the
- * overlays use (External Secrets) are checked against a local schema of the fields we rely on.
+ * overlays use are checked too: the Prometheus Operator's ServiceMonitor and PrometheusRule
+ * against their real CRD schemas (@kubernetes-models/prometheus-operator compiles them from the
+ * operator's CRDs), External Secrets against a local schema of the fields we rely on.
  *
  * Limit, stated plainly: like kubeconform without `-strict`, the compiled schemas accept
  * unknown fields, so a misspelt optional field is not caught here. The tier policies and the
  * drift checks read the fields that matter by name and fail when they are missing.
  */
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { type KubeObject, objectId } from "./documents.ts";
 
@@ -63,9 +66,20 @@ function models(): Map<string, ModelClass> {
         if (isModelClass(value)) modelIndex.set(`${value.apiVersion}/${value.kind}`, value);
       }
     }
+    // ESM-only package whose exports offer no "require" condition: resolve the file, then
+    // load it synchronously (require of an ES module without top-level await, Node >= 20.19).
+    for (const kind of customResourceModels) {
+      const file = fileURLToPath(import.meta.resolve(`${prometheusOperatorModels}/${kind}`));
+      const value = (load(file) as Record<string, unknown>)[kind];
+      if (isModelClass(value)) modelIndex.set(`${value.apiVersion}/${value.kind}`, value);
+    }
   }
   return modelIndex;
 }
+
+/** Custom resources with real CRD schemas: the overlays' monitoring objects. */
+const prometheusOperatorModels = "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+const customResourceModels = ["ServiceMonitor", "PrometheusRule"] as const;
 
 /** The External Secrets fields our overlays use (external-secrets.io/v1 ExternalSecret). */
 const externalSecret = z.object({

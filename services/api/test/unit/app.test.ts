@@ -206,3 +206,50 @@ describe("api metrics", () => {
     expect(routeOf("/admin")).toBe("unmatched");
   });
 });
+
+describe("flags change what the api does (environments/base.yaml flags)", () => {
+  it("pause_enqueue: POST /jobs answers 503 and enqueues nothing", async () => {
+    const { base, db } = await serve({ flags: { pauseEnqueue: true } });
+    const res = await fetch(`${base}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ kind: "wordcount", payload: "a" }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: string }).error).toMatch(/pause_enqueue/);
+    expect(db.queries).toEqual([]);
+  });
+
+  it("verbose_errors: a 500 carries the error message only when the flag is on", async () => {
+    const failing = {
+      readiness: async () => {
+        throw new Error("connection refused by 10.0.0.7");
+      },
+    };
+    const off = await serve(failing);
+    const quiet = await (await fetch(`${off.base}/readyz`)).json();
+    expect(JSON.stringify(quiet)).not.toContain("10.0.0.7");
+    server?.close();
+    const on = await serve({ ...failing, flags: { verboseErrors: true } });
+    const loud = (await (await fetch(`${on.base}/readyz`)).json()) as { error: string };
+    expect(loud.error).toBe("connection refused by 10.0.0.7");
+  });
+
+  it("serves metrics at the tier's path, and not at all when metrics are off", async () => {
+    const moved = await serve({ metricsPath: "/internal/metrics" });
+    expect((await fetch(`${moved.base}/internal/metrics`)).status).toBe(200);
+    server?.close();
+    const off = await serve({ metricsPath: null });
+    expect((await fetch(`${off.base}/metrics`)).status).toBe(404);
+  });
+
+  it("times requests in a latency histogram by route", async () => {
+    const { base } = await serve();
+    await fetch(`${base}/healthz`);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain("# TYPE tiers_http_request_duration_seconds histogram");
+    expect(text).toMatch(
+      /tiers_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} 1/,
+    );
+  });
+});

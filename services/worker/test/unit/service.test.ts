@@ -52,12 +52,20 @@ describe("worker configuration", () => {
 });
 
 describe("worker metrics", () => {
-  it("exposes finished jobs by outcome, loop idle time and build info", () => {
+  it("exposes finished jobs by outcome, loop idle time, queue depth, lease expiries and build info", async () => {
     const worker = {
-      counts: { done: 3, retry: 1, failed: 0, "lease-lost": 0 },
+      counts: { done: 3, retry: 1, failed: 0, "lease-lost": 2 },
       lastTickAt: 1_000,
     } as unknown as Worker;
-    const text = workerMetrics(worker, { tier: "prod", gitSha: "abc1234" }, 3_500);
+    const { registry } = workerMetrics(
+      worker,
+      { tier: "prod", gitSha: "abc1234" },
+      async () => 7,
+      () => 3_500,
+    );
+    const text = await registry.metrics();
+    expect(text).toContain("tiers_worker_queue_depth 7");
+    expect(text).toContain("tiers_worker_lease_expiries_total 2");
     expect(text).toContain('tiers_jobs_processed_total{outcome="done"} 3');
     expect(text).toContain('tiers_jobs_processed_total{outcome="retry"} 1');
     expect(text).toContain("tiers_worker_loop_idle_seconds 2.5");

@@ -122,6 +122,15 @@ describe("the environment model of the shipped repository", () => {
       TIERS_HOT_RELOAD: "false",
       TIERS_DEBUG: "false",
       NODE_ENV: "production",
+      // observability and flags (core/observability/runtime-environment.ts)
+      TIERS_METRICS_ENABLED: "true",
+      TIERS_METRICS_PATH: "/metrics",
+      TIERS_TRACING_ENABLED: "true",
+      TIERS_TRACING_ENDPOINT: "env:OTEL_EXPORTER_OTLP_ENDPOINT",
+      TIERS_TRACING_SAMPLE_RATE: "0.05",
+      TIERS_LOG_DESTINATION: "cloudwatch",
+      TIERS_FLAG_PAUSE_ENQUEUE: "false",
+      TIERS_FLAG_VERBOSE_ERRORS: "false",
     });
   });
 

@@ -17,6 +17,8 @@ import {
   serviceResource,
   tierLabels,
 } from "../../../../pipelines/src/core/manifests/index.ts";
+import { monitoringObjects } from "../../../../pipelines/src/core/observability/kubernetes.ts";
+import { flagPrefix } from "../../../../pipelines/src/core/observability/runtime-environment.ts";
 
 export const digest = `sha256:${"ab".repeat(32)}`;
 
@@ -45,7 +47,23 @@ export function fixtureObjects(tier: Tier, runtime: Record<string, string>): Kub
         ...(tier.features.mtls ? { annotations: { "linkerd.io/inject": "enabled" } } : {}),
       },
     },
-    { apiVersion: "v1", kind: "ConfigMap", metadata: meta(runtimeName), data: { ...runtime } },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(runtimeName),
+      data: Object.fromEntries(Object.entries(runtime).filter(([k]) => !k.startsWith(flagPrefix))),
+    },
+    // The flags ConfigMap and monitoring objects as kustomize renders the generated files.
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(`${tier.project}-${tier.tier}-flags-abc123`),
+      data: Object.fromEntries(Object.entries(runtime).filter(([k]) => k.startsWith(flagPrefix))),
+    },
+    ...monitoringObjects(tier).map((o) => ({
+      ...o,
+      metadata: meta(`${tier.project}-${tier.tier}-${o.metadata.name}`, o.metadata.labels),
+    })),
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",

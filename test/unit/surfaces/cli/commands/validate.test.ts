@@ -72,11 +72,11 @@ describe("tiers validate", () => {
     ],
     [
       "a wrong type",
-      // base.yaml's logs_days is overridden by every tier (only the merged result counts), so
-      // base gets its wrong type where no tier overrides it: the PostgreSQL port.
+      // base.yaml's log retention is overridden by every tier (only the merged result counts),
+      // so base gets its wrong type where no tier overrides it: the PostgreSQL port.
       (t) =>
         t
-          .replace(/ {2}logs_days: \d+/, "  logs_days: a week")
+          .replace(/(logs: \{ [^}]*retention_days: )\d+/, "$1a week")
           .replace("port: 5432", 'port: "5432"'),
       'a week|"5432"',
       "schema/type",
