@@ -98,6 +98,8 @@ export interface CosignEvidenceOptions {
   env?: NodeJS.ProcessEnv;
   /** Use the Rekor transparency log (default true; TIERS_COSIGN_TLOG=false turns it off). */
   tlog?: boolean;
+  /** cosign's own `--timeout` for sign and verify, in seconds (default cosign.defaultTimeoutSeconds). */
+  timeoutSeconds?: number;
 }
 
 /** The real verifier: cosign signatures annotated with the tier. */
@@ -149,6 +151,7 @@ export class CosignEvidence implements EvidenceVerifier {
       expected,
       annotations: this.annotations(subject.tier),
       ignoreTlog: !this.tlog,
+      timeoutSeconds: this.options.timeoutSeconds,
     });
     const result = await runHost(invocation, {
       root: this.options.root,
@@ -181,6 +184,7 @@ export class CosignEvidence implements EvidenceVerifier {
       signer,
       annotations,
       tlogUpload: this.tlog,
+      timeoutSeconds: this.options.timeoutSeconds,
     });
     const result = await runHost(invocation, {
       root: this.options.root,
