@@ -99,6 +99,11 @@ export async function makeRepo(tweak?: (root: string) => Promise<void>): Promise
     await configure(root, `${tier}.yaml`, ["approvals"], { required: 0, source: "none" });
   }
   if (tweak) await tweak(root);
+  return commitInitial(root);
+}
+
+/** Makes `root` a git repository whose first commit holds everything in it. */
+export function commitInitial(root: string): Repo {
   git(root, "init", "-q", "-b", "main");
   git(root, "config", "user.name", "Promotion Test");
   git(root, "config", "user.email", "promotion-test@example.invalid");
