@@ -35,6 +35,7 @@ import {
   registryHost,
   removePushedImages,
   removeTestImages,
+  standin,
   writeArtefacts,
 } from "./support.ts";
 
@@ -506,7 +507,53 @@ describe("signature gate (real cosign, key mode, local registry, no transparency
       }),
     ).rejects.toThrow(/cosign is not installed here/);
   });
+});
 
+describe("signature gate, keyless (cosign stand-in: Fulcio, Rekor and an OIDC issuer cannot run offline)", () => {
+  const identity = {
+    subject: "https://github.com/acme/tiers/.github/workflows/release.yml@refs/heads/main",
+    issuer: "https://token.actions.githubusercontent.com",
+  };
+  /** An unsigned JWT carrying the claims Fulcio would certify (the stand-in reads them). */
+  const token = (sub: string, iss: string) =>
+    ["e30", Buffer.from(JSON.stringify({ sub, iss })).toString("base64url"), "sig"].join(".");
+  const keylessRepo = () =>
+    repo((r) =>
+      configure(r, "staging.yaml", ["signing"], { required: true, mode: "keyless", identity }),
+    );
+  const envWith = async (sub: string) =>
+    cleanEnv({
+      TIERS_COSIGN_BIN: standin,
+      TIERS_COSIGN_STANDIN_DIR: await mkdtemp(join(tmpdir(), "tiers-sigs-")),
+      SIGSTORE_ID_TOKEN: token(sub, identity.issuer),
+    });
+
+  it("stand-in, keyless: a test passage signed by the staging policy's identity lets the digest in", async () => {
+    const root = await keylessRepo();
+    const env = await envWith(identity.subject);
+    await passTest(root, good, env, "cosign");
+    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env });
+    expect(failing(ctx.plan)).toEqual([]);
+    expect(ctx.plan.gates.find((g) => g.gate === "signature")?.why).toMatch(
+      /signature by identity:https:\/\/github.com\/acme\/.* annotated test verifies/,
+    );
+  });
+
+  it("stand-in, keyless: a passage signed by another workflow's identity is refused", async () => {
+    const root = await keylessRepo();
+    const env = await envWith(
+      "https://github.com/acme/tiers/.github/workflows/other.yml@refs/heads/x",
+    );
+    await passTest(root, good, env, "cosign");
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env },
+      "signature",
+      /wrong signer: .* is signed, but not by identity:/,
+    );
+  });
+});
+
+describe("registry cleanup", () => {
   it("deletes every tag it pushed from the registry, signatures included, and nothing else", async () => {
     expect(pushedCount()).toBeGreaterThan(0);
     const { report, left } = await removePushedImages();
