@@ -190,9 +190,15 @@ async function pushedByThisFile(): Promise<PushedTags[]> {
     ...group,
     digests: pushedDigests.filter((d) => d.path === group.repository).map((d) => d.digest),
   }));
-  for (const { path, digest } of pushedDigests) {
+  // One group per repository: a signature copied to another digest's tag (the digest-changed
+  // round trip) shares its manifest with the original, and both tags are ours.
+  for (const path of new Set(pushedDigests.map((d) => d.path))) {
     const companions = new Set(
-      ["sig", "att", "sbom"].map((kind) => `${digest.replace(":", "-")}.${kind}`),
+      pushedDigests
+        .filter((d) => d.path === path)
+        .flatMap(({ digest }) =>
+          ["sig", "att", "sbom"].map((kind) => `${digest.replace(":", "-")}.${kind}`),
+        ),
     );
     const present = (await listTags(registryHost, path)).filter((tag) => companions.has(tag));
     if (present.length) groups.push({ registry: registryHost, repository: path, tags: present });

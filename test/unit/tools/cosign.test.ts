@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   attest,
@@ -435,5 +437,34 @@ describe("cosign --timeout (argument vector only: no cosign here)", () => {
     }
     expect(() => sign({ ref, signer, timeoutSeconds: 0 })).toThrow(/positive whole number/);
     expect(() => verify({ ref, expected, timeoutSeconds: 1.5 })).toThrow(/positive whole number/);
+  });
+});
+
+describe("cosign's real output (fixtures captured from the pinned cosign, see fixtures/cosign/README.md)", () => {
+  const fixtures = join(import.meta.dirname, "fixtures", "cosign");
+  const kinds = [
+    "wrong-signer",
+    "wrong-annotation",
+    "unsigned",
+    "digest-changed",
+    "bad-password",
+    "registry-unreachable",
+  ] as const;
+  for (const kind of kinds) {
+    it(`classifies cosign's own ${kind} message as ${kind}`, () => {
+      const stderr = readFileSync(join(fixtures, `${kind}.stderr`), "utf8");
+      expect(classifyFailure(stderr)).toBe(kind);
+      const inv = verify({ ref, expected: { mode: "key", key: parseKeyRef("cosign.pub") } });
+      expect(cosignError(inv, { exitCode: 12, stdout: "", stderr }).kind).toBe(kind);
+    });
+  }
+
+  it("parses cosign's real verify --output json (a leading blank line, then one JSON array)", () => {
+    const stdout = readFileSync(join(fixtures, "verify-ok.stdout"), "utf8");
+    const [signature, ...more] = parseVerifyOutput(stdout);
+    expect(more).toEqual([]);
+    expect(signature?.dockerReference).toBe("127.0.0.1:5000/tiers-cosign-capture/img");
+    expect(signature?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(signature?.annotations).toEqual({ "tiers.tier": "staging" });
   });
 });
