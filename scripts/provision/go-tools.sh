@@ -6,8 +6,11 @@
 # The pins, one line each: <name> <module path of the main package> <version>. cosign's
 # version is the tag of the cosign image the Dagger module runs (toolImages.cosign in
 # pipelines/src/tools/images.ts); test/unit/provision/go-tools.test.ts fails when they drift.
+# actionlint is the real GitHub Actions linter (expressions, shellcheck-free job checks), next
+# to the schema-only @action-validator/core in test/unit/ci/templates.test.ts.
 GO_TOOLS=(
   "cosign github.com/sigstore/cosign/v2/cmd/cosign v2.4.3"
+  "actionlint github.com/rhysd/actionlint/cmd/actionlint v1.7.12"
 )
 
 # Where the binaries go: on every PATH, so the tiers host runner and `tiers doctor` find them.
