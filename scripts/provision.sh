@@ -17,10 +17,12 @@ Makes this machine ready for the tiers pipeline (run as root; safe to re-run):
   3. serves a registry on 127.0.0.1:5000 (no auth, data in /var/lib/tiers-registry)
   4. builds local/debian:bookworm, local/node:22-bookworm-slim, local/postgres:15-bookworm and
      local/busybox:latest without any container registry (skipped when already up to date)
-  5. writes .tiers/machine.env (TIERS_BASE_IMAGE, TIERS_POSTGRES_IMAGE, TIERS_REGISTRY, ...)
+  5. go installs the pinned Go tools (cosign) into /usr/local/bin unless the right version is
+     there; a cold build may take several minutes on 2 cores (log: /var/log/tiers-go-<tool>.log)
+  6. writes .tiers/machine.env (TIERS_BASE_IMAGE, TIERS_POSTGRES_IMAGE, TIERS_REGISTRY, ...)
 
 Options:
-  --no-images   do steps 1-3 and 5 only
+  --no-images   do steps 1-3, 5 and 6 only
   --help        show this help
 
 Environment:
@@ -29,9 +31,10 @@ Environment:
   TIERS_DEBIAN_MIRROR=url         Debian mirror for debootstrap (default http://deb.debian.org/debian)
   TIERS_IMAGE_PREFIX=name         repository prefix of the local images (default local)
   TIERS_MACHINE_ENV=path          where to write the settings (default <repo>/.tiers/machine.env)
+  TIERS_GO_TOOLS_BIN=dir          where Go tools are installed (default /usr/local/bin)
 
 Examples:
-  sudo scripts/provision.sh            # first run on a bare machine (a few minutes)
+  sudo scripts/provision.sh            # first run on a bare machine (several minutes: cosign builds)
   sudo scripts/provision.sh            # again: seconds, nothing rebuilt
 EOF
 }
@@ -49,6 +52,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO_ROOT/scripts/provision/lib.sh"
 . "$REPO_ROOT/scripts/provision/host.sh"
 . "$REPO_ROOT/scripts/provision/images.sh"
+. "$REPO_ROOT/scripts/provision/go-tools.sh"
 
 if [[ $(id -u) -ne 0 ]]; then
   die "provisioning installs packages and starts the Docker engine, so it must run as root" \
@@ -112,5 +116,9 @@ if [[ $with_images -eq 1 ]]; then
   step "image $POSTGRES_IMAGE" step_image_postgres
   step "image $BUSYBOX_IMAGE" step_image_busybox
 fi
+for tool in "${GO_TOOLS[@]}"; do
+  read -r tool_name tool_module tool_version <<<"$tool"
+  step "go tool $tool_name $tool_version" step_go_tool "$tool_name" "$tool_module" "$tool_version"
+done
 step "machine settings" step_machine_env
 printf 'provision: done (%s total)\n' "$(elapsed_since "$PROVISION_STARTED_NS")"

@@ -254,6 +254,10 @@ describe("scripts/provision.sh (on this machine)", () => {
     expect(steps).toHaveLength(4);
     for (const line of steps) expect(line).toMatch(/\.\.\. already there \(\d+\.\ds\)$/);
     expect(result.stdout).toMatch(/^provision: registry \.\.\. already serving/m);
+    // The pinned cosign is there, so its go install is skipped (scripts/provision/go-tools.sh).
+    expect(result.stdout).toMatch(
+      /^provision: go tool cosign v\d+\.\d+\.\d+ \.\.\. already there \(\/usr\/local\/bin\/cosign\) \(\d+\.\ds\)$/m,
+    );
     expect(result.stdout).toMatch(/^provision: done \(\d+\.\ds total\)$/m);
     expect(Date.now() - started).toBeLessThan(30_000);
   });

@@ -64,7 +64,8 @@ export interface MachineProbe {
   skopeo: ProgramProbe;
   kubectl: ProgramProbe & { kustomizeVersion?: string };
   terraform: ProgramProbe;
-  cosign: ProgramProbe;
+  /** `pinned`: the version scripts/provision.sh installs (the cosign image's tag, without "v"). */
+  cosign: ProgramProbe & { pinned?: string };
   dagger: ProgramProbe;
   git: ProgramProbe;
   /** PostgreSQL server binaries (postgres, initdb) for the services' tests on the host. */
@@ -130,14 +131,7 @@ export function doctorReport(probe: MachineProbe): DoctorReport {
       disables: ["terraform fmt/validate/plan of the per-tier infrastructure"],
       hint: "install Terraform 1.x from HashiCorp",
     }),
-    program(probe.cosign, {
-      id: "cosign",
-      name: "cosign",
-      disables: [
-        "signing passages and verifying signatures (tiers sign; gates of tiers whose signing policy is required fail closed)",
-      ],
-      hint: "install cosign v2 (https://docs.sigstore.dev); without it use --evidence local where policy allows",
-    }),
+    cosignCheck(probe),
     program(probe.dagger, {
       id: "dagger",
       name: "dagger",
@@ -333,6 +327,29 @@ function registryCheck({ registry }: MachineProbe): DoctorCheck {
         hint: `${provisionHint} (serves one on 127.0.0.1:5000), or set TIERS_REGISTRY`,
       };
   }
+}
+
+/**
+ * cosign is usable when it answers; a version other than the pinned one still signs, but it is
+ * not the release the Dagger module runs, so behaviour may differ between the two engines.
+ */
+function cosignCheck({ cosign }: MachineProbe): DoctorCheck {
+  const pinned = cosign.pinned ? ` ${cosign.pinned}` : "";
+  const check = program(cosign, {
+    id: "cosign",
+    name: "cosign",
+    disables: [
+      "signing passages and verifying signatures (tiers sign; gates of tiers whose signing policy is required fail closed)",
+    ],
+    hint: `${provisionHint} to install cosign${pinned} (go install into /usr/local/bin); without it use --evidence local where policy allows`,
+  });
+  if (check.usable && cosign.pinned && cosign.version !== cosign.pinned) {
+    check.status = "limited";
+    check.detail = `${check.detail}: version ${cosign.version}, but the pipeline pins ${cosign.pinned} (the cosign image of the Dagger module)`;
+    check.disables = ["the same cosign release on the host and under Dagger"];
+    check.hint = `${provisionHint} to install cosign${pinned} over it`;
+  }
+  return check;
 }
 
 function kubectlCheck({ kubectl }: MachineProbe): DoctorCheck {

@@ -95,6 +95,23 @@ export type Signer =
       rekorUrl?: string;
     };
 
+/**
+ * How long cosign may spend on one registry-touching command before it gives up itself.
+ * cosign's own default is 3 minutes (`--timeout`, a root flag: cmd/cosign/cli/options/root.go,
+ * DefaultTimeout); a promotion gate should fail sooner than that, and every caller can pass
+ * its own value.
+ */
+export const defaultTimeoutSeconds = 60;
+
+/** cosign's `--timeout` flag (a Go duration) for a caller's value in seconds. */
+function timeoutArg(seconds: number | undefined): string {
+  const value = seconds ?? defaultTimeoutSeconds;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`cosign timeout must be a positive whole number of seconds, got ${value}`);
+  }
+  return `--timeout=${value}s`;
+}
+
 /** Registry flags: loopback registries speak plain HTTP. */
 function registryArgs(ref: string): string[] {
   return isInsecureRegistry(registryOf(ref))
@@ -154,6 +171,8 @@ export interface SignOptions {
   annotations?: Readonly<Record<string, string>>;
   /** Upload to the Rekor transparency log (default true; keyless always uploads). */
   tlogUpload?: boolean;
+  /** cosign's `--timeout` in seconds (default defaultTimeoutSeconds). */
+  timeoutSeconds?: number;
 }
 
 /** `cosign sign`: attaches a signature (with annotations) to a digest. */
@@ -167,6 +186,7 @@ export function sign(options: SignOptions): Invocation {
     "--yes",
     `--tlog-upload=${tlog}`,
     ...annotationArgs(options.annotations ?? {}),
+    timeoutArg(options.timeoutSeconds),
     ...registryArgs(options.ref),
     options.ref,
   ];
@@ -216,6 +236,8 @@ export interface VerifyOptions {
   annotations?: Readonly<Record<string, string>>;
   /** Signatures were made without the transparency log (private key setups). */
   ignoreTlog?: boolean;
+  /** cosign's `--timeout` in seconds (default defaultTimeoutSeconds). */
+  timeoutSeconds?: number;
 }
 
 function expectedArgs(expected: ExpectedSigner): {
@@ -251,6 +273,7 @@ export function verify(options: VerifyOptions): Invocation {
     "--output",
     "json",
     ...(options.ignoreTlog ? ["--insecure-ignore-tlog=true"] : []),
+    timeoutArg(options.timeoutSeconds),
     ...registryArgs(options.ref),
     options.ref,
   ];
@@ -394,6 +417,8 @@ export function parseAttestationOutput(stdout: string): VerifiedAttestation[] {
 export function classifyFailure(output: string): CosignErrorKind | undefined {
   if (/no signatures found/i.test(output)) return "unsigned";
   if (/missing or incorrect annotation/i.test(output)) return "wrong-annotation";
+  // A signature whose payload names another digest (pkg/cosign/verifiers.go).
+  if (/invalid or missing digest in claim/i.test(output)) return "digest-changed";
   if (
     /none of the expected identities matched|expected identity not found|invalid signature when validating|failed to verify signature|verification error|no matching signatures/i.test(
       output,

@@ -31,10 +31,9 @@ export interface PinnedImage {
 export const toolImages: Readonly<Record<ToolName, PinnedImage>> = {
   cosign: {
     repository: "gcr.io/projectsigstore/cosign",
-    tag: "v2.2.3",
-    digest: "sha256:8fc9cad121611e8479f65f79f2e5bea58949e8a87ffac2a42cb99cf0ff079ba7",
+    tag: "v2.4.3",
     program: "cosign",
-    note: "Sigstore's own distroless image (cosign on PATH at /ko-app).",
+    note: "Sigstore's own distroless image (cosign on PATH at /ko-app). Tag only: the release scripts/provision.sh go-installs on the host (scripts/provision/go-tools.sh, kept equal by test/unit/provision/go-tools.test.ts), so the Dagger module and the real round trips run one cosign; the v2.2.3 digest pinned before could not be carried over, and no digest of v2.4.3 could be checked from these machines (no container registry reachable).",
   },
   kubectl: {
     repository: "registry.k8s.io/kubectl",

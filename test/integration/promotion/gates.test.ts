@@ -15,7 +15,10 @@ import {
   reject,
 } from "../../../pipelines/src/engines/host/promotion/records.ts";
 import type { PromotionRequest } from "../../../pipelines/src/engines/host/promotion/request.ts";
+import { CosignEvidence } from "../../../pipelines/src/engines/host/signing.ts";
+import { cosignStatus, generateKeys } from "../../support/cosign.ts";
 import { requirePrerequisites } from "../../support/docker.ts";
+import { listTags } from "../../support/registry.ts";
 import { runTiers } from "../../support/repo.ts";
 import {
   cleanEnv,
@@ -23,11 +26,13 @@ import {
   ensureBusybox,
   git,
   makeRepo,
+  namespace,
   overlayDigests,
   publishArtefact,
   pushedCount,
   pushImage,
   type Repo,
+  registryHost,
   removePushedImages,
   removeTestImages,
   standin,
@@ -45,10 +50,6 @@ beforeAll(async () => {
   good = publishArtefact();
   devBuild = publishArtefact({ dev: true });
   keys = await mkdtemp(join(tmpdir(), "tiers-keys-"));
-  // Stand-in key files: the content is the signer's identity (see fixtures/cosign-standin.mjs).
-  await writeFile(join(keys, "staging.key"), "staging-release-key\n");
-  await writeFile(join(keys, "staging.pub"), "staging-release-key\n");
-  await writeFile(join(keys, "rogue.key"), "someone-elses-key\n");
 });
 
 afterAll(async () => {
@@ -330,36 +331,61 @@ describe("promotion gates (real git repositories, real registry)", () => {
   });
 });
 
-describe("signature gate (cosign stand-in emulating cosign's documented CLI: no cosign binary here)", () => {
+describe("signature gate (real cosign, key mode, local registry, no transparency log)", () => {
+  const password = "gate-key-password";
+  let staging: { key: string; pub: string };
+  let rogue: { key: string; pub: string };
+  const cosignHere = cosignStatus();
+
+  beforeAll(async () => {
+    if (!cosignHere.ok) return;
+    staging = await generateKeys(keys, "staging", password);
+    rogue = await generateKeys(keys, "rogue", password);
+  });
+
   const signingRepo = () =>
     repo((r) =>
       configure(r, "staging.yaml", ["signing"], {
         required: true,
         mode: "key",
-        key: `file:${join(keys, "staging.key")}`,
+        key: `file:${staging.key}`,
       }),
     );
-  const envWith = async (extra: NodeJS.ProcessEnv = {}) =>
-    cleanEnv({
-      TIERS_COSIGN_BIN: standin,
-      TIERS_COSIGN_STANDIN_DIR: await mkdtemp(join(tmpdir(), "tiers-sigs-")),
-      ...extra,
-    });
+  /** Real cosign from PATH, the key's password in COSIGN_PASSWORD, Rekor off (loopback only). */
+  const envWith = (extra: NodeJS.ProcessEnv = {}) =>
+    cleanEnv({ COSIGN_PASSWORD: password, TIERS_COSIGN_TLOG: "false", ...extra });
+  /**
+   * A fresh artefact for each scenario: signatures are real registry artefacts attached to a
+   * digest, so scenarios sharing a digest would see each other's signatures.
+   */
+  async function fresh(root: string): Promise<ArtefactRecord> {
+    const record = publishArtefact();
+    await writeArtefacts(root, record);
+    return record;
+  }
+
+  it("finds the cosign scripts/provision.sh installs", () => {
+    expect(cosignHere.ok, cosignHere.ok ? "" : cosignHere.why).toBe(true);
+  });
 
   it("a test passage signed by the staging policy's key lets the digest into staging", async () => {
     const root = await signingRepo();
-    const env = await envWith();
-    const passed = await passTest(root, good, env, "cosign");
+    const env = envWith();
+    const record = await fresh(root);
+    const passed = await passTest(root, record, env, "cosign");
     expect(passed.changed).toBe(true);
-    const record = git(
+    const passage = git(
       root,
       "show",
-      `HEAD:releases/passages/test/${good.images.api!.digest.replace(":", "-")}.yaml`,
+      `HEAD:releases/passages/test/${record.images.api!.digest.replace(":", "-")}.yaml`,
     );
-    expect(record).toMatch(/verifier: cosign/);
-    expect(record).toMatch(/signature: .*tiers-promotion-test\/api:sha256-[0-9a-f]{64}\.sig/);
-    expect(record).toMatch(/tiers\.tier: test/);
-    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env });
+    expect(passage).toMatch(/verifier: cosign/);
+    expect(passage).toMatch(/signature: .*tiers-promotion-test\/api:sha256-[0-9a-f]{64}\.sig/);
+    expect(passage).toMatch(/tiers\.tier: test/);
+    // cosign really attached the signature where the record says.
+    const sigTag = `${record.images.api!.digest.replace(":", "-")}.sig`;
+    expect(await listTags(registryHost, `${namespace}/api`)).toContain(sigTag);
+    const ctx = await computePlan({ root, tier: "staging", commit: record.commit, env });
     expect(ctx.plan.evidence).toBe("cosign");
     expect(failing(ctx.plan)).toEqual([]);
     expect(ctx.plan.gates.find((g) => g.gate === "signature")?.why).toMatch(
@@ -369,10 +395,11 @@ describe("signature gate (cosign stand-in emulating cosign's documented CLI: no 
 
   it("unsigned: a passage recorded without a signature is refused where the policy requires one", async () => {
     const root = await signingRepo();
-    const env = await envWith();
-    await passTest(root, good, env, "local");
+    const env = envWith();
+    const record = await fresh(root);
+    await passTest(root, record, env, "local");
     await expectRefused(
-      { root, tier: "staging", commit: good.commit, env },
+      { root, tier: "staging", commit: record.commit, env },
       "signature",
       /is unsigned \(cosign: no signatures found\)/,
     );
@@ -380,25 +407,46 @@ describe("signature gate (cosign stand-in emulating cosign's documented CLI: no 
 
   it("wrong signer: a passage signed by another key is refused", async () => {
     const root = await signingRepo();
-    const env = await envWith();
-    await passTest(root, good, { ...env, TIERS_COSIGN_KEY: join(keys, "rogue.key") }, "cosign");
+    const env = envWith();
+    const record = await fresh(root);
+    await passTest(root, record, { ...env, TIERS_COSIGN_KEY: rogue.key }, "cosign");
     await expectRefused(
-      { root, tier: "staging", commit: good.commit, env },
+      { root, tier: "staging", commit: record.commit, env },
       "signature",
       /wrong signer: .* is signed, but not by key:file:/,
     );
   });
 
+  it("wrong tier: signed by the policy's key, but annotated for another tier", async () => {
+    const root = await signingRepo();
+    const env = envWith();
+    const record = await fresh(root);
+    await passTest(root, record, env, "local");
+    // The right key signs each digest, annotated for prod instead of test.
+    const evidence = new CosignEvidence({ root, project: "tiers", env, tlog: false });
+    const policy = { required: true, mode: "key", key: `file:${staging.key}` };
+    for (const image of Object.values(record.images)) {
+      const subject = { tier: "prod", digest: image.digest, repository: image.repository };
+      await evidence.sign(subject, policy);
+    }
+    await expectRefused(
+      { root, tier: "staging", commit: record.commit, env },
+      "signature",
+      /has no signature annotated test/,
+    );
+  });
+
   it("tiers verify finds the unsigned passage, tiers sign signs it (only after the passage), then the gate passes (real CLI)", async () => {
     const root = await signingRepo();
-    const env = await envWith();
-    const sel = ["--commit", good.commit];
+    const env = envWith();
+    const record = await fresh(root);
+    const sel = ["--commit", record.commit];
     const early = await runTiers(root, ["sign", "--env", "test", ...sel], { env });
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(
       /has not passed test: no releases\/passages\/test\/sha256-.* in git/,
     );
-    await passTest(root, good, env, "local");
+    await passTest(root, record, env, "local");
     const unsigned = await runTiers(root, ["verify", "--env", "test", ...sel], { env });
     expect(unsigned.code).toBe(1);
     expect(unsigned.stdout).toMatch(/🜁 ✓ api@sha256:.* passage: releases\/passages\/test\//);
@@ -415,44 +463,98 @@ describe("signature gate (cosign stand-in emulating cosign's documented CLI: no 
     expect(verified.stdout).toMatch(
       /🜁 ✓ worker@sha256:.* signature: signature by key:file:.* annotated test verifies/,
     );
-    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env });
+    const ctx = await computePlan({ root, tier: "staging", commit: record.commit, env });
     expect(failing(ctx.plan)).toEqual([]);
   });
 
-  it("no silent fallback: without cosign, or with --evidence local, a required signature fails closed", async () => {
+  it("missing cosign: without cosign, or with --evidence local, a required signature fails closed", async () => {
     const root = await signingRepo();
-    const env = await envWith();
-    await passTest(root, good, env, "cosign");
+    const env = envWith();
+    const record = await fresh(root);
+    await passTest(root, record, env, "cosign");
     await expectRefused(
       {
         root,
         tier: "staging",
-        commit: good.commit,
+        commit: record.commit,
         env: { ...env, TIERS_COSIGN_BIN: "/nonexistent/cosign" },
       },
       "signature",
       /cosign is not installed here/,
     );
     await expectRefused(
-      { root, tier: "staging", commit: good.commit, evidence: "local", env },
+      { root, tier: "staging", commit: record.commit, evidence: "local", env },
       "signature",
       /local evidence verifier cannot check signatures/,
     );
     // And recording the passage itself refuses to go unsigned without an explicit choice.
     const other = await signingRepo();
-    await recordTestReport({ root: other, commit: good.commit, passed: true, summary: "ok", env });
+    await writeArtefacts(other, record);
+    await recordTestReport({
+      root: other,
+      commit: record.commit,
+      passed: true,
+      summary: "ok",
+      env,
+    });
     await expect(
       promote({
         root: other,
         tier: "test",
-        commit: good.commit,
+        commit: record.commit,
         deploy: "skip",
         env: { ...env, TIERS_COSIGN_BIN: "/nonexistent/cosign" },
       }),
     ).rejects.toThrow(/cosign is not installed here/);
   });
+});
 
-  it("deletes every tag it pushed from the registry, and nothing else", async () => {
+describe("signature gate, keyless (cosign stand-in: Fulcio, Rekor and an OIDC issuer cannot run offline)", () => {
+  const identity = {
+    subject: "https://github.com/acme/tiers/.github/workflows/release.yml@refs/heads/main",
+    issuer: "https://token.actions.githubusercontent.com",
+  };
+  /** An unsigned JWT carrying the claims Fulcio would certify (the stand-in reads them). */
+  const token = (sub: string, iss: string) =>
+    ["e30", Buffer.from(JSON.stringify({ sub, iss })).toString("base64url"), "sig"].join(".");
+  const keylessRepo = () =>
+    repo((r) =>
+      configure(r, "staging.yaml", ["signing"], { required: true, mode: "keyless", identity }),
+    );
+  const envWith = async (sub: string) =>
+    cleanEnv({
+      TIERS_COSIGN_BIN: standin,
+      TIERS_COSIGN_STANDIN_DIR: await mkdtemp(join(tmpdir(), "tiers-sigs-")),
+      SIGSTORE_ID_TOKEN: token(sub, identity.issuer),
+    });
+
+  it("stand-in, keyless: a test passage signed by the staging policy's identity lets the digest in", async () => {
+    const root = await keylessRepo();
+    const env = await envWith(identity.subject);
+    await passTest(root, good, env, "cosign");
+    const ctx = await computePlan({ root, tier: "staging", commit: good.commit, env });
+    expect(failing(ctx.plan)).toEqual([]);
+    expect(ctx.plan.gates.find((g) => g.gate === "signature")?.why).toMatch(
+      /signature by identity:https:\/\/github.com\/acme\/.* annotated test verifies/,
+    );
+  });
+
+  it("stand-in, keyless: a passage signed by another workflow's identity is refused", async () => {
+    const root = await keylessRepo();
+    const env = await envWith(
+      "https://github.com/acme/tiers/.github/workflows/other.yml@refs/heads/x",
+    );
+    await passTest(root, good, env, "cosign");
+    await expectRefused(
+      { root, tier: "staging", commit: good.commit, env },
+      "signature",
+      /wrong signer: .* is signed, but not by identity:/,
+    );
+  });
+});
+
+describe("registry cleanup", () => {
+  it("deletes every tag it pushed from the registry, signatures included, and nothing else", async () => {
     expect(pushedCount()).toBeGreaterThan(0);
     const { report, left } = await removePushedImages();
     expect(left).toEqual([]);

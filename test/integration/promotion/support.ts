@@ -99,6 +99,11 @@ export async function makeRepo(tweak?: (root: string) => Promise<void>): Promise
     await configure(root, `${tier}.yaml`, ["approvals"], { required: 0, source: "none" });
   }
   if (tweak) await tweak(root);
+  return commitInitial(root);
+}
+
+/** Makes `root` a git repository whose first commit holds everything in it. */
+export function commitInitial(root: string): Repo {
   git(root, "init", "-q", "-b", "main");
   git(root, "config", "user.name", "Promotion Test");
   git(root, "config", "user.email", "promotion-test@example.invalid");
@@ -185,9 +190,15 @@ async function pushedByThisFile(): Promise<PushedTags[]> {
     ...group,
     digests: pushedDigests.filter((d) => d.path === group.repository).map((d) => d.digest),
   }));
-  for (const { path, digest } of pushedDigests) {
+  // One group per repository: a signature copied to another digest's tag (the digest-changed
+  // round trip) shares its manifest with the original, and both tags are ours.
+  for (const path of new Set(pushedDigests.map((d) => d.path))) {
     const companions = new Set(
-      ["sig", "att", "sbom"].map((kind) => `${digest.replace(":", "-")}.${kind}`),
+      pushedDigests
+        .filter((d) => d.path === path)
+        .flatMap(({ digest }) =>
+          ["sig", "att", "sbom"].map((kind) => `${digest.replace(":", "-")}.${kind}`),
+        ),
     );
     const present = (await listTags(registryHost, path)).filter((tag) => companions.has(tag));
     if (present.length) groups.push({ registry: registryHost, repository: path, tags: present });

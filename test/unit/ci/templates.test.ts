@@ -5,8 +5,10 @@
  * drift against the things they must agree with — the promotion chain in environments/*.yaml,
  * the functions and flags of the Dagger module, and the engine version in dagger.json.
  */
-import { readFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -86,6 +88,35 @@ describe("GitHub Actions workflows", () => {
       expect(validator.validateWorkflow(text).errors, file).toEqual([]);
       const broken = text.replace("runs-on:", "runs-onn:");
       expect(validator.validateWorkflow(broken).errors.length, file).toBeGreaterThan(0);
+    }
+  });
+
+  // actionlint (pinned in scripts/provision/go-tools.sh, installed by scripts/provision.sh) checks
+  // what a schema cannot: expressions, contexts, needs/outputs, runner labels. Missing = fail.
+  it("pass actionlint, the real workflow linter, which does catch a broken expression", async () => {
+    const lint = (args: string[]) =>
+      spawnSync("actionlint", ["-no-color", ...args], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+    const version = lint(["-version"]);
+    expect(version.error?.message ?? "", "actionlint is missing: run scripts/provision.sh").toBe(
+      "",
+    );
+    expect(version.status, version.stderr).toBe(0);
+    const files = workflows.map((file) => join(root, file));
+    const result = lint(files);
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const dir = await mkdtemp(join(tmpdir(), "tiers-actionlint-"));
+    try {
+      const broken = join(dir, "broken.yml");
+      const text = await read(workflows[0]!);
+      await writeFile(broken, text.replace(/\$\{\{ /, "${{ github.no_such_context_field( "));
+      expect(lint([broken]).status).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

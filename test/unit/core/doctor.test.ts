@@ -69,6 +69,22 @@ describe("doctorReport", () => {
     expect(cosign.hint).toMatch(/install cosign/);
   });
 
+  it("finds the cosign provision installed, and flags one that is not the pinned release", () => {
+    const probe = provisionedMachine();
+    probe.cosign = { path: "/usr/local/bin/cosign", version: "2.4.3", pinned: "2.4.3" };
+    expect(check(probe, "cosign")).toMatchObject({ status: "ok", usable: true, version: "2.4.3" });
+    probe.cosign = { ...probe.cosign, version: "2.2.0" };
+    const other = check(probe, "cosign");
+    expect(other.status).toBe("limited");
+    expect(other.usable).toBe(true);
+    expect(other.detail).toMatch(/version 2\.2\.0, but the pipeline pins 2\.4\.3/);
+    expect(formatCheck(other)).toMatch(
+      /→ run scripts\/provision\.sh as root to install cosign 2\.4\.3/,
+    );
+    probe.cosign = { pinned: "2.4.3" };
+    expect(check(probe, "cosign").hint).toMatch(/scripts\/provision\.sh .*install cosign 2\.4\.3/);
+  });
+
   it("fails (exit 1) when the Docker engine does not answer, naming what that stops", () => {
     const probe = provisionedMachine();
     probe.engine = { answers: false, problem: "Cannot connect to the Docker daemon" };

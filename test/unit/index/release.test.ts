@@ -101,6 +101,7 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
       "--tlog-upload=true",
       "-a",
       "tiers.tier=staging",
+      "--timeout=60s",
       `${registry}/tiers/api@${digestOf("api")}`,
     ]);
     // In the cosign image, the token as a secret variable, the registry login as a secret file.
@@ -269,6 +270,7 @@ describe("verify (argument vectors and query only: no Dagger engine, no cosign h
       "tiers.tier=prod",
       "--output",
       "json",
+      "--timeout=60s",
       `${registry}/tiers/api@${digestOf("api")}`,
     ]);
     expect(out).toMatch(/✓ api: signature by identity:.* annotated prod verifies/);

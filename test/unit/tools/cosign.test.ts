@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   attest,
@@ -62,6 +64,8 @@ describe("cosign sign (argument vector only: no cosign here)", () => {
       "tiers.commit=abc",
       "-a",
       "tiers.tier=staging",
+      // cosign's root flag (cmd/cosign/cli/options/root.go); default defaultTimeoutSeconds.
+      "--timeout=60s",
       remote,
     ]);
     expect(inv.secretEnv).toEqual({ COSIGN_PASSWORD: "cosign-password" });
@@ -147,6 +151,7 @@ describe("cosign verify (argument vector only: no cosign here)", () => {
       "--output",
       "json",
       "--insecure-ignore-tlog=true",
+      "--timeout=60s",
       remote,
     ]);
   });
@@ -168,6 +173,7 @@ describe("cosign verify (argument vector only: no cosign here)", () => {
       "https://issuer",
       "--output",
       "json",
+      "--timeout=60s",
       remote,
     ]);
   });
@@ -413,5 +419,52 @@ describe("a sign run's evidence, the same for every engine (output handling only
   it("throws the typed cosign error of a failed run", () => {
     const failed = { exitCode: 1, stdout: "", stderr: "Error: reading key: decrypt: failed" };
     expect(() => signedEvidence(inv, failed, signed)).toThrow(/could not decrypt the signing key/);
+  });
+});
+
+describe("cosign --timeout (argument vector only: no cosign here)", () => {
+  it("passes the caller's timeout to every registry-touching command, and refuses a bad one", () => {
+    const signer = { mode: "key", key: parseKeyRef("cosign.key") } as const;
+    const expected = { mode: "key", key: parseKeyRef("cosign.pub") } as const;
+    const invocations = [
+      sign({ ref, signer, timeoutSeconds: 15 }),
+      attest({ ref, signer, predicate: "p.json", type: "custom", timeoutSeconds: 15 }),
+      verify({ ref, expected, timeoutSeconds: 15 }),
+      verifyAttestation({ ref, expected, type: "custom", timeoutSeconds: 15 }),
+    ];
+    for (const inv of invocations) {
+      expect(inv.args.filter((a) => a.startsWith("--timeout"))).toEqual(["--timeout=15s"]);
+    }
+    expect(() => sign({ ref, signer, timeoutSeconds: 0 })).toThrow(/positive whole number/);
+    expect(() => verify({ ref, expected, timeoutSeconds: 1.5 })).toThrow(/positive whole number/);
+  });
+});
+
+describe("cosign's real output (fixtures captured from the pinned cosign, see fixtures/cosign/README.md)", () => {
+  const fixtures = join(import.meta.dirname, "fixtures", "cosign");
+  const kinds = [
+    "wrong-signer",
+    "wrong-annotation",
+    "unsigned",
+    "digest-changed",
+    "bad-password",
+    "registry-unreachable",
+  ] as const;
+  for (const kind of kinds) {
+    it(`classifies cosign's own ${kind} message as ${kind}`, () => {
+      const stderr = readFileSync(join(fixtures, `${kind}.stderr`), "utf8");
+      expect(classifyFailure(stderr)).toBe(kind);
+      const inv = verify({ ref, expected: { mode: "key", key: parseKeyRef("cosign.pub") } });
+      expect(cosignError(inv, { exitCode: 12, stdout: "", stderr }).kind).toBe(kind);
+    });
+  }
+
+  it("parses cosign's real verify --output json (a leading blank line, then one JSON array)", () => {
+    const stdout = readFileSync(join(fixtures, "verify-ok.stdout"), "utf8");
+    const [signature, ...more] = parseVerifyOutput(stdout);
+    expect(more).toEqual([]);
+    expect(signature?.dockerReference).toBe("127.0.0.1:5000/tiers-cosign-capture/img");
+    expect(signature?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(signature?.annotations).toEqual({ "tiers.tier": "staging" });
   });
 });

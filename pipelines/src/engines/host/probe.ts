@@ -16,6 +16,7 @@ import type {
   ProgramProbe,
 } from "../../core/doctor.ts";
 import { timeoutFor } from "../../core/limits.ts";
+import { toolImages } from "../../tools/images.ts";
 import type { MachineSettings } from "./machine.ts";
 import { programFor } from "./run.ts";
 
@@ -330,7 +331,8 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
     skopeo,
     kubectl,
     terraform,
-    cosign,
+    // The release provision installs: the cosign image's tag (one pin, tools/images.ts).
+    cosign: { ...cosign, pinned: toolImages.cosign.tag.replace(/^v/, "") },
     dagger,
     git,
     hostPostgres,

@@ -59,6 +59,8 @@ export interface CosignEvidenceOptions {
   env?: NodeJS.ProcessEnv;
   /** Use the Rekor transparency log (default true; TIERS_COSIGN_TLOG=false turns it off). */
   tlog?: boolean;
+  /** cosign's own `--timeout` for sign and verify, in seconds (default cosign.defaultTimeoutSeconds). */
+  timeoutSeconds?: number;
 }
 
 /** The real verifier: cosign signatures annotated with the tier. */
@@ -110,6 +112,7 @@ export class CosignEvidence implements EvidenceVerifier {
       expected,
       annotations: this.annotations(subject.tier),
       ignoreTlog: !this.tlog,
+      timeoutSeconds: this.options.timeoutSeconds,
     });
     const result = await runHost(invocation, {
       root: this.options.root,
@@ -142,6 +145,7 @@ export class CosignEvidence implements EvidenceVerifier {
       signer,
       annotations,
       tlogUpload: this.tlog,
+      timeoutSeconds: this.options.timeoutSeconds,
     });
     const result = await runHost(invocation, {
       root: this.options.root,
