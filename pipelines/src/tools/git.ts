@@ -88,6 +88,11 @@ export function configGet(key: string): Invocation {
   return git(["config", "--get", key]);
 }
 
+/** `git config --file <file> --get <key>`: one config file only (exit 1 when unset). */
+export function configGetFrom(file: string, key: string): Invocation {
+  return git(["config", "--file", file, "--get", key]);
+}
+
 /** Steps of a commit built on a private index; each returns an Invocation. */
 export const plumbing = {
   /** Fills the private index from a tree-ish. */

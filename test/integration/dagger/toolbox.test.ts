@@ -12,13 +12,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { testReport } from "../../../pipelines/src/engines/dagger/promotion.ts";
 import {
   checkoutDir,
   pushBranch,
   runCli,
   toolbox,
 } from "../../../pipelines/src/engines/dagger/toolbox.ts";
-import { testReport } from "../../../pipelines/src/index.ts";
 import { repositoryRoot } from "../../support/dagger/offline.ts";
 import { chainOf, envVariables, execs } from "../../support/dagger/query.ts";
 

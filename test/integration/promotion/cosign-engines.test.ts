@@ -3,7 +3,7 @@
  * (engines/dagger/evidence.ts) and the host one (engines/host/signing.ts) sign and verify the
  * same passage with the same key. The host runs cosign through a wrapper that records every
  * argument vector it really executes; the Dagger verifier's invocations are turned into the
- * container query the Dagger runner would send (read as test/unit/dagger/* do; there is no
+ * container query the Dagger runner would send (read as test/unit/index/* do; there is no
  * Dagger engine here) and then executed with the same real cosign on the host. The vectors
  * must be identical, the query must exec exactly them in the pinned cosign image, and the
  * real binary's verdicts must match.

@@ -11,12 +11,14 @@ import { Container, dag, Service } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TiersError, UsageError } from "../../../pipelines/src/core/errors.ts";
+import { testRunners } from "../../../pipelines/src/engines/dagger/checks.ts";
+import { publishPlan } from "../../../pipelines/src/engines/dagger/release.ts";
 import { repositoryIgnore } from "../../../pipelines/src/engines/dagger/workspace.ts";
 import { serviceBuild, servicesToBuild } from "../../../pipelines/src/engines/host/build.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import { introspect } from "../../support/dagger/introspect.ts";
-import { commit, offlineTiers, repositoryRoot } from "../../support/dagger/offline.ts";
+import { commit, offlineTiers, repo, repositoryRoot } from "../../support/dagger/offline.ts";
 import {
   chainOf,
   envVariables,
@@ -72,7 +74,7 @@ describe("validate (no Dagger engine here; the terraform step runs on this machi
 
 describe("build (builds the query: no Dagger engine here)", () => {
   it("returns a Container built from the service's Dockerfile target, so `terminal` chains", async () => {
-    const image = await tiers().build("api", "production", undefined, "local/node:22");
+    const image = await tiers().build("api", repo, "production", undefined, "local/node:22");
     expect(image).toBeInstanceOf(Container);
     const [build] = opsNamed(image, "dockerBuild");
     // compose/compose.yaml builds from the repository root with the service's Dockerfile.
@@ -94,7 +96,7 @@ describe("build (builds the query: no Dagger engine here)", () => {
 
   it("passes the same build arguments as the host engine's docker build (argument vector only on the host side)", async () => {
     const [service] = await servicesToBuild(repositoryRoot, ["api"]);
-    const image = await tiers().build("api", "production", undefined, "local/node:22");
+    const image = await tiers().build("api", repo, "production", undefined, "local/node:22");
     const dagger = (opsNamed(image, "dockerBuild")[0]?.args.buildArgs ?? []) as {
       name: string;
       value: string;
@@ -122,7 +124,7 @@ describe("build (builds the query: no Dagger engine here)", () => {
   });
 
   it("labels the image with the OCI labels and the project's own, from the commit", async () => {
-    const image = await tiers().build("api");
+    const image = await tiers().build("api", repo);
     expect(labels(image)).toEqual({
       "org.opencontainers.image.revision": commit,
       "org.opencontainers.image.source": "https://example.test/tiers.git",
@@ -135,7 +137,7 @@ describe("build (builds the query: no Dagger engine here)", () => {
   });
 
   it("marks development images with the dev tier label that policy keeps out of staging and prod", async () => {
-    const image = await tiers().build("worker", "development");
+    const image = await tiers().build("worker", repo, "development");
     expect(labels(image)["tiers.environment"]).toBe("dev");
     expect(labels(image)["org.opencontainers.image.version"]).toBe(`${commit}-development`);
     expect(opsNamed(image, "dockerBuild")[0]?.args.target).toBe("development");
@@ -144,7 +146,12 @@ describe("build (builds the query: no Dagger engine here)", () => {
   it("passes the CA bundle as the build secret `ca`, never as a build argument", async () => {
     const ca = dag.setSecret("ca", "-----BEGIN CERTIFICATE-----\nMIIproxyCA\n");
     const [plan] = (
-      await tiers().publishPlan({ commit, extraCaBundle: ca, baseImage: "local/node:22" })
+      await publishPlan(tiers().pipeline(), {
+        repo,
+        commit,
+        extraCaBundle: ca,
+        baseImage: "local/node:22",
+      })
     ).images;
     const [build] = opsNamed(plan?.container, "dockerBuild");
     const secrets = build?.args.secrets as unknown[];
@@ -153,9 +160,9 @@ describe("build (builds the query: no Dagger engine here)", () => {
   });
 
   it("refuses an unknown service or target with a usage error naming the valid ones", async () => {
-    await expect(tiers().build("nope")).rejects.toThrow(UsageError);
-    await expect(tiers().build("nope")).rejects.toThrow(/unknown service "nope"/);
-    await expect(tiers().build("api", "release")).rejects.toThrow(
+    await expect(tiers().build("nope", repo)).rejects.toThrow(UsageError);
+    await expect(tiers().build("nope", repo)).rejects.toThrow(/unknown service "nope"/);
+    await expect(tiers().build("api", repo, "release")).rejects.toThrow(
       /--target must be production, development or test/,
     );
   });
@@ -163,7 +170,7 @@ describe("build (builds the query: no Dagger engine here)", () => {
 
 describe("test (builds the query: no Dagger engine here)", () => {
   it("builds each service's test target with PostgreSQL bound as a Dagger service", async () => {
-    const runners = await tiers().testRunners({});
+    const runners = await testRunners(tiers().pipeline(), { repo });
     expect(Object.keys(runners).sort()).toEqual(["api", "worker"]);
     for (const runner of Object.values(runners)) {
       expect(opsNamed(runner, "dockerBuild")[0]?.args.target).toBe("test");
@@ -178,7 +185,7 @@ describe("test (builds the query: no Dagger engine here)", () => {
   });
 
   it("loads migrations and fixtures with the API's own runner, exactly as compose.test.yaml says", async () => {
-    const { api, worker } = await tiers().testRunners({});
+    const { api, worker } = await testRunners(tiers().pipeline(), { repo });
     const composeTest = parse(
       await readFile(join(repositoryRoot, "compose/compose.test.yaml"), "utf8"),
     ) as { services: Record<string, { command?: string[] }> };
@@ -202,7 +209,7 @@ describe("test (builds the query: no Dagger engine here)", () => {
   });
 
   it("binds infrastructure only: a test runner never starts another service's runner", async () => {
-    const { worker } = await tiers().testRunners({});
+    const { worker } = await testRunners(tiers().pipeline(), { repo });
     const aliases = opsNamed(worker, "withServiceBinding").map((op) => op.args.alias);
     expect(aliases).toEqual(["postgres"]);
   });
@@ -226,7 +233,7 @@ describe("test (builds the query: no Dagger engine here)", () => {
       );
       const t = tiers();
       t.root = temp;
-      await expect(t.testRunners({})).rejects.toThrow(
+      await expect(testRunners(t.pipeline(), { repo })).rejects.toThrow(
         /compose mounts not-here, which is not in the repository/,
       );
     } finally {
@@ -235,14 +242,18 @@ describe("test (builds the query: no Dagger engine here)", () => {
   });
 
   it("runs one service when asked, and refuses an unknown one", async () => {
-    expect(Object.keys(await tiers().testRunners({ service: "worker" }))).toEqual(["worker"]);
-    await expect(tiers().testRunners({ service: "postgres" })).rejects.toThrow(UsageError);
+    expect(Object.keys(await testRunners(tiers().pipeline(), { repo, service: "worker" }))).toEqual(
+      ["worker"],
+    );
+    await expect(testRunners(tiers().pipeline(), { repo, service: "postgres" })).rejects.toThrow(
+      UsageError,
+    );
   });
 });
 
 describe("dev (builds the query: no Dagger engine here)", () => {
   it("returns one Service forwarding every port the dev override publishes", async () => {
-    const front = await tiers().dev();
+    const front = await tiers().dev(repo);
     expect(front).toBeInstanceOf(Service);
     const chain = chainOf(front);
     const exposed = chain
@@ -256,7 +267,7 @@ describe("dev (builds the query: no Dagger engine here)", () => {
   });
 
   it("runs development targets with the source mounted and the database in a cache volume", async () => {
-    const front = await tiers().dev();
+    const front = await tiers().dev(repo);
     const api = bound(front, "api");
     expect(opsIn(api, "dockerBuild")[0]?.args.target).toBe("development");
     const mounts = opsIn(api, "withMountedDirectory");
@@ -276,12 +287,12 @@ describe("publish (builds the query: no Dagger engine here)", () => {
   const password = "registry-Pa55-value";
 
   it("tags each production image with the commit and binds the registry password as a secret", async () => {
-    const plan = await tiers().publishPlan({
-      commit,
+    const t = offlineTiers({
       registryUsername: "ci",
       registryPassword: dag.setSecret("registry-password", password),
       registry: "registry.example.test",
     });
+    const plan = await publishPlan(t.pipeline(), { repo, commit });
     expect(plan.images.map((i) => i.ref)).toEqual([
       `registry.example.test/tiers/api:${commit}`,
       `registry.example.test/tiers/worker:${commit}`,
@@ -299,8 +310,8 @@ describe("publish (builds the query: no Dagger engine here)", () => {
   it("refuses a working tree with uncommitted changes and builds nothing", async () => {
     const dirty = tiers();
     dirty.dirty = true;
-    await expect(dirty.publishPlan({})).rejects.toThrow(TiersError);
-    await expect(dirty.publishPlan({})).rejects.toThrow(/uncommitted changes/);
+    await expect(publishPlan(dirty.pipeline(), { repo })).rejects.toThrow(TiersError);
+    await expect(publishPlan(dirty.pipeline(), { repo })).rejects.toThrow(/uncommitted changes/);
   });
 });
 
@@ -329,6 +340,7 @@ describe("module definition as Dagger's introspector reads it (no Dagger engine 
         "plan",
         "promote",
         "publish",
+        "recordTests",
         "rollback",
         "sign",
         "test",
@@ -339,7 +351,7 @@ describe("module definition as Dagger's introspector reads it (no Dagger engine 
   });
 
   it("never caches a function with side effects", () => {
-    for (const name of ["publish", "sign", "deploy", "promote", "rollback"]) {
+    for (const name of ["publish", "sign", "deploy", "promote", "rollback", "recordTests"]) {
       expect(module.functions[name]?.cache, name).toBe("never");
     }
     // And the check can fail: build is deliberately cached by its inputs.
@@ -347,10 +359,45 @@ describe("module definition as Dagger's introspector reads it (no Dagger engine 
   });
 
   it("takes the repository from the module's context with the ignore list, and git history separately", () => {
-    const [source, repo] = module.constructorArguments;
+    const [source, gitConfig] = module.constructorArguments;
     expect(source?.defaultPath).toBe("/");
+    // A literal array in index.ts (the introspector drops identifiers), equal to the shared one.
     expect(source?.ignore).toEqual([...repositoryIgnore]);
-    expect(source?.ignore).toEqual(expect.arrayContaining(["**/node_modules", "**/dist", ".git"]));
-    expect(repo?.defaultPath).toBe("/");
+    expect(source?.ignore).toEqual(
+      expect.arrayContaining([
+        ".git",
+        "**/node_modules",
+        "**/.env.*",
+        "**/*.tfstate",
+        "**/.terraform",
+      ]),
+    );
+    // Only .git/config of the checkout, read for the origin remote.
+    expect(gitConfig).toMatchObject({ defaultPath: "/", ignore: ["*", "!.git/config"] });
+    // The git history is no constructor argument: a commit must not change every cache key.
+    expect(module.constructorArguments.map((a) => a.type.name)).not.toContain("GitRepository");
+    for (const name of ["build", "test", "recordTests", "dev", "publish", "sign", "verify"]) {
+      const repo = module.functions[name]?.arguments.find((a) => a.name === "repo");
+      expect(repo, name).toMatchObject({ defaultPath: "/", type: { name: "GitRepository" } });
+    }
+    for (const name of ["validate", "deploy", "plan", "promote", "rollback"]) {
+      expect(
+        module.functions[name]?.arguments.map((a) => a.name),
+        name,
+      ).not.toContain("repo");
+    }
+  });
+
+  it("refuses a --commit that is not HEAD of the checkout, before building anything", async () => {
+    const other = "f".repeat(40);
+    await expect(tiers().build("api", repo, "production", other)).rejects.toThrow(
+      /is not the checked-out HEAD/,
+    );
+    const dirty = tiers();
+    dirty.dirty = true;
+    // Naming HEAD explicitly does not skip the dirty check.
+    await expect(publishPlan(dirty.pipeline(), { repo, commit })).rejects.toThrow(
+      /uncommitted changes/,
+    );
   });
 });

@@ -1,71 +1,71 @@
 /**
- * The README documents every `dagger call` with its flags (issue 4). This keeps that table equal
- * to the module as Dagger's own introspector reads it: a function, argument or cache policy
- * added, renamed or removed in pipelines/src/index.ts fails here until the README says so.
+ * The README's `dagger call` table is generated from the module as Dagger's own introspector
+ * reads it (help.ts), and every `dagger call` example in README.md and docs/*.md parses
+ * against the module the way the Dagger CLI builds its flags (calls.ts, rules from
+ * cmd/dagger). A function, argument, default or cache policy added, renamed or removed in
+ * pipelines/src/index.ts fails here until the docs say so. (No Dagger CLI or engine here.)
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { introspect } from "../../support/dagger/introspect.ts";
+import { checkCall, markdownCalls } from "../../support/dagger/calls.ts";
+import { callTable, moduleFile, tableIn } from "../../support/dagger/help.ts";
+import { commandName, introspect } from "../../support/dagger/introspect.ts";
+import { repositoryRoot } from "../../support/dagger/offline.ts";
 
-const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
-const module = introspect(
-  fileURLToPath(new URL("../../../pipelines/src/index.ts", import.meta.url)),
-  "Tiers",
-);
+const readme = readFileSync(join(repositoryRoot, "README.md"), "utf8");
+const module = introspect(moduleFile, "Tiers");
+const docs = readdirSync(join(repositoryRoot, "docs"))
+  .filter((file) => file.endsWith(".md"))
+  .map((file) => ({
+    file: `docs/${file}`,
+    text: readFileSync(join(repositoryRoot, "docs", file), "utf8"),
+  }));
 
-/** `dagger call` flags are the argument names in kebab case. */
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-interface Row {
-  call: string;
-  flags: string[];
-  never: boolean;
-}
-
-function tableRows(text: string): Map<string, Row> {
-  const rows = new Map<string, Row>();
-  for (const line of text.split("\n")) {
-    const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
-    // Dagger's CLI spells functions in kebab case (`infra-plan`); the module names them in camel.
-    const call = /^`([a-z][a-z-]*)(.*)`$/.exec(cells[1] ?? "");
-    if (!call || call[1] === "dagger" || cells.length < 6) continue; // the header names `dagger call`
-    const flags = [...`${call[2]} ${cells[2]}`.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!);
-    rows.set(
-      call[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
-      { call: cells[1]!, flags, never: cells[5] === "**never**" },
+describe("the README's dagger call table is the module's (no Dagger engine here)", () => {
+  it("is exactly what help.ts generates from the introspected module", () => {
+    expect(tableIn(readme), "regenerate with `npx tsx test/support/dagger/help.ts`").toBe(
+      callTable(module),
     );
+  });
+
+  it("can fail: a flag renamed in the module no longer matches", () => {
+    const plan = module.functions.plan!;
+    const renamed = {
+      ...module,
+      functions: {
+        ...module.functions,
+        plan: {
+          ...plan,
+          arguments: plan.arguments.map((a) => (a.name === "format" ? { ...a, name: "json" } : a)),
+        },
+      },
+    };
+    expect(callTable(renamed)).not.toBe(tableIn(readme));
+  });
+
+  it("has a tiers/make twin row for every function and none for a missing one", () => {
+    const twins = [...readme.matchAll(/^\| `([a-z-]+)` \| `tiers /gm)].map((m) => m[1]);
+    expect(twins.sort()).toEqual(Object.keys(module.functions).map(commandName).sort());
+  });
+});
+
+describe("every dagger call example in README.md and docs/ parses against the module", () => {
+  for (const { file, text } of [{ file: "README.md", text: readme }, ...docs]) {
+    const calls = markdownCalls(text);
+    if (calls.length === 0) continue;
+    it(`${file} (${calls.length} calls)`, () => {
+      for (const call of calls) checkCall(call, module);
+    });
   }
-  return rows;
-}
 
-describe("the README's dagger call table matches the module (no Dagger engine here)", () => {
-  const rows = tableRows(readme);
-
-  it("has one row per function and no row for a function that does not exist", () => {
-    expect([...rows.keys()].sort()).toEqual(Object.keys(module.functions).sort());
-  });
-
-  it("lists exactly each function's arguments as flags", () => {
-    for (const fn of Object.values(module.functions)) {
-      const documented = [...new Set(rows.get(fn.name)?.flags ?? [])]
-        .filter((f) => f !== "ports")
-        .sort();
-      expect(documented, `dagger call ${fn.name}`).toEqual(
-        fn.arguments.map((a) => kebab(a.name)).sort(),
-      );
-    }
-  });
-
-  it("marks exactly the uncached functions as never cached", () => {
-    for (const fn of Object.values(module.functions)) {
-      expect(rows.get(fn.name)?.never, `dagger call ${fn.name}`).toBe(fn.cache === "never");
-    }
-  });
-
-  it("can fail: a row missing a flag is noticed", () => {
-    const broken = tableRows(readme.replace("`--kube-context`, ", ""));
-    expect(broken.get("deploy")?.flags).not.toContain("kube-context");
-    expect(module.functions.deploy?.arguments.map((a) => kebab(a.name))).toContain("kube-context");
+  it("can fail: the old `plan --json` and a module flag after the function are refused", () => {
+    expect(() => checkCall("dagger call plan --env prod --json", module)).toThrow(
+      /plan has no --json/,
+    );
+    expect(() => checkCall("dagger call promote --env prod --registry R", module)).toThrow(
+      /give it before the function/,
+    );
+    expect(() => checkCall("dagger call promote", module)).toThrow(/needs --env/);
   });
 });

@@ -16,17 +16,23 @@ import {
   DaggerCosignEvidence,
   daggerSigner,
 } from "../../../pipelines/src/engines/dagger/evidence.ts";
+import type { ModuleSettings } from "../../../pipelines/src/engines/dagger/pipeline.ts";
+import type { PromotionOptions } from "../../../pipelines/src/engines/dagger/promotion.ts";
+import { testReport } from "../../../pipelines/src/engines/dagger/promotion.ts";
 import { invocationContainer, registryAuthDir } from "../../../pipelines/src/engines/dagger/run.ts";
 import { daggerSecrets } from "../../../pipelines/src/engines/dagger/secrets.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
-import { testReport } from "../../../pipelines/src/index.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
 import {
   commit,
+  constructorArguments,
+  OfflinePipeline,
+  type OfflineSettings,
   OfflineTiers,
   offlineTiers,
   ok,
+  repo,
   repositoryRoot,
 } from "../../support/dagger/offline.ts";
 import {
@@ -69,14 +75,16 @@ function registryAndCosign(verify?: (invocation: Invocation) => ToolResult) {
 
 describe("sign (argument vectors and query only: no Dagger engine, no cosign here)", () => {
   it("reads each digest from the registry, then signs it keyless, annotated with the tier", async () => {
-    const tiers = offlineTiers();
+    const tiers = offlineTiers({
+      registry,
+      registryUsername: "ci",
+      registryPassword: dag.setSecret("registry-password", password),
+    });
     tiers.tool = registryAndCosign();
     const out = await tiers.sign(
       "staging",
+      repo,
       commit,
-      registry,
-      "ci",
-      dag.setSecret("registry-password", password),
       undefined,
       undefined,
       dag.setSecret("oidc-token", token),
@@ -125,14 +133,12 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
 
   it("signs a passage by the policy of the tier that checks it, as the host engine does", async () => {
     // test's own policy is `none`, staging's is keyless: the test passage is signed keyless.
-    const tiers = offlineTiers();
+    const tiers = offlineTiers({ registry });
     tiers.tool = registryAndCosign();
     await tiers.sign(
       "test",
+      repo,
       commit,
-      registry,
-      undefined,
-      undefined,
       undefined,
       undefined,
       dag.setSecret("oidc-token", token),
@@ -142,18 +148,18 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
     expect(signed[0]?.invocation.args).toContain("tiers.tier=test");
     expect(signed[0]?.invocation.secretEnv).toEqual({ SIGSTORE_ID_TOKEN: "oidc-token" });
     // dev's passage is checked by test, whose policy is `none`: nothing to sign with.
-    const dev = offlineTiers();
+    const dev = offlineTiers({ registry });
     dev.tool = registryAndCosign();
-    await expect(dev.sign("dev", commit, registry)).rejects.toThrow(
+    await expect(dev.sign("dev", repo, commit)).rejects.toThrow(
       /no signing policy governs dev passages/,
     );
     expect(dev.calls.some((c) => c.invocation.tool === "cosign")).toBe(false);
   });
 
   it("refuses keyless signing without an OIDC token, before cosign runs", async () => {
-    const tiers = offlineTiers();
+    const tiers = offlineTiers({ registry });
     tiers.tool = registryAndCosign();
-    const error = await tiers.sign("staging", commit, registry).catch((caught: unknown) => caught);
+    const error = await tiers.sign("staging", repo, commit).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TiersError);
     expect((error as TiersError).message).toMatch(/needs an OIDC identity token/);
     expect((error as TiersError).hint).toContain("--oidc-token");
@@ -161,7 +167,7 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
   });
 
   it("refuses a digest whose registry image carries another revision", async () => {
-    const tiers = offlineTiers();
+    const tiers = offlineTiers({ registry });
     tiers.tool = () =>
       ok(
         JSON.stringify({
@@ -170,16 +176,7 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
         }),
       );
     await expect(
-      tiers.sign(
-        "staging",
-        commit,
-        registry,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        dag.setSecret("oidc-token", token),
-      ),
+      tiers.sign("staging", repo, commit, undefined, undefined, dag.setSecret("oidc-token", token)),
     ).rejects.toThrow(/carries revision f{40}, expected/);
   });
 
@@ -241,7 +238,7 @@ describe("sign (argument vectors and query only: no Dagger engine, no cosign her
 
 describe("verify (argument vectors and query only: no Dagger engine, no cosign here)", () => {
   it("checks each digest against the tier's identity and annotation", async () => {
-    const tiers = offlineTiers();
+    const tiers = offlineTiers({ registry });
     tiers.tool = registryAndCosign((invocation) => {
       const ref = invocation.args.at(-1)!;
       const digest = ref.slice(ref.indexOf("@") + 1);
@@ -258,7 +255,7 @@ describe("verify (argument vectors and query only: no Dagger engine, no cosign h
         ]),
       );
     });
-    const out = await tiers.verify("prod", commit, registry);
+    const out = await tiers.verify("prod", repo, commit);
     const verify = tiers.calls.find((c) => c.invocation.args[0] === "verify")!;
     expect(verify.invocation.args).toEqual([
       "verify",
@@ -277,13 +274,13 @@ describe("verify (argument vectors and query only: no Dagger engine, no cosign h
   });
 
   it("fails, naming the service, when a digest is unsigned", async () => {
-    const tiers = offlineTiers();
+    const tiers = offlineTiers({ registry });
     tiers.tool = registryAndCosign(() => ({
       exitCode: 1,
       stdout: "",
       stderr: "Error: no signatures found",
     }));
-    const failure = tiers.verify("prod", commit, registry);
+    const failure = tiers.verify("prod", repo, commit);
     await expect(failure).rejects.toThrow(TiersError);
     await expect(failure).rejects.toThrow(/api: .*is unsigned/);
   });
@@ -302,12 +299,16 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
   const renderOrUnreachable = (root: string) => async (invocation: Invocation) =>
     invocation.args[0] === "kustomize"
       ? runHost(invocation, { root, reject: false })
-      : {
-          exitCode: 1,
-          stdout: "",
-          stderr:
-            "Unable to connect to the server: dial tcp: lookup k8s.example.test: no such host",
-        };
+      : // The migration step first deletes the previous Job (--ignore-not-found): let it pass,
+        // so the deploy reaches its first apply (the migration Job's, before any workload).
+        invocation.args.includes("delete")
+        ? { exitCode: 0, stdout: "", stderr: "" }
+        : {
+            exitCode: 1,
+            stdout: "",
+            stderr:
+              "Unable to connect to the server: dial tcp: lookup k8s.example.test: no such host",
+          };
 
   it("renders the overlay in the kubectl image and plans without a cluster (--dry-run)", async () => {
     const tiers = offlineTiers();
@@ -372,14 +373,18 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
   const remote = "https://git.example.test/tiers.git";
   const gitToken = "ghs_git-Token-value";
 
+  type Box = { args: readonly string[]; container: Container; cli: Container; push?: Container };
+
   /** Records the toolbox each function builds instead of running it on an engine. */
-  class Recording extends OfflineTiers {
-    boxes: { args: readonly string[]; container: Container; cli: Container; push?: Container }[] =
-      [];
-    override async promotion(
-      args: readonly string[],
-      options: Parameters<OfflineTiers["promotion"]>[1],
+  class RecordingPipeline extends OfflinePipeline {
+    constructor(
+      settings: ModuleSettings,
+      state: Recording,
+      readonly boxes: Box[],
     ) {
+      super(settings, state);
+    }
+    override async promotion(args: readonly string[], options: PromotionOptions) {
       const step = await super.promotion(args, options);
       // `container` is the last step: the push when there is one, else the CLI run.
       this.boxes.push({ args, container: step.push ?? step.cli, ...step });
@@ -389,14 +394,26 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
       return "done\n";
     }
   }
-  const recording = () => {
-    const tiers = new Recording(dag.directory(), dag.git(remote));
+  class Recording extends OfflineTiers {
+    boxes: Box[] = [];
+    protected override offlinePipeline(settings: ModuleSettings): OfflinePipeline {
+      return new RecordingPipeline(settings, this, this.boxes);
+    }
+  }
+  const recording = (settings: OfflineSettings = {}) => {
+    const tiers = new Recording(...constructorArguments({ gitRemote: remote, ...settings }));
     tiers.tool = registryAndCosign();
     return tiers;
   };
 
   it("promotes with the same CLI on a fresh clone, then pushes what it committed", async () => {
-    const tiers = recording();
+    const tiers = recording({
+      registry,
+      registryUsername: "ci",
+      registryPassword: dag.setSecret("registry-password", password),
+      branch: "main",
+      gitToken: dag.setSecret("git-token", gitToken),
+    });
     await tiers.promote(
       "staging",
       undefined,
@@ -406,15 +423,7 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
       dag.setSecret("kubeconfig", "token: kube-Token-value"),
       "octocat",
       "staging",
-      registry,
-      "ci",
-      dag.setSecret("registry-password", password),
       dag.setSecret("oidc-token", token),
-      undefined,
-      undefined,
-      remote,
-      "main",
-      dag.setSecret("git-token", gitToken),
     );
     const [box] = tiers.boxes;
     const commands = execs(box?.container);
@@ -456,17 +465,7 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
 
   it("assembles the toolbox from the pinned cosign and kubectl images", async () => {
     const tiers = recording();
-    await tiers.plan(
-      "prod",
-      undefined,
-      undefined,
-      undefined,
-      true,
-      undefined,
-      undefined,
-      undefined,
-      remote,
-    );
+    await tiers.plan("prod", undefined, undefined, undefined, "json");
     const [box] = tiers.boxes;
     const copied = opsNamed(box?.container, "withFile").map((op) => ({
       path: op.args.path,
@@ -492,24 +491,8 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
   });
 
   it("rebuilds the artefact record of --commit from what the registry serves", async () => {
-    const tiers = recording();
-    await tiers.promote(
-      "test",
-      commit,
-      undefined,
-      undefined,
-      false,
-      undefined,
-      undefined,
-      undefined,
-      registry,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      remote,
-    );
+    const tiers = recording({ registry });
+    await tiers.promote("test", commit);
     const [box] = tiers.boxes;
     expect(box?.args).toEqual([
       "promote",
@@ -539,7 +522,7 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
       } as unknown as Container,
       push: { sync: async () => pushed++ } as unknown as Container,
     });
-    const tiers = offlineTiers();
+    const tiers = offlineTiers().pipeline();
     const refused = tiers.conclude(step(1), "promote");
     await expect(refused).rejects.toThrow(TiersError);
     await expect(refused).rejects.toThrow(
@@ -552,15 +535,7 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
 
   it("rolls back with the same CLI and pushes the rollback commit", async () => {
     const tiers = recording();
-    await tiers.rollback(
-      "prod",
-      digestOf("api"),
-      "smoke regression",
-      false,
-      undefined,
-      "octocat",
-      remote,
-    );
+    await tiers.rollback("prod", digestOf("api"), "smoke regression", false, undefined, "octocat");
     expect(tiers.boxes[0]?.args).toEqual([
       "rollback",
       "--env",

@@ -47,12 +47,10 @@ const values: Record<CiVendor, Record<string, string | undefined>> = {
 };
 
 export interface DaggerCallStep {
-  fn: "test" | "plan" | "promote" | "verify";
+  fn: "record-tests" | "publish" | "plan" | "promote" | "verify";
   tier?: Tier;
   /** Pin this commit (the push's); on-demand jobs promote whatever passed the tier before. */
   commit?: boolean;
-  /** `test --record`: the verdict is committed where the tests-passed gate reads it. */
-  record?: boolean;
   /** promote: sign the passage keyless and deploy (Kubernetes tiers). */
   promote?: { sign: boolean; ciEnvironment: boolean };
   /** plan's output format; absent = the human-readable plan. */
@@ -60,38 +58,43 @@ export interface DaggerCallStep {
 }
 
 /**
- * THE one place a tier job's `dagger call` is spelled: the function and its flags, as words
- * (`["promote", "--env", "prod", …]`). Every template line that calls Dagger comes from here.
+ * THE one place a tier job's `dagger call` is spelled, as words. The module's shared settings
+ * (registry and its credentials, git remote and token) are constructor flags and come before the
+ * function (`--registry R --git-token env:T promote --env prod …`, pipelines/src/index.ts); the
+ * function's own flags follow it. Every template line that calls Dagger comes from here, and the
+ * template tests parse each against the module's declared flags.
  */
 export function daggerCall(vendor: CiVendor, step: DaggerCallStep): string[] {
   const v = values[vendor];
-  const words: string[] = [step.fn];
-  const flag = (name: string, value?: string) => {
+  const settings: string[] = [];
+  const call: string[] = [step.fn];
+  const flag = (words: string[], name: string, value?: string) => {
     if (value === undefined) words.push(`--${name}`);
     else words.push(`--${name}`, value);
   };
-  const fromVendor = (...names: string[]) => {
-    for (const name of names) if (v[name] !== undefined) flag(name, v[name]);
+  const fromVendor = (words: string[], ...names: string[]) => {
+    for (const name of names) if (v[name] !== undefined) flag(words, name, v[name]);
   };
   const kubernetes = step.tier?.runtime === "kubernetes";
-  if (step.tier) flag("env", step.tier.tier);
-  if (step.commit) flag("commit", v.commit);
-  if (step.fn === "promote" && kubernetes) flag("deploy");
-  if (step.fn === "plan" && step.format) flag("format", step.format);
-  if (step.record) {
-    flag("record");
-    fromVendor("git-remote", "git-token", "git-username", "actor");
-    return words;
+  const promote = step.fn === "promote";
+  // record-tests only pushes to git; publish and verify only talk to the registry.
+  if (step.fn !== "record-tests") {
+    fromVendor(settings, "registry", "registry-username", "registry-password");
   }
-  fromVendor("registry", "registry-username", "registry-password");
-  if (step.fn === "verify") return words;
-  if (step.promote?.sign) fromVendor("oidc-token");
-  fromVendor("git-remote", "git-token", "git-username");
-  if (step.fn === "plan") return words;
-  if (kubernetes) fromVendor("kubeconfig");
-  fromVendor("actor");
-  if (step.promote?.ciEnvironment && step.tier) flag("ci-environment", step.tier.tier);
-  return words;
+  if (step.fn !== "publish" && step.fn !== "verify") {
+    fromVendor(settings, "git-remote", "git-token", "git-username");
+  }
+  if (step.tier) flag(call, "env", step.tier.tier);
+  if (step.commit) flag(call, "commit", v.commit);
+  if (promote && kubernetes) flag(call, "deploy");
+  if (step.fn === "plan" && step.format) flag(call, "format", step.format);
+  if (promote && step.promote?.sign) fromVendor(call, "oidc-token");
+  if (promote && kubernetes) fromVendor(call, "kubeconfig");
+  if (promote || step.fn === "record-tests") fromVendor(call, "actor");
+  if (promote && step.promote?.ciEnvironment && step.tier) {
+    flag(call, "ci-environment", step.tier.tier);
+  }
+  return [...settings, ...call];
 }
 
 /** The chain split the way CI runs it: promoted on push, then promoted on demand. */
@@ -118,32 +121,15 @@ const action = {
   script: "actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea # v7.0.1",
 };
 
-/** A dagger-for-github step; the call folded one flag per line after the leading ones. */
+/** A dagger-for-github step; the whole call on one line, as `dagger call` takes it. */
 function githubStep(name: string, step: DaggerCallStep): string[] {
-  const words = daggerCall("github", step);
-  const lines: string[] = [];
-  let current = words[0]!;
-  const leading = new Set(["--env", "--commit", "--deploy", "--record", "--format"]);
-  let i = 1;
-  while (i < words.length && leading.has(words[i]!)) {
-    const takesValue = words[i + 1] !== undefined && !words[i + 1]!.startsWith("--");
-    current += ` ${words[i]}${takesValue ? ` ${words[i + 1]}` : ""}`;
-    i += takesValue ? 2 : 1;
-  }
-  lines.push(current);
-  while (i < words.length) {
-    const takesValue = words[i + 1] !== undefined && !words[i + 1]!.startsWith("--");
-    lines.push(`${words[i]}${takesValue ? ` ${words[i + 1]}` : ""}`);
-    i += takesValue ? 2 : 1;
-  }
   return [
     "",
     `      - name: ${name}`,
     `        uses: ${action.dagger}`,
     "        with:",
     `          version: ${gh("env.DAGGER_VERSION")}`,
-    "          call: >-",
-    ...lines.map((line) => `            ${line}`),
+    `          call: ${daggerCall("github", step).join(" ")}`,
   ];
 }
 
@@ -180,20 +166,13 @@ function githubPublishJob(model: EnvironmentModel, into: Tier): string[] {
     "    steps:",
     ...checkoutStep,
     ...githubStep("Test tier, verdict recorded in git (what the tests-passed gate reads)", {
-      fn: "test",
+      fn: "record-tests",
       commit: true,
-      record: true,
     }),
-    "",
-    "      - name: Publish images (tag = commit SHA, digests recorded)",
-    `        uses: ${action.dagger}`,
-    "        with:",
-    `          version: ${gh("env.DAGGER_VERSION")}`,
-    "          call: >-",
-    `            publish --commit ${gh("github.sha")}`,
-    `            --registry ${gh("vars.TIERS_REGISTRY")}`,
-    `            --registry-username ${gh("vars.TIERS_REGISTRY_USERNAME || github.actor")}`,
-    "            --registry-password env:REGISTRY_PASSWORD",
+    ...githubStep("Publish images (tag = commit SHA, digests recorded)", {
+      fn: "publish",
+      commit: true,
+    }),
     ...oidcStep,
     ...githubStep(
       `Promote into ${into.marker} ${into.tier} — records the passage and signs it keyless`,
@@ -253,7 +232,7 @@ function gitlabPushJob(into: Tier): string[] {
     "  extends: [.release, .keyless]",
     `  stage: promote-${into.tier}`,
     "  script:",
-    gitlabLine({ fn: "test", commit: true, record: true }),
+    gitlabLine({ fn: "record-tests", commit: true }),
     gitlabLine({
       fn: "promote",
       tier: into,

@@ -33,9 +33,9 @@ export interface ValidationResult {
   problems: Problem[];
 }
 
-/** Directory of the environment files, relative to the repository root. */
-export const environmentsDir = "environments";
-export const baseFile = `${environmentsDir}/base.yaml`;
+import { baseFile, environmentsDir } from "./files.ts";
+
+export { baseFile, environmentsDir } from "./files.ts";
 
 /** The tier a file declares by its name: `environments/prod.yaml` → `prod`. */
 export function tierOfFile(file: string): string {

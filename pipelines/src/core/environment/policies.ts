@@ -3,9 +3,10 @@
  * and each has its own rule id and message. Which tiers they bind is fixed here on purpose:
  * configuration may add tiers, but cannot talk staging or prod out of these rules.
  */
-import { pathText } from "./issues.ts";
+
 // model.ts imports this file too; baseFile is only read when a policy runs, after both loaded.
-import { baseFile } from "./model.ts";
+import { baseFile } from "./files.ts";
+import { pathText } from "./issues.ts";
 import { alertNames } from "./observability-schema.ts";
 import { type Problem, type RuleId, rules } from "./problems.ts";
 import { isSecretRef, secretSchemes, type Tier } from "./schema.ts";

@@ -54,9 +54,11 @@ describe("generatedBlocks", () => {
 
 describe("daggerCall (the one place a tier job's call is spelled)", () => {
   it("asks plan for JSON with --format json", () => {
-    expect(
-      daggerCall("gitlab", { fn: "plan", tier: model.tiers.live!, format: "json" }).slice(0, 5),
-    ).toEqual(["plan", "--env", "live", "--format", "json"]);
+    const words = daggerCall("gitlab", { fn: "plan", tier: model.tiers.live!, format: "json" });
+    const fn = words.indexOf("plan");
+    expect(words.slice(fn)).toEqual(["plan", "--env", "live", "--format", "json"]);
+    // The module's shared settings are constructor flags, before the function.
+    expect(words.slice(0, fn)).toContain("--registry");
   });
 
   it("passes the CI environment the approvals gate reads only when approvals come from it", () => {

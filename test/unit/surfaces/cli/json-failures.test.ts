@@ -10,7 +10,7 @@ let root: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "tiers-json-"));
   await cp(
-    resolve(import.meta.dirname, "../../fixtures/environments/chain"),
+    resolve(import.meta.dirname, "../../../fixtures/environments/chain"),
     join(root, "environments"),
     {
       recursive: true,
@@ -47,9 +47,9 @@ describe("--json means JSON on stdout for every outcome", () => {
     const run = await tiers("--root", root, "plan", "--env", "nope", "--json");
     expect(run.code).toBe(2);
     expect(failure(run.stdout).error).toEqual({
-      message: 'unknown tier "nope"',
+      message: 'unknown tier "nope"; declared tiers: dev, test, staging, prod',
       where: "environments/",
-      hint: "declared tiers: dev, test, staging, prod",
+      hint: "name one of the declared tiers",
       exitCode: 2,
     });
     // The human text still goes to stderr, unchanged.

@@ -36,11 +36,14 @@ export const commandLoaders: Readonly<Record<string, () => Promise<RegisterComma
  */
 export const commandSummaries: Readonly<Record<string, string>> = {
   validate: "check every tier file and policy",
+  add: "scaffold a tier or a service, leaving a repository `tiers validate` accepts",
+  ci: "CI templates generated from the tier model",
   doctor: "which tools are usable on this machine, and what each missing one disables",
   build: "build each service image once per commit",
   publish: "push images and record their digests",
   env: "act on a tier: tiers env <tier> <action> (see tiers env --help)",
   deploy: "render and apply a tier's overlay, roll back on failure",
+  infra: "plan or apply a tier's infrastructure (terraform/, the tier's own state)",
   status: "the whole promotion ladder at a glance",
   "record-tests": "record the test tier's verdict for a commit in git",
   plan: "preview a promotion; changes nothing",

@@ -1,0 +1,162 @@
+/**
+ * plan, promote, rollback and record-tests under Dagger: the `tiers` CLI itself on a fresh
+ * clone of the remote, in the toolbox of toolbox.ts. What the module adds is how the inputs
+ * arrive: the remote from the settings or the checkout's git config (remote.ts), credentials
+ * bound under the names the host engine reads, and — for `--commit` — the artefact record
+ * rebuilt from what the registry serves for that commit.
+ */
+import type { Container, Secret } from "@dagger.io/dagger";
+import { serializeArtefactRecord } from "../../core/artefact.ts";
+import { TiersError, UsageError } from "../../core/errors.ts";
+import { publishedImages } from "./release.ts";
+import { fullCommit } from "./revision.ts";
+import { freshRunId } from "./run.ts";
+import type { StageInputs } from "./stage-inputs.ts";
+import { pushBranch, runCli, toolbox } from "./toolbox.ts";
+
+export interface PromotionOptions {
+  /** A published commit whose images the CLI plans or promotes (need not be HEAD). */
+  commit?: string | undefined;
+  kubeconfig?: Secret | undefined;
+  actor?: string | undefined;
+  ciEnvironment?: string | undefined;
+  oidcToken?: Secret | undefined;
+  cosignKey?: Secret | undefined;
+  cosignPassword?: Secret | undefined;
+  /** Extra files to place in the clone before the CLI runs. */
+  files?: Readonly<Record<string, string>>;
+  push?: boolean;
+}
+
+export interface PromotionStep {
+  cli: Container;
+  push?: Container;
+}
+
+/** The output formats of `plan --format`. */
+export const planFormats = ["text", "json"] as const;
+
+/** The CLI flags of `tiers plan` for a `--format`, or a usage error listing the valid ones. */
+export function planFormatFlags(format: string): string[] {
+  if (!(planFormats as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be ${planFormats.join(" or ")}, got "${format}"`);
+  }
+  return format === "json" ? ["--json"] : [];
+}
+
+/** The CLI flags that choose what a plan or promotion is about. */
+export function selection(choice: {
+  commit?: string | undefined;
+  digest?: string | undefined;
+  service?: string | undefined;
+}): string[] {
+  return [
+    ...(choice.commit ? ["--commit", fullCommit(choice.commit)] : []),
+    ...(choice.digest ? ["--digest", choice.digest] : []),
+    ...(choice.service ? ["--service", choice.service] : []),
+  ];
+}
+
+/**
+ * The variables the host engine reads for approvals.source: ci-environment (core/promotion/ci.ts),
+ * as a CI runner sets them, for a job that runs in that protected environment.
+ */
+export function ciEnvironmentVariables(ciEnvironment: string): Record<string, string> {
+  return { GITHUB_ACTIONS: "true", GITHUB_ENVIRONMENT: ciEnvironment };
+}
+
+/** The toolbox running `tiers <args>` on a fresh clone, every credential bound. Lazy. */
+export async function promotionStep(
+  pipeline: StageInputs,
+  args: readonly string[],
+  options: PromotionOptions,
+): Promise<PromotionStep> {
+  const { settings } = pipeline;
+  const context = await pipeline.context();
+  const registryLogin = await pipeline.registryLogin(context.registry);
+  const files: Record<string, string> = { ...options.files };
+  if (options.commit) {
+    // `--commit` reads the artefact record; CI publishes in another job, so it is rebuilt
+    // here from what the registry serves for the commit (the same facts publish recorded).
+    const commit = fullCommit(options.commit);
+    const images = await publishedImages(pipeline, context, commit, {
+      source: pipeline.source,
+      secrets: {},
+      runId: freshRunId(),
+      ...(registryLogin ? { registryAuth: registryLogin } : {}),
+    });
+    files[`.tiers/artefacts/${commit}.json`] = serializeArtefactRecord({
+      commit,
+      created: new Date().toISOString(),
+      registry: context.registry,
+      images,
+    });
+  }
+  const secretEnv: Record<string, Secret> = {};
+  const env: Record<string, string> = {};
+  if (options.oidcToken) secretEnv.SIGSTORE_ID_TOKEN = options.oidcToken;
+  if (options.cosignPassword) secretEnv.COSIGN_PASSWORD = options.cosignPassword;
+  if (options.cosignKey) {
+    secretEnv.COSIGN_PRIVATE_KEY = options.cosignKey;
+    env.TIERS_COSIGN_KEY = "env://COSIGN_PRIVATE_KEY";
+  }
+  if (options.actor) env.TIERS_ACTOR = options.actor;
+  if (settings.registry) env.TIERS_REGISTRY = settings.registry;
+  if (options.ciEnvironment) Object.assign(env, ciEnvironmentVariables(options.ciEnvironment));
+  const box = runCli(
+    toolbox({
+      nodeImage: context.baseImage,
+      remote: await pipeline.remote(),
+      branch: settings.branch,
+      ...(settings.gitToken
+        ? { gitAuth: await pipeline.gitCredentials(settings.gitUsername, settings.gitToken) }
+        : {}),
+      ...(registryLogin ? { registryAuth: registryLogin } : {}),
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      secretEnv,
+      env,
+      files,
+      runId: freshRunId(),
+    }),
+    args,
+  );
+  return options.push ? { cli: box, push: pushBranch(box, settings.branch) } : { cli: box };
+}
+
+/**
+ * Runs the CLI step and, when it succeeded, the push. A failure keeps the CLI's whole output
+ * (the plan with every gate and why) in the error, and pushes nothing.
+ */
+export async function concludeStep(step: PromotionStep, command: string): Promise<string> {
+  const [exitCode, stdout, stderr] = await Promise.all([
+    step.cli.exitCode(),
+    step.cli.stdout(),
+    step.cli.stderr(),
+  ]);
+  if (exitCode !== 0) {
+    throw new TiersError(
+      `tiers ${command} failed (exit ${exitCode})\n${[stdout.trimEnd(), stderr.trimEnd()].filter(Boolean).join("\n")}`,
+      { hint: "the output above is the promotion engine's own; nothing was pushed" },
+    );
+  }
+  if (step.push) await step.push.sync();
+  return stdout;
+}
+
+/**
+ * The test tier's local report (the shape `tiers env test run` writes and `tiers record-tests`
+ * reads), for a run in which every suite passed: a failed suite stops before this.
+ */
+export function testReport(
+  commit: string,
+  services: readonly string[],
+): { path: string; text: string } {
+  const id = `dagger-${commit.slice(0, 12)}`;
+  const report = {
+    id,
+    commit,
+    outcome: "passed",
+    services: services.map((service) => ({ service, outcome: "passed" })),
+  };
+  return { path: `.tiers/reports/test-${id}.json`, text: `${JSON.stringify(report, null, 2)}\n` };
+}
