@@ -73,7 +73,8 @@ describe("a commit promoted dev → test → staging → prod with real cosign s
   it("signs each passage, verifies each signature before the next tier and before deploy", async () => {
     repo = await scratchRepository();
     const { root } = repo;
-    const env = cleanEnv({ COSIGN_PASSWORD: password, TIERS_COSIGN_TLOG: "false" });
+    const signEnv = cleanEnv({ COSIGN_PASSWORD: password, TIERS_COSIGN_TLOG: "false" });
+    const env = signEnv;
     // dev: the commit is built and published (its artefact record names the digests).
     const record = publishArtefact();
     await writeArtefacts(root, record);
@@ -81,6 +82,11 @@ describe("a commit promoted dev → test → staging → prod with real cosign s
     const signer = { test: "staging", staging: "prod", prod: "prod" } as const;
 
     for (const tier of ["test", "staging", "prod"] as const) {
+      // prod's approval is its protected CI environment (approvals.source: ci-environment).
+      const env =
+        tier === "prod"
+          ? { ...signEnv, GITHUB_ACTIONS: "true", GITHUB_ENVIRONMENT: "prod" }
+          : signEnv;
       const ctx = await computePlan({ root, tier, commit: record.commit, env });
       expect(ctx.plan.gates.filter((g) => !g.ok)).toEqual([]);
       if (tier !== "test") {

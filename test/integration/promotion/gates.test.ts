@@ -22,12 +22,12 @@ import { listTags } from "../../support/registry.ts";
 import { runTiers } from "../../support/repo.ts";
 import {
   cleanEnv,
-  configure,
   ensureBusybox,
   git,
   makeRepo,
   namespace,
   overlayDigests,
+  protectFrom,
   publishArtefact,
   pushedCount,
   pushImage,
@@ -246,7 +246,7 @@ describe("promotion gates (real git repositories, real registry)", () => {
 
   it("missing approval (source: record) is refused until enough distinct approvers recorded it", async () => {
     const root = await repo((r) =>
-      configure(r, "staging.yaml", ["approvals"], { required: 2, source: "record" }),
+      protectFrom(r, "staging", ["approvals"], { required: 2, source: "record" }),
     );
     await passTest(root, good);
     await expectRefused(
@@ -276,7 +276,7 @@ describe("promotion gates (real git repositories, real registry)", () => {
 
   it("missing approval (source: ci-environment) passes only inside the protected CI environment of that tier", async () => {
     const root = await repo((r) =>
-      configure(r, "staging.yaml", ["approvals"], { required: 1, source: "ci-environment" }),
+      protectFrom(r, "staging", ["approvals"], { required: 1, source: "ci-environment" }),
     );
     await passTest(root, good);
     await expectRefused(
@@ -345,7 +345,7 @@ describe("signature gate (real cosign, key mode, local registry, no transparency
 
   const signingRepo = () =>
     repo((r) =>
-      configure(r, "staging.yaml", ["signing"], {
+      protectFrom(r, "staging", ["signing"], {
         required: true,
         mode: "key",
         key: `file:${staging.key}`,
@@ -519,7 +519,7 @@ describe("signature gate, keyless (cosign stand-in: Fulcio, Rekor and an OIDC is
     ["e30", Buffer.from(JSON.stringify({ sub, iss })).toString("base64url"), "sig"].join(".");
   const keylessRepo = () =>
     repo((r) =>
-      configure(r, "staging.yaml", ["signing"], { required: true, mode: "keyless", identity }),
+      protectFrom(r, "staging", ["signing"], { required: true, mode: "keyless", identity }),
     );
   const envWith = async (sub: string) =>
     cleanEnv({

@@ -485,8 +485,11 @@ describe("tiers env <tier> bless and status, tiers status (real CLI processes)",
     const ladder = await cli(root, ["status"]);
     expect(ladder.code).toBe(0);
     const lines = ladder.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^🜄 prod +kubernetes nothing promoted yet/);
-    expect(lines[1]).toMatch(
+    // The fixture chain ends in a protected tier above prod (support.ts addProtectedLastTier).
+    expect(lines[0]).toMatch(/^🜔 vault +kubernetes nothing promoted yet/);
+    const prod = lines.findIndex((line) => line.startsWith("🜄 prod"));
+    expect(lines[prod]).toMatch(/^🜄 prod +kubernetes nothing promoted yet/);
+    expect(lines[prod + 1]).toMatch(
       new RegExp(`^🜄 +waiting: commit ${first.commit.slice(0, 12)} api@sha256:`),
     );
     expect(ladder.stdout).toMatch(

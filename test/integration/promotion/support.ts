@@ -98,8 +98,44 @@ export async function makeRepo(tweak?: (root: string) => Promise<void>): Promise
     );
     await configure(root, `${tier}.yaml`, ["approvals"], { required: 0, source: "none" });
   }
+  await addProtectedLastTier(root);
   if (tweak) await tweak(root);
   return commitInitial(root);
+}
+
+/** The fixture chain above test, in promotion order (makeRepo's tiers plus addProtectedLastTier's). */
+const protectedChain = ["staging", "prod", "vault"] as const;
+
+/**
+ * Sets a protection on `from` and every tier after it in the fixture chain: the chain policies
+ * (policy/signing-never-weakens, policy/approvals-never-weaken) refuse a later tier that
+ * requires less than the tier it promotes from. The scenarios judge the gate of `from` itself.
+ */
+export async function protectFrom(
+  root: string,
+  from: (typeof protectedChain)[number],
+  path: string[],
+  value: unknown,
+): Promise<void> {
+  for (const tier of protectedChain.slice(protectedChain.indexOf(from))) {
+    await configure(root, `${tier}.yaml`, path, value);
+  }
+}
+
+/**
+ * policy/last-tier-protected (core/environment/policies.ts) refuses a chain whose last tier
+ * takes no signature or approval. The scenarios switch prod's signing and approvals off so each
+ * can exercise one gate at a time, so the fixture chain ends one tier later: `vault`, a copy of
+ * prod with signatures and one recorded approval required. No scenario promotes into it.
+ */
+async function addProtectedLastTier(root: string): Promise<void> {
+  // The sample prod as shipped: signatures required (the scenarios edit only their copy).
+  const prod = await readFile(join(repoRoot, "environments", "prod.yaml"), "utf8");
+  await writeFile(join(root, "environments", "vault.yaml"), prod);
+  await configure(root, "vault.yaml", ["tier"], "vault");
+  await configure(root, "vault.yaml", ["marker"], "🜔");
+  await configure(root, "vault.yaml", ["promotion", "from"], "prod");
+  await configure(root, "vault.yaml", ["approvals"], { required: 1, source: "record" });
 }
 
 /** Makes `root` a git repository whose first commit holds everything in it. */

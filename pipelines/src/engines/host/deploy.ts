@@ -1,12 +1,11 @@
 /**
- * Deploy a Kubernetes tier from this machine: render the overlay, check it, apply it, wait for
- * the rollouts, smoke-check the health endpoints, switch colours (blue-green) and roll back by
- * itself when a check fails. Every decision comes from core/manifests (planDeploy); this file
- * only runs the plan's kubectl invocations in order through an injected runner, so the whole
- * flow can be exercised with a fake cluster.
- *
- * Entry point for other areas (promotion, rollback): `deployTier(options)`. It throws a
- * DeployError carrying the DeployResult when the tier does not end up healthy.
+ * Deploy a Kubernetes tier from this machine: render the overlay, check it, run the migration
+ * Job, apply, wait for the rollouts, smoke-check the health endpoints, switch colours
+ * (blue-green) and roll back by itself when a check fails. Every decision comes from
+ * core/manifests (planDeploy); this file runs the plan's kubectl invocations in order through an
+ * injected runner, so the whole flow can be exercised with a fake cluster. Entry point:
+ * `deployTier(options)`, which throws a DeployError carrying the DeployResult when the tier
+ * does not end up healthy.
  */
 import { runtimeEnvironment } from "../../core/environment/index.ts";
 import type { EnvironmentModel } from "../../core/environment/model.ts";

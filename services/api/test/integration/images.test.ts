@@ -174,6 +174,11 @@ describe.skipIf(!dockerUsable)(
         ...common,
         "-e",
         "TIERS_TIER=staging",
+        // Every flag the tier declares, as the pipeline sets them (environments/base.yaml flags).
+        "-e",
+        "TIERS_FLAG_PAUSE_ENQUEUE=false",
+        "-e",
+        "TIERS_FLAG_VERBOSE_ERRORS=false",
         "-e",
         `PORT=${apiPort}`,
         "-e",
@@ -187,6 +192,11 @@ describe.skipIf(!dockerUsable)(
         ...common,
         "-e",
         "TIERS_TIER=staging",
+        // Every flag the tier declares, as the pipeline sets them (environments/base.yaml flags).
+        "-e",
+        "TIERS_FLAG_PAUSE_ENQUEUE=false",
+        "-e",
+        "TIERS_FLAG_VERBOSE_ERRORS=false",
         "-e",
         `PORT=${workerPort}`,
         "-e",

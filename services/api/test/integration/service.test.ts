@@ -9,7 +9,15 @@ import { postgresSuite } from "../support/postgres-suite.ts";
 const postgres = postgresSuite();
 const { freshDatabaseUrl } = postgres;
 
-const testTier = { TIERS_TIER: "test", NODE_ENV: "test", TIERS_LOG_LEVEL: "error", PORT: "0" };
+// The pipeline sets every flag the tier declares (environments/base.yaml flags); so do these.
+const testTier = {
+  TIERS_TIER: "test",
+  NODE_ENV: "test",
+  TIERS_LOG_LEVEL: "error",
+  PORT: "0",
+  TIERS_FLAG_PAUSE_ENQUEUE: "false",
+  TIERS_FLAG_VERBOSE_ERRORS: "false",
+};
 
 async function api(env: Record<string, string>): Promise<{ api: ApiService; base: string }> {
   const started = await startApi({ ...testTier, ...env });

@@ -42,6 +42,9 @@ function start(env: Record<string, string>, nodeFlags: string[] = []) {
       "none",
       "--volume",
       `${join(root, "services/runtime")}:/runtime:ro`,
+      // Its dependencies (prom-client, the OpenTelemetry SDK), where Node looks up from /runtime.
+      "--volume",
+      `${join(root, "node_modules")}:/node_modules:ro`,
       "--volume",
       `${join(work, "start.mjs")}:/start.mjs:ro`,
       ...envArgs,

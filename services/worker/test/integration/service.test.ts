@@ -10,7 +10,15 @@ import { startWorker } from "../../src/service.ts";
 const postgres = postgresSuite();
 const { freshDatabaseUrl } = postgres;
 
-const testTier = { TIERS_TIER: "test", NODE_ENV: "test", TIERS_LOG_LEVEL: "error", PORT: "0" };
+// The pipeline sets every flag the tier declares (environments/base.yaml flags); so do these.
+const testTier = {
+  TIERS_TIER: "test",
+  NODE_ENV: "test",
+  TIERS_LOG_LEVEL: "error",
+  PORT: "0",
+  TIERS_FLAG_PAUSE_ENQUEUE: "false",
+  TIERS_FLAG_VERBOSE_ERRORS: "false",
+};
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   const deadline = Date.now() + 15_000;
