@@ -310,7 +310,7 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines()).toEqual([
       "delete job tiers-staging-api-migrate",
-      "apply 4 objects",
+      "apply 5 objects",
       "wait job/tiers-staging-api-migrate",
       "apply --dry-run=server 18 objects",
       "apply 18 objects",
@@ -385,7 +385,7 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     expect(error.message).toMatch(/\(invalid\); nothing was applied/);
     expect(cluster.lines()).toEqual([
       "delete job tiers-staging-api-migrate",
-      "apply 4 objects",
+      "apply 5 objects",
       "wait job/tiers-staging-api-migrate",
       "apply --dry-run=server 18 objects",
     ]);
@@ -418,9 +418,9 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     const { promise } = await deploy(cluster, "prod");
     const result = await promise;
     expect(result.outcome).toBe("deployed");
-    expect(cluster.lines().slice(0, 6)).toEqual([
+    expect(cluster.lines().slice(0, 9)).toEqual([
       "delete job tiers-prod-api-migrate",
-      "apply 4 objects",
+      "apply 5 objects",
       "wait job/tiers-prod-api-migrate",
       "get service tiers-prod-api",
       "apply --dry-run=server 25 objects",
@@ -459,7 +459,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.liveColours).toEqual({ api: "green" });
     expect(cluster.lines()).toEqual([
       "delete job tiers-prod-api-migrate",
-      "apply 4 objects",
+      "apply 5 objects",
       "wait job/tiers-prod-api-migrate",
       "get service tiers-prod-api",
       "apply --dry-run=server 22 objects",

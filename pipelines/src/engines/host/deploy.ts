@@ -22,6 +22,8 @@ import {
   liveColourOf,
   ManifestError,
   type ManifestFinding,
+  migrationJobOf,
+  migrationPrerequisitesOf,
   overlayDir,
   parseManifests,
   planDeploy,
@@ -200,7 +202,8 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   // 2. Database migrations, before anything else changes (runMigration below).
   const migrationSteps: DeployStep[] = [];
   const migrated = await runMigration(objects, access, run, reporter, name, migrationSteps);
-  const rollout = objects.filter((o) => !isMigrationJob(o));
+  const migrationJob = migrationJobOf(objects);
+  const rollout = objects.filter((o) => o !== migrationJob);
 
   // 3. Which colour is live now (blue-green only): read from the cluster, never from git.
   const live: Record<string, Colour | undefined> = {};
@@ -239,7 +242,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   };
   const record = (step: DeployStep) => result.steps.push(step);
   if (migrated instanceof Error) {
-    throw new DeployError(migrated.message, result, migrated.hint);
+    throw new DeployError(migrated.message, result, migrated.hint, migrated.cause);
   }
   for (const line of describePlan(plan)) say(line);
 
@@ -471,16 +474,6 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   return result;
 }
 
-/** The overlay's migration Job (k8s/base/api/migrate-job.yaml), by its component label. */
-function isMigrationJob(object: KubeObject): boolean {
-  return (
-    object.kind === "Job" && object.metadata.labels?.["app.kubernetes.io/component"] === "migration"
-  );
-}
-
-/** What the migration Job needs to start: its namespace, configuration and secrets. */
-const migrationPrerequisites = new Set(["Namespace", "ConfigMap", "Secret", "ExternalSecret"]);
-
 /**
  * Runs the overlay's migration Job: remove the previous release's Job, apply this one with the
  * objects it reads, wait (bounded by the Job's activeDeadlineSeconds + a margin) and, on failure,
@@ -494,7 +487,7 @@ async function runMigration(
   tier: string,
   steps: DeployStep[],
 ): Promise<true | TiersError> {
-  const job = objects.find(isMigrationJob);
+  const job = migrationJobOf(objects);
   if (!job) {
     steps.push({
       name: "migrations",
@@ -506,22 +499,26 @@ async function runMigration(
   const namespace = job.metadata.namespace ?? "default";
   const deadline = Number(field(job, "spec.activeDeadlineSeconds") ?? 300);
   const target = { ...access, namespace, job: job.metadata.name };
-  const fail = (detail: string, hint: string) => {
+  const fail = (detail: string, hint: string, cause?: ToolError) => {
     steps.push({ name: `migrations job/${job.metadata.name}`, outcome: "failed", detail });
     reporter.error(tier, `✗ migrations: ${detail}`);
     return new TiersError(`database migrations failed: ${detail}; no Deployment was changed`, {
       where: `job/${job.metadata.name}`,
       hint,
+      ...(cause ? { cause } : {}),
     });
   };
-  const removed = await run(kubectl.deleteJob({ ...target, timeoutSeconds: 60 }));
+  const deleteJob = kubectl.deleteJob({ ...target, timeoutSeconds: 60 });
+  const removed = await run(deleteJob);
   if (removed.exitCode !== 0) {
+    const error = kubectl.kubectlError(deleteJob, removed);
     return fail(
-      `could not remove the previous Job (${kubectl.classifyKubectlError(removed.stderr)})`,
-      "check access to the namespace",
+      `could not remove the previous Job (${error.kind})`,
+      error.hint ?? "check access to the namespace",
+      error,
     );
   }
-  const needed = objects.filter((o) => migrationPrerequisites.has(o.kind));
+  const needed = migrationPrerequisitesOf(objects);
   const apply = await run(
     kubectl.apply({ ...access, manifests: renderManifests([...needed, job]) }),
   );
@@ -530,6 +527,7 @@ async function runMigration(
     return fail(
       `the migration Job could not be applied (${error.kind})`,
       error.hint ?? "see kubectl's message",
+      error,
     );
   }
   const waited = await reporter.step(tier, `migrations job/${job.metadata.name}`, () =>
