@@ -1,11 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  runtimeEnvironment,
-  validateSources,
-} from "../../../../pipelines/src/core/environment/index.ts";
+import { runtimeEnvironment } from "../../../../pipelines/src/core/environment/index.ts";
 import { validateSchemas } from "../../../../pipelines/src/core/manifests/schema.ts";
 import {
   monitoringObjects,
@@ -13,18 +10,8 @@ import {
   prometheusRule,
   serviceMonitors,
 } from "../../../../pipelines/src/core/observability/kubernetes.ts";
-import { asSources, edit, repoRoot } from "../environment/fixtures.ts";
-
-const dir = join(repoRoot, "test/fixtures/observability/environments");
-
-function model(change: (files: Record<string, string>) => void = () => {}) {
-  const files: Record<string, string> = {};
-  for (const name of readdirSync(dir)) files[name] = readFileSync(join(dir, name), "utf8");
-  change(files);
-  const result = validateSources(asSources(files));
-  if (!result.model) throw new Error(JSON.stringify(result.problems));
-  return result.model;
-}
+import { edit, repoRoot } from "../environment/fixtures.ts";
+import { model } from "./fixture-model.ts";
 
 describe("monitoring objects derived from the tier", () => {
   it("one ServiceMonitor per service, on its serving port, at the tier's path and interval", () => {

@@ -1,24 +1,11 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateSources } from "../../../../pipelines/src/core/environment/index.ts";
 import {
   flagDifferences,
   formatLocations,
   observabilityLocations,
 } from "../../../../pipelines/src/core/observability/promotion.ts";
-import { asSources, edit, repoRoot } from "../environment/fixtures.ts";
-
-const dir = join(repoRoot, "test/fixtures/observability/environments");
-
-function model(change: (files: Record<string, string>) => void = () => {}) {
-  const files: Record<string, string> = {};
-  for (const name of readdirSync(dir)) files[name] = readFileSync(join(dir, name), "utf8");
-  change(files);
-  const result = validateSources(asSources(files));
-  if (!result.model) throw new Error(JSON.stringify(result.problems));
-  return result.model;
-}
+import { edit } from "../environment/fixtures.ts";
+import { model } from "./fixture-model.ts";
 
 describe("flagDifferences: the flags a promotion changes", () => {
   it("test -> staging turns verbose_errors off; nothing else differs", () => {
