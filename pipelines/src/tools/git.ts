@@ -35,6 +35,49 @@ export function showFile(commit: string, path: string): Invocation {
   return git(["show", `${commit}:${path}`]);
 }
 
+/**
+ * `git cat-file --batch`: many `<rev>:<path>` files in one process instead of one `git show`
+ * each. Each spec is one line on standard input; see `parseCatFileBatch` for the output.
+ */
+export function catFileBatch(specs: readonly string[]): Invocation {
+  return git(["cat-file", "--batch"], { stdin: specs.map((s) => `${s}\n`).join("") });
+}
+
+/**
+ * Splits `git cat-file --batch` output into one text per spec, in order (undefined for a
+ * spec that names no blob). The format, from git's documentation
+ * (https://git-scm.com/docs/git-cat-file#_batch_output): for each object
+ * `<oid> SP <type> SP <size> LF <contents> LF`, where size counts bytes; for a name that
+ * resolves to nothing `<object> SP missing LF` (and `ambiguous` likewise). Returns undefined
+ * when the output does not line up with the specs, so the caller falls back to single reads
+ * rather than trust a misread.
+ */
+export function parseCatFileBatch(
+  stdout: string,
+  specs: readonly string[],
+): Array<string | undefined> | undefined {
+  const bytes = Buffer.from(stdout, "utf8");
+  const out: Array<string | undefined> = [];
+  let at = 0;
+  for (const spec of specs) {
+    const eol = bytes.indexOf(0x0a, at);
+    if (eol < 0) return undefined;
+    const header = bytes.subarray(at, eol).toString("utf8");
+    at = eol + 1;
+    if (header === `${spec} missing` || header === `${spec} ambiguous`) {
+      out.push(undefined);
+      continue;
+    }
+    const match = /^[0-9a-f]{40,64} (\w+) (\d+)$/.exec(header);
+    if (!match) return undefined;
+    const size = Number(match[2]);
+    if (at + size >= bytes.length + 1 || bytes[at + size] !== 0x0a) return undefined;
+    out.push(match[1] === "blob" ? bytes.subarray(at, at + size).toString("utf8") : undefined);
+    at += size + 1;
+  }
+  return at === bytes.length ? out : undefined;
+}
+
 /** `git rev-parse <commit>:<path>`: the blob id of a file at a commit (the CAS token). */
 export function blobAt(commit: string, path: string): Invocation {
   return git(["rev-parse", "--verify", "--quiet", `${commit}:${path}`]);

@@ -3,7 +3,9 @@
  * runs in (GitHub `environment: <name>` or `{ name }`, GitLab `environment: { name }`), and
  * every `--env <tier>` of its `dagger call`s. Pure; located at the job's key line.
  */
-import { isMap, isScalar, LineCounter, parseDocument, type YAMLMap } from "yaml";
+import { isMap, isScalar, type YAMLMap } from "yaml";
+import { parseYamlDocuments } from "../yaml.ts";
+import { type Problem, rules } from "../environment/problems.ts";
 import type { CiJob } from "./consistency.ts";
 
 /** `--env <tier>` words in a dagger call. */
@@ -11,11 +13,30 @@ function envFlags(text: string): string[] {
   return [...text.matchAll(/--env[ =]"?([a-z][a-z0-9-]*)"?/g)].map((m) => m[1]!);
 }
 
-/** Jobs of a GitHub workflow (`jobs:`) or a GitLab file (top-level mappings) that name a tier. */
-export function ciJobsOf(file: string, text: string): CiJob[] {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true });
-  if (doc.errors.length > 0 || !isMap(doc.contents)) return [];
+/**
+ * Jobs of a GitHub workflow (`jobs:`) or a GitLab file (top-level mappings) that name a tier.
+ * A file that is not YAML, or breaks the YAML limits, is a located problem: its jobs could not
+ * be read, so they are never taken as matching the chain.
+ */
+export function ciJobsOf(file: string, text: string): { jobs: CiJob[]; problems: Problem[] } {
+  // Bounded like every YAML read (core/yaml.ts).
+  const parsed = parseYamlDocuments(file, text, { merge: true });
+  if (!parsed.ok) {
+    return {
+      jobs: [],
+      problems: parsed.problems.map((problem) => ({
+        file,
+        line: problem.line,
+        column: problem.column,
+        path: "",
+        message: `cannot read the CI jobs: ${problem.message}`,
+        rule: problem.kind === "syntax" ? rules.yamlSyntax : rules.yamlLimit,
+      })),
+    };
+  }
+  const { lineCounter } = parsed.value;
+  const doc = parsed.value.documents[0]!;
+  if (!isMap(doc.contents)) return { jobs: [], problems: [] };
   const github = doc.has("jobs") && isMap(doc.get("jobs", true));
   const container = (github ? doc.get("jobs", true) : doc.contents) as YAMLMap;
   const jobs: CiJob[] = [];
@@ -38,5 +59,5 @@ export function ciJobsOf(file: string, text: string): CiJob[] {
       jobs.push({ file, line, job, tier, protectedEnvironment: tier === environment });
     }
   }
-  return jobs;
+  return { jobs, problems: [] };
 }

@@ -51,6 +51,8 @@ export interface RepositoryFacts {
   /** CI template files that exist, and the per-tier jobs found in them. */
   ciFiles: readonly string[];
   ciJobs: readonly CiJob[];
+  /** CI files whose jobs could not be read (not YAML, over the limits), located. */
+  ciProblems?: readonly Problem[];
 }
 
 /** `FROM image AS name` lines (case-insensitive, as BuildKit reads them). */
@@ -234,7 +236,8 @@ function checkDockerfiles(model: EnvironmentModel, facts: RepositoryFacts): Prob
 }
 
 function checkCiJobs(model: EnvironmentModel, facts: RepositoryFacts): Problem[] {
-  const problems: Problem[] = [];
+  const problems: Problem[] = [...(facts.ciProblems ?? [])];
+  const unreadable = new Set(problems.map((p) => p.file));
   const tiers = new Set(model.order);
   for (const job of facts.ciJobs) {
     if (tiers.has(job.tier)) continue;
@@ -250,7 +253,7 @@ function checkCiJobs(model: EnvironmentModel, facts: RepositoryFacts): Problem[]
   for (const name of model.order) {
     const { approvals } = model.tiers[name]!;
     if (approvals.source !== "ci-environment" || approvals.required === 0) continue;
-    for (const file of facts.ciFiles) {
+    for (const file of facts.ciFiles.filter((f) => !unreadable.has(f))) {
       const guarded = facts.ciJobs.some(
         (j) => j.file === file && j.tier === name && j.protectedEnvironment,
       );

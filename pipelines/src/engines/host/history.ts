@@ -75,10 +75,63 @@ export class PromotionRepo {
     return result.stdout.trim();
   }
 
+  /**
+   * Texts already read, by `<rev>:<path>`, so one command never reads a fact twice (status
+   * asks for the same passage from two tiers). Cleared when this repo commits: HEAD moves.
+   */
+  private readonly shown = new Map<string, Promise<string | undefined>>();
+  private readonly listed = new Map<string, Promise<string[]>>();
+
   /** A file's text at a revision, or undefined when it does not exist there. */
-  async showAt(rev: string, path: string): Promise<string | undefined> {
-    const result = await this.run(git.showFile(rev, path), true);
-    return result.exitCode === 0 ? `${result.stdout}\n`.replace(/\n+$/, "\n") : undefined;
+  showAt(rev: string, path: string): Promise<string | undefined> {
+    const key = `${rev}:${path}`;
+    let text = this.shown.get(key);
+    if (!text) {
+      text = this.run(git.showFile(rev, path), true).then((result) =>
+        result.exitCode === 0 ? `${result.stdout}\n`.replace(/\n+$/, "\n") : undefined,
+      );
+      this.shown.set(key, text);
+      text.catch(() => this.shown.delete(key));
+    }
+    return text;
+  }
+
+  /**
+   * Several files at their revisions with one git process (`git cat-file --batch`), each
+   * answer as `showAt` gives it; falls back to one `git show` per file if the batch output
+   * cannot be read.
+   */
+  async showMany(
+    wanted: ReadonlyArray<{ rev: string; path: string }>,
+  ): Promise<Array<string | undefined>> {
+    const missing = wanted.filter(({ rev, path }) => !this.shown.has(`${rev}:${path}`));
+    if (missing.length > 1) {
+      const specs = missing.map(({ rev, path }) => `${rev}:${path}`);
+      const batch = this.run(git.catFileBatch(specs), true).then((result) =>
+        result.exitCode === 0 ? git.parseCatFileBatch(`${result.stdout}\n`, specs) : undefined,
+      );
+      specs.forEach((spec, i) => {
+        const text = batch.then((texts) =>
+          texts
+            ? texts[i] === undefined
+              ? undefined
+              : `${texts[i]}\n`.replace(/\n+$/, "\n")
+            : this.fallbackShow(spec, missing[i]!),
+        );
+        this.shown.set(spec, text);
+        text.catch(() => this.shown.delete(spec));
+      });
+    }
+    return Promise.all(wanted.map(({ rev, path }) => this.showAt(rev, path)));
+  }
+
+  /** The single-file read `showMany` falls back to (its cache entry is being replaced). */
+  private async fallbackShow(
+    spec: string,
+    at: { rev: string; path: string },
+  ): Promise<string | undefined> {
+    this.shown.delete(spec);
+    return this.showAt(at.rev, at.path);
   }
 
   /** A record at a revision (default HEAD), validated; undefined when absent. */
@@ -90,9 +143,17 @@ export class PromotionRepo {
   }
 
   /** Files under `dir` at a revision. */
-  async files(dir: string, rev = "HEAD"): Promise<string[]> {
-    const result = await this.run(git.listFiles(rev, dir), true);
-    return result.exitCode === 0 ? result.stdout.split("\n").filter(Boolean) : [];
+  files(dir: string, rev = "HEAD"): Promise<string[]> {
+    const key = `${rev}:${dir}/`;
+    let listed = this.listed.get(key);
+    if (!listed) {
+      listed = this.run(git.listFiles(rev, dir), true).then((result) =>
+        result.exitCode === 0 ? result.stdout.split("\n").filter(Boolean) : [],
+      );
+      this.listed.set(key, listed);
+      listed.catch(() => this.listed.delete(key));
+    }
+    return listed.then((names) => [...names]);
   }
 
   async log(paths: readonly string[], max?: number): Promise<git.LogEntry[]> {
@@ -154,6 +215,8 @@ export class PromotionRepo {
         });
       }
       const commit = created.stdout.trim();
+      this.shown.clear();
+      this.listed.clear();
       const subject = options.message.split("\n")[0] ?? "tiers";
       const moved = await this.run(
         git.plumbing.updateRef("HEAD", commit, options.expectedHead, subject),
@@ -199,6 +262,8 @@ export class PromotionRepo {
     const entries = await this.log([path], max * 4);
     const out: PinHistoryEntry[] = [];
     const withPins: PinHistoryEntry[] = [];
+    // Every commit's overlay in one git process, not one `git show` per commit.
+    await this.showMany(entries.map((entry) => ({ rev: entry.commit, path })));
     for (const entry of entries) {
       const pins = await this.pinsAt(tier, entry.commit).catch(() => undefined);
       if (!pins) continue;

@@ -84,11 +84,14 @@ export async function readRepositoryFacts(
   }
   const present: string[] = [];
   const ciJobs = [];
+  const ciProblems = [];
   for (const file of Object.values(ciFiles)) {
     const text = await readIfExists(root, file);
     if (text === undefined) continue;
     present.push(file);
-    ciJobs.push(...ciJobsOf(file, text));
+    const read = ciJobsOf(file, text);
+    ciJobs.push(...read.jobs);
+    ciProblems.push(...read.problems);
   }
   return {
     files,
@@ -98,6 +101,7 @@ export async function readRepositoryFacts(
     dockerfileStages: dockerfiles,
     ciFiles: present,
     ciJobs,
+    ciProblems,
   };
 }
 

@@ -40,15 +40,20 @@ export async function candidateFacts(
 ): Promise<CandidateFacts> {
   const from = previousTier(model, tier)!;
   const isStart = chainStart(model) === from;
-  const served = await sources.registry.inspect(candidate.reference);
+  // The artefact's immutable tag is its commit SHA: if that tag now serves another digest,
+  // someone re-pushed it after the record was written. Both registry reads are independent,
+  // so they run side by side.
+  const [served, tagged] = await Promise.all([
+    sources.registry.inspect(candidate.reference),
+    candidate.commit && candidate.digest
+      ? sources.registry.inspect(`${candidate.repository}:${candidate.commit}`)
+      : undefined,
+  ]);
 
   let registryDigest: Fact<string> = served.ok
     ? { ok: true, value: served.value.digest }
     : { ok: false, why: served.why };
-  // The artefact's immutable tag is its commit SHA: if that tag now serves another digest,
-  // someone re-pushed it after the record was written.
-  if (served.ok && candidate.commit && candidate.digest) {
-    const tagged = await sources.registry.inspect(`${candidate.repository}:${candidate.commit}`);
+  if (served.ok && tagged && candidate.commit) {
     if (tagged.ok && tagged.value.digest !== candidate.digest) {
       registryDigest = {
         ok: false,

@@ -60,6 +60,24 @@ export function skopeoRegistry(root: string, env: NodeJS.ProcessEnv): RegistryRe
   };
 }
 
+/**
+ * A registry reader that asks about each reference once per command: plan and status need the
+ * same digest's labels for several gates, and a second round trip would only repeat the first.
+ */
+export function rememberingRegistry(reader: RegistryReader): RegistryReader {
+  const seen = new Map<string, Promise<Fact<registry.RemoteImage>>>();
+  return {
+    inspect(ref) {
+      let fact = seen.get(ref);
+      if (!fact) {
+        fact = reader.inspect(ref);
+        seen.set(ref, fact);
+      }
+      return fact;
+    },
+  };
+}
+
 /** The artefact records under `<root>/.tiers/artefacts/`. */
 export function artefactFiles(root: string): ArtefactReader {
   return {
@@ -91,7 +109,7 @@ export function hostSources(
   given: Partial<PromotionSources> = {},
 ): PromotionSources {
   return {
-    registry: given.registry ?? skopeoRegistry(root, env),
+    registry: given.registry ?? rememberingRegistry(skopeoRegistry(root, env)),
     artefacts: given.artefacts ?? artefactFiles(root),
     records: given.records ?? repo,
   };

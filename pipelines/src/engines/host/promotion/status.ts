@@ -67,11 +67,13 @@ export async function tierStatus(options: {
   verifySignatures?: boolean;
   max?: number;
   sources?: Partial<PromotionSources>;
+  /** Shared by the tiers of one `tiers status`, so a record two tiers ask for is read once. */
+  repo?: PromotionRepo;
 }): Promise<TierStatus> {
   const model = options.model ?? (await loadModel(options.root));
   const tier = tierOf(model, options.tier);
   const env = options.env ?? process.env;
-  const repo = new PromotionRepo(options.root, env);
+  const repo = options.repo ?? new PromotionRepo(options.root, env);
   const sources = hostSources(options.root, env, repo, options.sources);
   const max = options.max ?? 10;
   const status: TierStatus = {
@@ -185,18 +187,16 @@ export async function ladderStatus(options: {
   model?: EnvironmentModel;
 }): Promise<{ model: EnvironmentModel; tiers: TierStatus[]; published?: ArtefactRecord }> {
   const model = options.model ?? (await loadModel(options.root));
-  const tiers: TierStatus[] = [];
-  for (const name of model.order) {
-    tiers.push(
-      await tierStatus({
-        root: options.root,
-        tier: name,
-        model,
-        max: 3,
-        ...(options.env ? { env: options.env } : {}),
-      }),
-    );
-  }
+  const env = options.env ?? process.env;
+  // One repo and one registry reader for the whole ladder, and the tiers read concurrently:
+  // their reads are independent, and a fact two tiers need (a passage, a digest) is read once.
+  const repo = new PromotionRepo(options.root, env);
+  const sources = hostSources(options.root, env, repo);
+  const tiers = await Promise.all(
+    model.order.map((name) =>
+      tierStatus({ root: options.root, tier: name, model, max: 3, env, repo, sources }),
+    ),
+  );
   const published = await readArtefactRecord(options.root, "latest").catch(() => undefined);
   return published ? { model, tiers, published } : { model, tiers };
 }

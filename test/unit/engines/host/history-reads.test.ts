@@ -1,0 +1,92 @@
+/**
+ * PromotionRepo's reads against a real git repository: many files in one `git cat-file --batch`
+ * process, each read once per command. Real git, because the batch format is git's own
+ * (https://git-scm.com/docs/git-cat-file#_batch_output): byte sizes, `missing` lines.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PromotionRepo } from "../../../../pipelines/src/engines/host/history.ts";
+import { parseCatFileBatch } from "../../../../pipelines/src/tools/git.ts";
+
+let dir: string;
+const git = (...args: string[]) =>
+  execFileSync("git", args, {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null" },
+  }).trim();
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "tiers-reads-"));
+  git("init", "-q", "-b", "main");
+  git("config", "user.email", "reads@example.test");
+  git("config", "user.name", "Reads");
+  await writeFile(join(dir, "a.yaml"), "reason: Größe ✓ — non-ASCII counts in bytes\n");
+  await writeFile(join(dir, "b.yaml"), "no: final newline");
+  await writeFile(join(dir, "c.yaml"), "");
+  git("add", ".");
+  git("commit", "-q", "-m", "one");
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Counts the git processes a repo starts by wrapping its runner. */
+function counted(repo: PromotionRepo): string[][] {
+  const calls: string[][] = [];
+  const run = repo.run.bind(repo);
+  repo.run = (invocation, allowFailure) => {
+    calls.push([...invocation.args]);
+    return run(invocation, allowFailure);
+  };
+  return calls;
+}
+
+describe("PromotionRepo reads (real git)", () => {
+  it("reads several files in one git process, each as a single `git show` would give it", async () => {
+    const batched = new PromotionRepo(dir);
+    const calls = counted(batched);
+    const wanted = ["a.yaml", "b.yaml", "c.yaml", "absent.yaml"].map((path) => ({
+      rev: "HEAD",
+      path,
+    }));
+    const texts = await batched.showMany(wanted);
+    expect(calls).toEqual([["cat-file", "--batch"]]);
+    const single = new PromotionRepo(dir);
+    const one = await Promise.all(wanted.map(({ rev, path }) => single.showAt(rev, path)));
+    expect(texts).toEqual(one);
+    expect(texts[0]).toContain("Größe ✓");
+    expect(texts[3]).toBeUndefined();
+  });
+
+  it("never reads the same file or listing twice in one command, and forgets on commit", async () => {
+    const repo = new PromotionRepo(dir);
+    const calls = counted(repo);
+    await Promise.all([repo.showAt("HEAD", "a.yaml"), repo.showAt("HEAD", "a.yaml")]);
+    await repo.showMany([{ rev: "HEAD", path: "a.yaml" }]);
+    await repo.files(".");
+    await repo.files(".");
+    expect(calls.map((c) => c[0])).toEqual(["show", "ls-tree"]);
+    const head = await repo.head();
+    await repo.commit({
+      expectedHead: head,
+      writes: [{ path: "a.yaml", content: "reason: changed\n" }],
+      message: "two",
+    });
+    expect(await repo.showAt("HEAD", "a.yaml")).toBe("reason: changed\n");
+  });
+
+  it("refuses batch output that does not line up with the request (falls back, never misreads)", () => {
+    expect(parseCatFileBatch("deadbeef missing\n", ["HEAD:x"])).toBeUndefined();
+    const oid = "a".repeat(40);
+    expect(parseCatFileBatch(`${oid} blob 3\nab\n`, ["HEAD:x"])).toBeUndefined();
+    expect(parseCatFileBatch(`${oid} blob 2\nab\nextra`, ["HEAD:x"])).toBeUndefined();
+    expect(parseCatFileBatch(`${oid} blob 2\nab\nHEAD:y missing\n`, ["HEAD:x", "HEAD:y"])).toEqual([
+      "ab",
+      undefined,
+    ]);
+  });
+});
