@@ -23,6 +23,7 @@ import { environmentFileJsonSchema } from "../../../core/environment/json-schema
 import { ExitCode, UsageError } from "../../../core/errors.ts";
 import { defaultMarkers, markerFor, pipelineMarker } from "../../../core/markers.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
+import { checkExpandContractAt } from "../expand-contract.ts";
 import { checkRepositoryAt } from "../repository.ts";
 
 export const registerValidate: RegisterCommand = (program) => {
@@ -70,9 +71,13 @@ Examples:
       }
       const validated = await validateRepository(context.root);
       // Only a sound model can say what the repository must hold; then the files are checked
-      // against it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift).
+      // against it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift), and
+      // the migrations a blue-green tier has not run yet against expand/contract.
       const problems = validated.model
-        ? await checkRepositoryAt(context.root, validated.model)
+        ? [
+            ...(await checkRepositoryAt(context.root, validated.model)),
+            ...(await checkExpandContractAt(context.root, validated.model)),
+          ]
         : validated.problems;
       const model = problems.length === 0 ? validated.model : undefined;
       if (options.json) {
