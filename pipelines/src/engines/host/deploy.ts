@@ -199,7 +199,15 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   }
 
   // 2. Database migrations, before anything else is read or changes (engines/host/migration-job.ts).
-  const migration = await runMigrationJob({ objects, access, run, reporter, tier: name, sleep });
+  const migration = await runMigrationJob({
+    objects,
+    access,
+    run,
+    reporter,
+    sleep,
+    tier: name,
+    marker: tier.marker,
+  });
   const rollout = objects.filter((o) => o !== migration.job);
   if (migration.failure) {
     const { failure } = migration;
