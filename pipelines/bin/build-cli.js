@@ -96,8 +96,9 @@ async function bundle(dir, outdir) {
     banner: {
       js: 'import { createRequire as __tiersRequire } from "node:module"; const require = __tiersRequire(import.meta.url);',
     },
-    // Loaded at run time through createRequire (core/manifests/schema.ts), from node_modules.
-    external: ["kubernetes-models", "kubernetes-models/*"],
+    // Loaded at run time through createRequire (core/manifests/schema.ts), from node_modules;
+    // libpg-query loads its WebAssembly file next to its own module, so it cannot be bundled.
+    external: ["kubernetes-models", "kubernetes-models/*", "libpg-query"],
     logLevel: "warning",
   });
 }

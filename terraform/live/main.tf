@@ -54,6 +54,8 @@ module "cluster" {
   source             = "../modules/cluster"
   count              = var.cluster_enabled ? 1 : 0
   name               = module.tier.cluster.name
+  role_name          = module.tier.cluster.role_name
+  node_role_name     = module.tier.cluster.node_role
   kubernetes_version = module.tier.cluster.version
   subnet_ids         = module.network[0].private_subnet_ids
   node_instance_type = module.tier.cluster.instance_type
@@ -93,6 +95,7 @@ module "secrets" {
   path         = module.tier.secrets.path
   secret_names = var.secret_names
   role_name    = module.tier.secrets.role
+  policy_name  = module.tier.secrets.policy
   tags         = module.tier.tags
 }
 

@@ -184,8 +184,10 @@ class FakeCluster {
   noHistory = new Set<string>();
   /** stderr of a failing server-side dry run, if it should fail. */
   rejectDryRun: string | undefined;
-  /** The migration Job fails (kubectl wait times out) and its logs say why. */
+  /** The migration Job fails (its Failed condition turns True) and its logs say why. */
   failMigration = false;
+  /** Status reads of the migration Job that still answer "running" before it finishes. */
+  migrationRunningReads = 0;
 
   constructor(private readonly dir: string) {}
 
@@ -231,12 +233,24 @@ class FakeCluster {
       return ok(`${args[2]} rolled back`);
     }
     if (args[0] === "delete" && args[1] === "job") return ok("");
-    if (args[0] === "wait") {
-      if (this.failMigration)
-        return fail(
-          `error: timed out waiting for the condition on jobs/${args[2]!.replace("job/", "")}`,
-        );
-      return ok(`${args[2]} condition met`);
+    if (args[0] === "get" && args[1] === "job") {
+      // The Job's status as the API server returns it (batch/v1 JobStatus conditions).
+      const running = this.migrationRunningReads-- > 0;
+      const condition = this.failMigration
+        ? {
+            type: "Failed",
+            status: "True",
+            reason: "BackoffLimitExceeded",
+            message: "Job has reached the specified backoff limit",
+          }
+        : { type: "Complete", status: "True" };
+      return ok(
+        JSON.stringify({
+          kind: "Job",
+          metadata: { name: args[2] },
+          status: running ? { active: 1 } : { conditions: [condition] },
+        }),
+      );
     }
     if (args[0] === "logs")
       return ok('{"level":"error","msg":"migrate: column "payload" does not exist"}');
@@ -311,7 +325,7 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     expect(cluster.lines()).toEqual([
       "delete job tiers-staging-api-migrate",
       "apply 5 objects",
-      "wait job/tiers-staging-api-migrate",
+      "get job tiers-staging-api-migrate",
       "apply --dry-run=server 18 objects",
       "apply 18 objects",
       "rollout status deployment/tiers-staging-api",
@@ -386,7 +400,7 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     expect(cluster.lines()).toEqual([
       "delete job tiers-staging-api-migrate",
       "apply 5 objects",
-      "wait job/tiers-staging-api-migrate",
+      "get job tiers-staging-api-migrate",
       "apply --dry-run=server 18 objects",
     ]);
   });
@@ -402,6 +416,33 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
       outcome: "ok",
     });
     expect(result.steps[1]).toMatchObject({ name: "server dry run", outcome: "skipped" });
+  });
+
+  it("a failing migration stops the deploy with the Job's logs before any Deployment changes", async () => {
+    const cluster = new FakeCluster(pinnedRoot);
+    cluster.failMigration = true;
+    cluster.migrationRunningReads = 1; // running on the first read, Failed on the next
+    const { promise } = await deploy(cluster, "staging");
+    const error = await failure(promise);
+    expect(error.message).toMatch(
+      /database migrations failed: job\/tiers-staging-api-migrate failed \(BackoffLimitExceeded: .*\)/,
+    );
+    expect(error.message).toContain('migrate: column "payload" does not exist');
+    expect(error.message).toContain("no Deployment was changed");
+    expect(error.result.outcome).toBe("failed");
+    // Only the migration step's own calls: no dry run, apply of the workloads, rollout or undo.
+    expect(cluster.lines()).toEqual([
+      "delete job tiers-staging-api-migrate",
+      "apply 5 objects",
+      "get job tiers-staging-api-migrate",
+      "get job tiers-staging-api-migrate",
+      "logs job/tiers-staging-api-migrate",
+    ]);
+    // It noticed the Failed condition on the next read, not at the wait's limit.
+    expect(cluster.sleeps).toEqual([2000]);
+    expect(parseManifests(cluster.calls[1]!.stdin ?? "", "stdin").map((o) => o.kind)).not.toContain(
+      "Deployment",
+    );
   });
 
   it("refuses the placeholder pins before contacting any cluster", async () => {
@@ -421,7 +462,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(cluster.lines().slice(0, 9)).toEqual([
       "delete job tiers-prod-api-migrate",
       "apply 5 objects",
-      "wait job/tiers-prod-api-migrate",
+      "get job tiers-prod-api-migrate",
       "get service tiers-prod-api",
       "apply --dry-run=server 25 objects",
       "apply 25 objects",
@@ -433,6 +474,23 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.steps.find((s) => s.name === "switch tiers-prod-api")).toMatchObject({
       outcome: "skipped",
     });
+  });
+
+  it("a failing migration stops before the live colour is read: no apply, rollout or switch", async () => {
+    const cluster = new FakeCluster(pinnedRoot);
+    cluster.liveColour = "blue";
+    cluster.failMigration = true;
+    const { promise } = await deploy(cluster, "prod");
+    const error = await failure(promise);
+    expect(error.message).toContain('migrate: column "payload" does not exist');
+    expect(cluster.lines()).toEqual([
+      "delete job tiers-prod-api-migrate",
+      "apply 5 objects",
+      "get job tiers-prod-api-migrate",
+      "logs job/tiers-prod-api-migrate",
+    ]);
+    expect(cluster.liveColour).toBe("blue");
+    expect(error.result.liveColours).toEqual({});
   });
 
   it("a failed first deploy has nothing to roll back to, and says so", async () => {
@@ -460,7 +518,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(cluster.lines()).toEqual([
       "delete job tiers-prod-api-migrate",
       "apply 5 objects",
-      "wait job/tiers-prod-api-migrate",
+      "get job tiers-prod-api-migrate",
       "get service tiers-prod-api",
       "apply --dry-run=server 22 objects",
       "apply 22 objects",

@@ -322,16 +322,49 @@ export function deleteJob(options: JobOptions & { timeoutSeconds: number }): Inv
   ]);
 }
 
-/** `kubectl wait --for=condition=complete job/<name> --timeout=<n>s`: exits non-zero unless it completed in time. */
-export function waitJobComplete(options: JobOptions & { timeoutSeconds: number }): Invocation {
+/**
+ * `kubectl get job <name> -o json`: one read of the Job's status. The deploy polls this rather
+ * than `kubectl wait --for=condition=complete`, which waits for that one condition and so only
+ * notices a failed Job when its own timeout runs out (kubectl wait takes one `--for` condition).
+ */
+export function getJob(options: JobOptions): Invocation {
   return clusterCall(options, [
-    "wait",
-    "--for=condition=complete",
-    `job/${options.job}`,
+    "get",
+    "job",
+    options.job,
     "--namespace",
     options.namespace,
-    `--timeout=${options.timeoutSeconds}s`,
+    "--output=json",
   ]);
+}
+
+/** Where a Job stands: still running, or finished one way or the other. */
+export type JobState =
+  | { state: "running" }
+  | { state: "complete" }
+  | { state: "failed"; reason: string; message: string };
+
+/**
+ * Parses `kubectl get job -o json` into its state. A Job has finished when it carries a
+ * `Complete` or `Failed` condition whose status is "True" — the Job controller's own test,
+ * FinishedCondition in kubernetes/kubernetes pkg/controller/job/util/utils.go. Throws a plain
+ * Error on output that is not a Job.
+ */
+export function parseJobState(stdout: string): JobState {
+  const data = JSON.parse(stdout) as {
+    kind?: string;
+    status?: {
+      conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+    };
+  };
+  if (data.kind !== "Job") throw new Error(`expected a Job object, got kind ${String(data.kind)}`);
+  for (const c of data.status?.conditions ?? []) {
+    if (c.status !== "True") continue;
+    if (c.type === "Complete") return { state: "complete" };
+    if (c.type === "Failed")
+      return { state: "failed", reason: c.reason ?? "Failed", message: c.message ?? "" };
+  }
+  return { state: "running" };
 }
 
 /** `kubectl logs job/<name> --tail=200`: the migration runner's output, for the failure report. */

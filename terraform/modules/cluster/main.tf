@@ -12,7 +12,7 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "cluster" {
-  name               = "${var.name}-cluster"
+  name               = var.role_name
   assume_role_policy = data.aws_iam_policy_document.assume["cluster"].json
   tags               = var.tags
 }
@@ -23,7 +23,7 @@ resource "aws_iam_role_policy_attachment" "cluster" {
 }
 
 resource "aws_iam_role" "nodes" {
-  name               = "${var.name}-nodes"
+  name               = var.node_role_name
   assume_role_policy = data.aws_iam_policy_document.assume["nodes"].json
   tags               = var.tags
 }

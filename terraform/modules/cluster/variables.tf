@@ -3,6 +3,16 @@ variable "name" {
   description = "Cluster name, <project>-<tier>."
 }
 
+variable "role_name" {
+  type        = string
+  description = "IAM role of the control plane, <project>-<tier>-cluster (modules/tier names)."
+}
+
+variable "node_role_name" {
+  type        = string
+  description = "IAM role of the worker nodes, <project>-<tier>-nodes (modules/tier names)."
+}
+
 variable "kubernetes_version" {
   type        = string
   description = "Kubernetes minor version of the control plane, e.g. \"1.32\"."

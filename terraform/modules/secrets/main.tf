@@ -36,7 +36,7 @@ resource "aws_iam_role" "reader" {
 }
 
 resource "aws_iam_role_policy" "read_own_path" {
-  name = "read-${trim(replace(var.path, "/", "-"), "-")}"
+  name = var.policy_name
   role = aws_iam_role.reader.id
   policy = jsonencode({
     Version = "2012-10-17"

@@ -13,6 +13,11 @@ variable "role_name" {
   description = "Name of the role that may read the tier's path, <project>-<tier>-secrets."
 }
 
+variable "policy_name" {
+  type        = string
+  description = "The reader role's policy, <project>-<tier>-secrets-read (modules/tier names)."
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags for every resource (service is set to secrets here)."

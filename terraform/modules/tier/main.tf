@@ -19,8 +19,11 @@ locals {
     state_bucket    = "${local.prefix}-state"
     state_lock      = "${local.prefix}-state-lock"
     secrets_role    = "${local.prefix}-secrets"
+    secrets_policy  = "${local.prefix}-secrets-read"
     budget          = "${local.prefix}-budget"
     database        = "${local.prefix}-postgres"
+    cluster_role    = "${local.prefix}-cluster"
+    nodes_role      = "${local.prefix}-nodes"
   }
 
   # Parameters of the tier's secrets: /<project>/<tier>/<name>.

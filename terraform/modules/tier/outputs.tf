@@ -38,6 +38,8 @@ output "cluster" {
   description = "Cluster settings after validation (null when the tier has no cluster)."
   value = var.cluster_enabled ? {
     name          = local.prefix
+    role_name     = local.names.cluster_role
+    node_role     = local.names.nodes_role
     version       = var.cluster_version
     instance_type = var.node_instance_type
     node_count    = var.node_count
@@ -96,6 +98,7 @@ output "secrets" {
     path       = local.secret_path
     parameters = [for s in var.secret_names : "${local.secret_path}${s}"]
     role       = local.names.secrets_role
+    policy     = local.names.secrets_policy
   }
 }
 

@@ -155,7 +155,9 @@ describe("GitHub Actions workflows", () => {
     const { model, kubernetes } = await chain();
     const doc = parse(await read(".github/workflows/release.yml")) as Yaml;
     expect(doc.on.workflow_dispatch.inputs.tier.options).toEqual(kubernetes);
-    const promotions = Object.values<Yaml>(doc.jobs).filter((job) => job.environment);
+    const promotions = Object.entries<Yaml>(doc.jobs)
+      .filter(([name, job]) => job.environment && name.startsWith("promote-"))
+      .map(([, job]) => job);
     expect(promotions.map((job) => job.environment)).toEqual(kubernetes);
     let signed = 0;
     for (const job of promotions) {
@@ -194,6 +196,29 @@ describe("GitHub Actions workflows", () => {
       );
     }
     expect(doc.on.push.branches).toEqual(["main"]);
+  });
+
+  it("plans and applies each CI tier's infrastructure ahead of its promotion, only where the tier declares it", async () => {
+    const { model } = await chain();
+    const doc = parse(await read(".github/workflows/release.yml")) as Yaml;
+    const withInfra = model.order.slice(2).filter((t) => model.tiers[t]!.infra);
+    expect(withInfra.length, "on-demand tiers with infrastructure").toBeGreaterThan(0);
+    const infraJobs = Object.keys(doc.jobs).filter((n) => n.startsWith("infra-"));
+    expect(infraJobs).toEqual(withInfra.map((t) => `infra-${t}`));
+    for (const tier of withInfra) {
+      const job = doc.jobs[`infra-${tier}`] as Yaml;
+      expect(job.environment).toBe(tier);
+      expect(job.if).toContain(`inputs.tier == '${tier}'`);
+      const calls = (job.steps as Yaml[]).flatMap((s) =>
+        s.with?.call ? [checkCall(s.with.call, module)] : [],
+      );
+      expect(calls.map((c) => c.fn)).toEqual(["infra-plan", "infra-apply"]);
+      // The plan infra-plan returns is exported where infra-apply reads it back.
+      expect(calls[0]!.chained).toEqual(["export", "--path", `.tiers/infra/${tier}`]);
+      expect(calls[1]!.flags.plan).toBe(`.tiers/infra/${tier}`);
+      expect(calls[1]!.flags["ci-environment"]).toBe(tier);
+      expect([doc.jobs[`promote-${tier}`].needs].flat()).toContain(`infra-${tier}`);
+    }
   });
 
   it("install the Dagger CLI at the engine version dagger.json pins and the SDK matches", async () => {
@@ -266,7 +291,9 @@ describe("GitLab CI", () => {
   it("promotes into staging and prod only from protected environments, by hand, one at a time", async () => {
     const { kubernetes } = await chain();
     const doc = await load();
-    const promotions = jobsOf(doc).filter(([, job]) => job.environment);
+    const promotions = jobsOf(doc).filter(
+      ([name, job]) => job.environment && name.startsWith("promote-"),
+    );
     expect(promotions.map(([, job]) => job.environment.name)).toEqual(kubernetes);
     let signed = 0;
     for (const [name, job] of promotions) {
@@ -286,6 +313,27 @@ describe("GitLab CI", () => {
     }
     // Fails when no promotion job passes an OIDC token, instead of checking nothing.
     expect(signed, "promotion jobs that sign keyless").toBeGreaterThan(0);
+  });
+});
+
+describe("GitLab CI infrastructure jobs", () => {
+  it("plan and apply each CI tier's infrastructure ahead of its promotion, only where declared", async () => {
+    const { model } = await chain();
+    const doc = parse(await read(".gitlab-ci.yml"), { merge: true }) as Yaml;
+    const withInfra = model.order.slice(2).filter((t) => model.tiers[t]!.infra);
+    const infraJobs = Object.keys(doc).filter((n) => n.startsWith("infra-"));
+    expect(infraJobs).toEqual(withInfra.map((t) => `infra-${t}`));
+    for (const tier of withInfra) {
+      const job = doc[`infra-${tier}`] as Yaml;
+      expect(job.stage).toBe(tier);
+      expect(job.environment.name).toBe(tier);
+      expect(job.resource_group).toBe(tier);
+      const calls = (job.script as string[]).map((l) => checkCall(l, module));
+      expect(calls.map((c) => c.fn)).toEqual(["infra-plan", "infra-apply"]);
+      expect(calls[0]!.chained).toEqual(["export", "--path", `.tiers/infra/${tier}`]);
+      expect(calls[1]!.flags.plan).toBe(`.tiers/infra/${tier}`);
+      expect(doc[`promote-${tier}`].needs).toContain(`infra-${tier}`);
+    }
   });
 });
 

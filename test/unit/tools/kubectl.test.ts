@@ -3,11 +3,13 @@ import { describeInvocation } from "../../../pipelines/src/tools/invocation.ts";
 import {
   apply,
   classifyKubectlError,
+  getJob,
   getService,
   kubeconfigPath,
   kubectlError,
   kustomize,
   parseApplyOutput,
+  parseJobState,
   parseService,
   patchServiceSelector,
   proxyGet,
@@ -202,5 +204,48 @@ describe("kubectl output parsing", () => {
     expect(() => parseService(JSON.stringify({ kind: "Pod", metadata: { name: "x" } }))).toThrow(
       /Service/,
     );
+  });
+});
+
+describe("kubectl Job status", () => {
+  // A Job has finished when a Complete or Failed condition has status "True": the Job
+  // controller's FinishedCondition, kubernetes/kubernetes pkg/controller/job/util/utils.go.
+  const job = (status: unknown) => JSON.stringify({ kind: "Job", status });
+
+  it("reads the job as JSON with a bounded request", () => {
+    const call = getJob({ namespace: "ns", job: "m" });
+    expect(call.args).toEqual(
+      expect.arrayContaining(["get", "job", "m", "--namespace", "ns", "--output=json"]),
+    );
+    expect(call.args.some((a) => a.startsWith("--request-timeout="))).toBe(true);
+  });
+
+  it("is running until a finishing condition is True", () => {
+    expect(parseJobState(job({ active: 1 }))).toEqual({ state: "running" });
+    expect(parseJobState(job({ conditions: [{ type: "Failed", status: "False" }] }))).toEqual({
+      state: "running",
+    });
+    expect(parseJobState(job({ conditions: [{ type: "Suspended", status: "True" }] }))).toEqual({
+      state: "running",
+    });
+  });
+
+  it("tells complete from failed, with the controller's reason", () => {
+    expect(parseJobState(job({ conditions: [{ type: "Complete", status: "True" }] }))).toEqual({
+      state: "complete",
+    });
+    expect(
+      parseJobState(
+        job({
+          conditions: [
+            { type: "Failed", status: "True", reason: "DeadlineExceeded", message: "too long" },
+          ],
+        }),
+      ),
+    ).toEqual({ state: "failed", reason: "DeadlineExceeded", message: "too long" });
+  });
+
+  it("refuses output that is not a Job", () => {
+    expect(() => parseJobState(JSON.stringify({ kind: "Pod" }))).toThrow(/expected a Job/);
   });
 });

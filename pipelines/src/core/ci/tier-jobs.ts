@@ -2,8 +2,11 @@
  * The per-tier parts of the CI templates, derived from the promotion chain: the tier after the
  * chain start is promoted into on every push to main (test verdict recorded, passage signed,
  * signature verified); every later tier gets an on-demand job in the CI vendor's protected
- * environment named after it, whose required reviewers are the tier's approvals. Pure; the
- * blocks are spliced into the files by blocks.ts.
+ * environment named after it, whose required reviewers are the tier's approvals. A tier that
+ * declares infrastructure (`infra:` in its config) with remote state gets an infrastructure job
+ * (infra-plan, then infra-apply of that saved plan) that its promotion waits for, so the
+ * sequence is infrastructure → application. Pure; the blocks are spliced into the files by
+ * blocks.ts.
  */
 import type { EnvironmentModel } from "../environment/model.ts";
 import type { Tier } from "../environment/schema.ts";
@@ -31,6 +34,8 @@ const values: Record<CiVendor, Record<string, string | undefined>> = {
     "git-username": undefined,
     kubeconfig: "env:KUBECONFIG_DATA",
     actor: gh("github.actor"),
+    "aws-access-key-id": "env:AWS_ACCESS_KEY_ID",
+    "aws-secret-access-key": "env:AWS_SECRET_ACCESS_KEY",
   },
   gitlab: {
     commit: '"$CI_COMMIT_SHA"',
@@ -43,11 +48,13 @@ const values: Record<CiVendor, Record<string, string | undefined>> = {
     "git-username": "oauth2",
     kubeconfig: "env:KUBECONFIG_DATA",
     actor: '"$GITLAB_USER_LOGIN"',
+    "aws-access-key-id": "env:AWS_ACCESS_KEY_ID",
+    "aws-secret-access-key": "env:AWS_SECRET_ACCESS_KEY",
   },
 };
 
 export interface DaggerCallStep {
-  fn: "record-tests" | "publish" | "plan" | "promote" | "verify";
+  fn: "record-tests" | "publish" | "plan" | "promote" | "verify" | "infra-plan" | "infra-apply";
   tier?: Tier;
   /** Pin this commit (the push's); on-demand jobs promote whatever passed the tier before. */
   commit?: boolean;
@@ -55,6 +62,22 @@ export interface DaggerCallStep {
   promote?: { sign: boolean; ciEnvironment: boolean };
   /** plan's output format; absent = the human-readable plan. */
   format?: "json";
+  /** infra-apply: pass the CI environment the approvals gate reads. */
+  ciEnvironment?: boolean;
+}
+
+/** Where a CI job keeps the plan directory infra-plan returns, for infra-apply to take back. */
+export function infraPlanDir(tier: Tier): string {
+  return `.tiers/infra/${tier.tier}`;
+}
+
+/**
+ * Whether a tier gets an infrastructure job: it declares infrastructure, with remote state. A
+ * CI runner's local state file is gone when the job ends, so a local-state tier is planned and
+ * applied from a workstation (`tiers infra plan|apply`), not from CI.
+ */
+export function hasCiInfra(tier: Tier): boolean {
+  return tier.infra !== undefined && tier.infra.state.backend !== "local";
 }
 
 /**
@@ -77,8 +100,9 @@ export function daggerCall(vendor: CiVendor, step: DaggerCallStep): string[] {
   };
   const kubernetes = step.tier?.runtime === "kubernetes";
   const promote = step.fn === "promote";
-  // record-tests only pushes to git; publish and verify only talk to the registry.
-  if (step.fn !== "record-tests") {
+  const infra = step.fn === "infra-plan" || step.fn === "infra-apply";
+  // record-tests and infra only push records to git; publish and verify only talk to the registry.
+  if (step.fn !== "record-tests" && !infra) {
     fromVendor(settings, "registry", "registry-username", "registry-password");
   }
   if (step.fn !== "publish" && step.fn !== "verify") {
@@ -93,6 +117,14 @@ export function daggerCall(vendor: CiVendor, step: DaggerCallStep): string[] {
   if (promote || step.fn === "record-tests") fromVendor(call, "actor");
   if (promote && step.promote?.ciEnvironment && step.tier) {
     flag(call, "ci-environment", step.tier.tier);
+  }
+  if (infra && step.tier) {
+    if (step.fn === "infra-apply") flag(call, "plan", infraPlanDir(step.tier));
+    fromVendor(call, "aws-access-key-id", "aws-secret-access-key");
+    if (step.fn === "infra-apply" && step.ciEnvironment)
+      flag(call, "ci-environment", step.tier.tier);
+    // infra-plan returns the plan directory: exported where infra-apply reads it.
+    if (step.fn === "infra-plan") call.push("export", "--path", infraPlanDir(step.tier));
   }
   return [...settings, ...call];
 }
@@ -145,6 +177,49 @@ const oidcStep = [
   '            core.exportVariable("SIGSTORE_ID_TOKEN", token);',
 ];
 
+/** The two infrastructure steps of a tier: plan with its own state, then apply that plan. */
+function githubInfraSteps(tier: Tier, ciEnvironment: boolean): string[] {
+  return [
+    ...githubStep(
+      `Plan ${tier.marker} ${tier.tier} infrastructure (saved plan and summary, budget, run recorded)`,
+      { fn: "infra-plan", tier },
+    ),
+    ...githubStep(`Apply that plan (approvals gate; refuses destroying protected resources)`, {
+      fn: "infra-apply",
+      tier,
+      ciEnvironment,
+    }),
+  ];
+}
+
+const githubCloudEnv = [
+  `      AWS_ACCESS_KEY_ID: ${gh("secrets.AWS_ACCESS_KEY_ID")}`,
+  `      AWS_SECRET_ACCESS_KEY: ${gh("secrets.AWS_SECRET_ACCESS_KEY")}`,
+];
+
+/** A tier's infrastructure job: build → infrastructure → application, so promotion needs it. */
+function githubInfraJob(tier: Tier): string[] {
+  const ciEnvironment = tier.approvals.source === "ci-environment";
+  return [
+    "",
+    `  infra-${tier.tier}:`,
+    `    name: infrastructure of ${tier.tier} (${tier.marker})`,
+    `    if: github.event_name == 'workflow_dispatch' && inputs.tier == '${tier.tier}'`,
+    "    runs-on: ubuntu-24.04",
+    "    timeout-minutes: 60",
+    ...approvalsComment(tier, "    ", "Settings → Environments"),
+    `    environment: ${tier.tier}`,
+    "    permissions:",
+    "      contents: write # each infra run is recorded under releases/infra/",
+    "    env:",
+    `      GIT_TOKEN: ${gh("secrets.GITHUB_TOKEN")}`,
+    ...githubCloudEnv,
+    "    steps:",
+    ...checkoutStep,
+    ...githubInfraSteps(tier, ciEnvironment),
+  ];
+}
+
 function githubPublishJob(model: EnvironmentModel, into: Tier): string[] {
   const start = model.tiers[model.order[0]!]!;
   return [
@@ -163,6 +238,7 @@ function githubPublishJob(model: EnvironmentModel, into: Tier): string[] {
     ...(into.runtime === "kubernetes"
       ? [`      KUBECONFIG_DATA: ${gh("secrets.KUBECONFIG")}`]
       : []),
+    ...(hasCiInfra(into) ? githubCloudEnv : []),
     "    steps:",
     ...checkoutStep,
     ...githubStep("Test tier, verdict recorded in git (what the tests-passed gate reads)", {
@@ -173,6 +249,7 @@ function githubPublishJob(model: EnvironmentModel, into: Tier): string[] {
       fn: "publish",
       commit: true,
     }),
+    ...(hasCiInfra(into) ? githubInfraSteps(into, false) : []),
     ...oidcStep,
     ...githubStep(
       `Promote into ${into.marker} ${into.tier} — records the passage and signs it keyless`,
@@ -193,6 +270,7 @@ function githubPromoteJob(tier: Tier): string[] {
     `  promote-${tier.tier}:`,
     `    name: promote into ${tier.tier} (${tier.marker})`,
     `    if: github.event_name == 'workflow_dispatch' && inputs.tier == '${tier.tier}'`,
+    ...(hasCiInfra(tier) ? [`    needs: [infra-${tier.tier}]`] : []),
     "    runs-on: ubuntu-24.04",
     "    timeout-minutes: 30",
     ...approvalsComment(tier, "    ", "Settings → Environments"),
@@ -233,6 +311,12 @@ function gitlabPushJob(into: Tier): string[] {
     `  stage: promote-${into.tier}`,
     "  script:",
     gitlabLine({ fn: "record-tests", commit: true }),
+    ...(hasCiInfra(into)
+      ? [
+          gitlabLine({ fn: "infra-plan", tier: into }),
+          gitlabLine({ fn: "infra-apply", tier: into }),
+        ]
+      : []),
     gitlabLine({
       fn: "promote",
       tier: into,
@@ -243,9 +327,37 @@ function gitlabPushJob(into: Tier): string[] {
   ];
 }
 
-function gitlabPromoteJob(tier: Tier, previous: Tier | undefined, last: boolean): string[] {
+/** A tier's infrastructure job, in the tier's stage; its promotion needs it. */
+function gitlabInfraJob(tier: Tier, previous: Tier | undefined, last: boolean): string[] {
   const ciEnvironment = tier.approvals.source === "ci-environment";
   return [
+    `infra-${tier.tier}:`,
+    ...approvalsComment(tier, "  ", "Settings → CI/CD → Protected environments"),
+    "  extends: .release",
+    `  stage: ${tier.tier}`,
+    "  rules:",
+    '    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE != "merge_request_event"',
+    "      when: manual",
+    `  resource_group: ${tier.tier}`,
+    ...(previous ? [`  needs: [promote-${previous.tier}]`] : []),
+    "  environment:",
+    `    name: ${tier.tier}`,
+    `    deployment_tier: ${deploymentTier(tier, last)}`,
+    "  script:",
+    gitlabLine({ fn: "infra-plan", tier }),
+    gitlabLine({ fn: "infra-apply", tier, ciEnvironment }),
+    "",
+  ];
+}
+
+function gitlabPromoteJob(tier: Tier, previous: Tier | undefined, last: boolean): string[] {
+  const ciEnvironment = tier.approvals.source === "ci-environment";
+  const needs = [
+    ...(previous ? [`promote-${previous.tier}`] : []),
+    ...(hasCiInfra(tier) ? [`infra-${tier.tier}`] : []),
+  ];
+  return [
+    ...(hasCiInfra(tier) ? gitlabInfraJob(tier, previous, last) : []),
     `promote-${tier.tier}:`,
     ...approvalsComment(tier, "  ", "Settings → CI/CD → Protected environments"),
     "  extends: [.release, .keyless]",
@@ -254,7 +366,7 @@ function gitlabPromoteJob(tier: Tier, previous: Tier | undefined, last: boolean)
     '    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE != "merge_request_event"',
     "      when: manual",
     `  resource_group: ${tier.tier}`,
-    ...(previous ? [`  needs: [promote-${previous.tier}]`] : []),
+    ...(needs.length ? [`  needs: [${needs.join(", ")}]`] : []),
     "  environment:",
     `    name: ${tier.tier}`,
     `    deployment_tier: ${deploymentTier(tier, last)}`,
@@ -282,7 +394,9 @@ export function generatedBlocks(model: EnvironmentModel, vendor: CiVendor): Reco
     return {
       "dispatch-tiers": onDemand.map((t) => `          - ${t.tier}`).join("\n"),
       "publish-job": onPush ? githubPublishJob(model, onPush).join("\n") : "",
-      "promotion-jobs": onDemand.flatMap(githubPromoteJob).join("\n"),
+      "promotion-jobs": onDemand
+        .flatMap((t) => [...(hasCiInfra(t) ? githubInfraJob(t) : []), ...githubPromoteJob(t)])
+        .join("\n"),
     };
   }
   return {

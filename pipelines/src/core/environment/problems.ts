@@ -35,6 +35,7 @@ export const rules = {
   ciOrphan: "repository/ci-orphan",
   ciApprovals: "repository/ci-approvals",
   ciDrift: "repository/ci-drift",
+  expandContract: "repository/expand-contract",
   signingChain: "policy/signing-never-weakens",
   approvalsChain: "policy/approvals-never-weaken",
   lastTierProtected: "policy/last-tier-protected",

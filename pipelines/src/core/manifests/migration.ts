@@ -2,7 +2,7 @@
  * Which rendered objects make up a tier's database migration step: the overlay's migration Job
  * (k8s/base/api/migrate-job.yaml, found by its component label) and what it needs to start —
  * its namespace, configuration and secrets. The deploy applies these, and nothing else, before
- * any workload changes (engines/host/deploy.ts runMigration).
+ * any workload changes (engines/host/migration-job.ts).
  */
 import type { KubeObject } from "./documents.ts";
 

@@ -16,14 +16,11 @@ import {
   checkRendered,
   type DeployPlan,
   describePlan,
-  field,
   isUnpromoted,
   type KubeObject,
   liveColourOf,
   ManifestError,
   type ManifestFinding,
-  migrationJobOf,
-  migrationPrerequisitesOf,
   overlayDir,
   parseManifests,
   planDeploy,
@@ -34,6 +31,7 @@ import {
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import * as kubectl from "../../tools/kubectl.ts";
+import { runMigrationJob } from "./migration-job.ts";
 import { runHost } from "./run.ts";
 import type { SecretStore } from "./secrets.ts";
 
@@ -124,8 +122,9 @@ export async function renderOverlay(
 }
 
 /**
- * Deploys one Kubernetes tier. Order: render → check (schema, policies, drift, pins) → read the
- * live colours → apply → rollout status → smoke → switch → smoke again. Any failure after the
+ * Deploys one Kubernetes tier. Order: render → check (schema, policies, drift, pins) → run the
+ * migration Job (a failure stops here, before anything is read or applied) → read the live
+ * colours → apply → rollout status → smoke → switch → smoke again. Any failure after the
  * apply triggers the tier's automatic rollback (if its config turns it on) before the error.
  */
 export async function deployTier(options: DeployOptions): Promise<DeployResult> {
@@ -199,11 +198,35 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     );
   }
 
-  // 2. Database migrations, before anything else changes (runMigration below).
-  const migrationSteps: DeployStep[] = [];
-  const migrated = await runMigration(objects, access, run, reporter, name, migrationSteps);
-  const migrationJob = migrationJobOf(objects);
-  const rollout = objects.filter((o) => o !== migrationJob);
+  // 2. Database migrations, before anything else is read or changes (engines/host/migration-job.ts).
+  const migration = await runMigrationJob({
+    objects,
+    access,
+    run,
+    reporter,
+    sleep,
+    tier: name,
+    marker: tier.marker,
+  });
+  const rollout = objects.filter((o) => o !== migration.job);
+  if (migration.failure) {
+    const { failure } = migration;
+    throw new DeployError(
+      failure.message,
+      {
+        tier: name,
+        outcome: "failed",
+        plan: planDeploy(rollout, tier),
+        manifests: "",
+        images: [...new Set(images.map((i) => i.image))],
+        steps: migration.steps,
+        liveColours: {},
+        findings: [],
+      },
+      failure.hint,
+      failure.cause ?? failure,
+    );
+  }
 
   // 3. Which colour is live now (blue-green only): read from the cluster, never from git.
   const live: Record<string, Colour | undefined> = {};
@@ -234,16 +257,13 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     plan,
     manifests,
     images: [...new Set(images.map((i) => i.image))],
-    steps: migrationSteps,
+    steps: migration.steps,
     liveColours: Object.fromEntries(
       Object.entries(live).filter((e): e is [string, Colour] => e[1] !== undefined),
     ),
     findings: [],
   };
   const record = (step: DeployStep) => result.steps.push(step);
-  if (migrated instanceof Error) {
-    throw new DeployError(migrated.message, result, migrated.hint, migrated.cause);
-  }
   for (const line of describePlan(plan)) say(line);
 
   // 3. Server-side dry run first: the API server validates and admits every object without
@@ -472,77 +492,6 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   result.outcome = "deployed";
   say(`deployed ${result.images.join(", ")}`);
   return result;
-}
-
-/**
- * Runs the overlay's migration Job: remove the previous release's Job, apply this one with the
- * objects it reads, wait (bounded by the Job's activeDeadlineSeconds + a margin) and, on failure,
- * return an error carrying the Job's logs. No Deployment or Service is touched here.
- */
-async function runMigration(
-  objects: readonly KubeObject[],
-  access: kubectl.ClusterAccess,
-  run: Runner,
-  reporter: Reporter,
-  tier: string,
-  steps: DeployStep[],
-): Promise<true | TiersError> {
-  const job = migrationJobOf(objects);
-  if (!job) {
-    steps.push({
-      name: "migrations",
-      outcome: "skipped",
-      detail: "the overlay has no migration Job",
-    });
-    return true;
-  }
-  const namespace = job.metadata.namespace ?? "default";
-  const deadline = Number(field(job, "spec.activeDeadlineSeconds") ?? 300);
-  const target = { ...access, namespace, job: job.metadata.name };
-  const fail = (detail: string, hint: string, cause?: ToolError) => {
-    steps.push({ name: `migrations job/${job.metadata.name}`, outcome: "failed", detail });
-    reporter.error(tier, `✗ migrations: ${detail}`);
-    return new TiersError(`database migrations failed: ${detail}; no Deployment was changed`, {
-      where: `job/${job.metadata.name}`,
-      hint,
-      ...(cause ? { cause } : {}),
-    });
-  };
-  const deleteJob = kubectl.deleteJob({ ...target, timeoutSeconds: 60 });
-  const removed = await run(deleteJob);
-  if (removed.exitCode !== 0) {
-    const error = kubectl.kubectlError(deleteJob, removed);
-    return fail(
-      `could not remove the previous Job (${error.kind})`,
-      error.hint ?? "check access to the namespace",
-      error,
-    );
-  }
-  const needed = migrationPrerequisitesOf(objects);
-  const apply = await run(
-    kubectl.apply({ ...access, manifests: renderManifests([...needed, job]) }),
-  );
-  if (apply.exitCode !== 0) {
-    const error = kubectl.kubectlError(kubectl.apply({ ...access, manifests: "" }), apply);
-    return fail(
-      `the migration Job could not be applied (${error.kind})`,
-      error.hint ?? "see kubectl's message",
-      error,
-    );
-  }
-  const waited = await reporter.step(tier, `migrations job/${job.metadata.name}`, () =>
-    run(kubectl.waitJobComplete({ ...target, timeoutSeconds: deadline + 30 })),
-  );
-  if (waited.exitCode !== 0) {
-    const logs = await run(kubectl.jobLogs(target));
-    const text = (logs.exitCode === 0 ? logs.stdout : `logs unavailable: ${logs.stderr}`).trim();
-    return fail(
-      `job/${job.metadata.name} did not complete within ${deadline + 30}s\n--- job logs ---\n${text}`,
-      "fix the migration (migrations are forward-only) and deploy again",
-    );
-  }
-  steps.push({ name: `migrations job/${job.metadata.name}`, outcome: "ok" });
-  return true;
 }
 
 function serviceOf(resource: string, project: string, tier: string): string {

@@ -31,7 +31,7 @@ export async function readIfExists(root: string, file: string): Promise<string |
   }
 }
 
-async function list(root: string, dir: string, dirs: boolean): Promise<string[]> {
+export async function listDir(root: string, dir: string, dirs: boolean): Promise<string[]> {
   try {
     const entries = await readdir(join(root, dir), { withFileTypes: true });
     return entries
@@ -50,7 +50,7 @@ export async function readRepositoryFacts(
   model: EnvironmentModel,
 ): Promise<RepositoryFacts> {
   const files = new Set<string>();
-  const overlayDirs = await list(root, layout.overlaysDir, true);
+  const overlayDirs = await listDir(root, layout.overlaysDir, true);
   const overlayPins: Record<string, ReturnType<typeof readPins> | string> = {};
   for (const dir of overlayDirs) {
     const file = layout.overlay(dir);
@@ -63,7 +63,7 @@ export async function readRepositoryFacts(
       overlayPins[dir] = (error as Error).message;
     }
   }
-  const tfvarsTiers = (await list(root, layout.tfvarsDir, false))
+  const tfvarsTiers = (await listDir(root, layout.tfvarsDir, false))
     .filter((name) => name.endsWith(".tfvars"))
     .map((name) => name.replace(/\.tfvars$/, ""));
   for (const name of model.order) {

@@ -104,8 +104,11 @@ run "every_resource_name_is_project_tier_service" {
       state_bucket    = "tiers-staging-state"
       state_lock      = "tiers-staging-state-lock"
       secrets_role    = "tiers-staging-secrets"
+      secrets_policy  = "tiers-staging-secrets-read"
       budget          = "tiers-staging-budget"
       database        = "tiers-staging-postgres"
+      cluster_role    = "tiers-staging-cluster"
+      nodes_role      = "tiers-staging-nodes"
     }
     error_message = "every name is <project>-<tier>-<service>"
   }

@@ -72,3 +72,70 @@ describe("daggerCall (the one place a tier job's call is spelled)", () => {
     expect(promote(model.tiers.shared!)).not.toContain("--ci-environment");
   });
 });
+
+describe("infrastructure jobs (only tiers that declare infrastructure with remote state)", () => {
+  const withInfra = structuredClone(model);
+  const s3 = { backend: "s3", bucket: "b", key: "k.tfstate", region: "eu-west-1" };
+  (withInfra.tiers.live as { infra?: unknown }).infra = { state: s3 };
+  (withInfra.tiers.shared as { infra?: unknown }).infra = { state: s3 };
+  (withInfra.tiers.laptop as { infra?: unknown }).infra = {
+    state: { backend: "local", path: ".tiers/infra/laptop.tfstate" },
+  };
+
+  it("an on-demand tier gets infra-<tier>, which its promotion needs", () => {
+    const github = generatedBlocks(withInfra, "github");
+    const jobs = parse(`jobs:\n${github["promotion-jobs"]}`) as {
+      jobs: Record<string, { needs?: string[]; environment: string }>;
+    };
+    expect(Object.keys(jobs.jobs)).toEqual(["infra-live", "promote-live"]);
+    expect(jobs.jobs["promote-live"]!.needs).toEqual(["infra-live"]);
+    expect(jobs.jobs["infra-live"]!.environment).toBe("live");
+    // The push tier plans and applies in the publish job, before it is promoted into.
+    const publish = github["publish-job"]!;
+    expect(publish.indexOf("infra-apply --env shared")).toBeGreaterThan(0);
+    expect(publish.indexOf("infra-apply --env shared")).toBeLessThan(
+      publish.indexOf("promote --env shared"),
+    );
+
+    const gitlab = parse(generatedBlocks(withInfra, "gitlab")["promote-jobs"]!) as Record<
+      string,
+      { needs?: string[]; stage?: string }
+    >;
+    expect(gitlab["infra-live"]!.stage).toBe("live");
+    expect(gitlab["promote-live"]!.needs).toEqual(["infra-live"]);
+  });
+
+  it("no infra job for a tier without infra, nor in CI for local state (gone when the job ends)", () => {
+    expect(generatedBlocks(model, "github")["promotion-jobs"]).not.toContain("infra-");
+    expect(generatedBlocks(model, "gitlab")["promote-jobs"]).not.toContain("infra-");
+    const local = structuredClone(model);
+    (local.tiers.live as { infra?: unknown }).infra = {
+      state: { backend: "local", path: ".tiers/infra/live.tfstate" },
+    };
+    expect(generatedBlocks(local, "github")["promotion-jobs"]).not.toContain("infra-");
+  });
+
+  it("infra calls carry only git settings and the cloud secrets, and hand the plan over by path", () => {
+    const plan = daggerCall("github", { fn: "infra-plan", tier: withInfra.tiers.live! });
+    expect(plan).not.toContain("--registry");
+    expect(plan.slice(plan.indexOf("infra-plan"))).toEqual([
+      "infra-plan",
+      "--env",
+      "live",
+      "--aws-access-key-id",
+      "env:AWS_ACCESS_KEY_ID",
+      "--aws-secret-access-key",
+      "env:AWS_SECRET_ACCESS_KEY",
+      "export",
+      "--path",
+      ".tiers/infra/live",
+    ]);
+    const apply = daggerCall("gitlab", {
+      fn: "infra-apply",
+      tier: withInfra.tiers.live!,
+      ciEnvironment: true,
+    });
+    expect(apply).toEqual(expect.arrayContaining(["--plan", ".tiers/infra/live"]));
+    expect(apply.slice(-2)).toEqual(["--ci-environment", "live"]);
+  });
+});

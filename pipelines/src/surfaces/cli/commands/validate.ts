@@ -23,6 +23,7 @@ import { environmentFileJsonSchema } from "../../../core/environment/json-schema
 import { ExitCode, UsageError } from "../../../core/errors.ts";
 import { defaultMarkers, markerFor, pipelineMarker } from "../../../core/markers.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
+import { checkExpandContractAt } from "../expand-contract.ts";
 import { checkRepositoryAt } from "../repository.ts";
 
 export const registerValidate: RegisterCommand = (program) => {
@@ -47,8 +48,10 @@ offending value was written in (base.yaml or the tier file), or "<path>: <messag
 for a file the model needs that does not exist. Once the tier files are valid, the repository
 is checked against them: an overlay per kubernetes tier pinning every service built here,
 compose files per compose or ephemeral tier, each Dockerfile with the targets the tiers build,
-tfvars per tier with infrastructure, no overlay, tfvars or CI job of an undeclared tier, and
-the CI templates' generated tier jobs (\`tiers ci generate --check\`). Exit 0 when valid, 1 when not.
+tfvars per tier with infrastructure, no overlay, tfvars or CI job of an undeclared tier, the
+CI templates' generated tier jobs (\`tiers ci generate --check\`), and, for each blue-green
+tier, no migration it does not run yet that drops or renames a table or column outside a marked
+contract step (docs/k8s.md "Expand then contract"). Exit 0 when valid, 1 when not.
 
 Examples:
   $ tiers validate                     check the repository in the current directory
@@ -70,9 +73,13 @@ Examples:
       }
       const validated = await validateRepository(context.root);
       // Only a sound model can say what the repository must hold; then the files are checked
-      // against it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift).
+      // against it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift), and
+      // the migrations a blue-green tier has not run yet against expand/contract.
       const problems = validated.model
-        ? await checkRepositoryAt(context.root, validated.model)
+        ? [
+            ...(await checkRepositoryAt(context.root, validated.model)),
+            ...(await checkExpandContractAt(context.root, validated.model)),
+          ]
         : validated.problems;
       const model = problems.length === 0 ? validated.model : undefined;
       if (options.json) {
