@@ -43,6 +43,7 @@ import { approvalPath, approvalSchema, type GateResult } from "../../core/promot
 import * as git from "../../tools/git.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import * as terraform from "../../tools/terraform.ts";
+import { atomicWrite } from "./atomic-write.ts";
 import { PromotionRepo, whoAmI } from "./history.ts";
 import { runHost } from "./run.ts";
 
@@ -225,7 +226,7 @@ export async function planInfra(options: InfraOptions): Promise<PlanOutcome> {
     terraform_version: json.terraformVersion,
     ...summarise(json.changes, json.variables),
   };
-  await writeFile(
+  await atomicWrite(
     join(options.root, summaryPath(tier.tier)),
     `${JSON.stringify(summary, null, 2)}\n`,
   );

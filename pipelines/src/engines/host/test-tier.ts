@@ -9,7 +9,6 @@
  * leaves labelled resources that `cleanTestTier` finds and removes.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { projectLabel } from "../../core/artefact.ts";
@@ -22,14 +21,13 @@ import {
   type SuiteSummary,
   type TestRunReport,
   testRunReportPath,
-  testRunReportsDir,
 } from "../../core/promotion/test-run.ts";
 import { composeFilesFor } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
 import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
+import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
-import { writeFileAtomic } from "./publish.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
 
@@ -296,9 +294,8 @@ class TestsFailed extends Error {
 }
 
 async function writeReport(root: string, report: TestTierReport): Promise<string> {
-  await mkdir(join(root, testRunReportsDir), { recursive: true });
   const file = join(root, testRunReportPath(report.id));
-  await writeFileAtomic(file, renderTestRunReport(report));
+  await atomicWrite(file, renderTestRunReport(report));
   return file;
 }
 
