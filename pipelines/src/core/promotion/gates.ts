@@ -267,3 +267,22 @@ export function approvalsVerdict(
 export function gateLabel(g: { gate: string; service?: string | undefined }): string {
   return `${g.gate}${g.service ? ` [${g.service}]` : ""}`;
 }
+
+/**
+ * A line of output and how it is printed: a surface picks stdout or stderr from `level`, never
+ * by searching the text for a ✗.
+ */
+export interface OutputLine {
+  level: "info" | "error";
+  text: string;
+}
+
+/** One gate's line, `✓ passage [api]: passed test` or `✗ approvals: missing approvals`. */
+export function gateLine(g: {
+  gate: string;
+  ok: boolean;
+  why: string;
+  service?: string | undefined;
+}): OutputLine {
+  return { level: g.ok ? "info" : "error", text: `${g.ok ? "✓" : "✗"} ${gateLabel(g)}: ${g.why}` };
+}

@@ -38,7 +38,7 @@ import {
 } from "../../core/infra/plan.ts";
 import { Reporter } from "../../core/log.ts";
 import { ciEnvironment } from "../../core/promotion/ci.ts";
-import { approvalsVerdict } from "../../core/promotion/gates.ts";
+import { approvalsVerdict, gateLine } from "../../core/promotion/gates.ts";
 import { approvalPath, approvalSchema, type GateResult } from "../../core/promotion/records.ts";
 import * as git from "../../tools/git.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
@@ -398,7 +398,7 @@ export async function applyInfra(options: InfraOptions): Promise<ApplyOutcome> {
       ? `destroys or replaces ${removals.join("; ")}`
       : "no protected resource destroyed or replaced",
   });
-  for (const g of gates) say(`${g.ok ? "✓" : "✗"} ${g.gate}: ${g.why}`);
+  for (const g of gates) say(gateLine(g).text);
   const refused = gates.filter((g) => !g.ok);
   if (refused.length) {
     await commitRecord(s.repo, head, {

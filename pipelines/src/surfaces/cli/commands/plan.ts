@@ -7,7 +7,7 @@ import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { loadModel } from "../../../core/environment/index.ts";
 import { ExitCode, firstLine, TiersError, UsageError } from "../../../core/errors.ts";
-import { type PromotionPlan, planToJson, renderPlan } from "../../../core/promotion/plan.ts";
+import { type PromotionPlan, planLines, planToJson } from "../../../core/promotion/plan.ts";
 import { parseDigest } from "../../../core/promotion/refs.ts";
 import { deployTier } from "../../../engines/host/deploy.ts";
 import { findKubeconfig } from "../../../engines/host/kubeconfig.ts";
@@ -71,10 +71,9 @@ export function requestFrom(
 
 /** Prints a plan, every line led by the tier's marker. */
 export function printPlan(cli: CliContext, plan: PromotionPlan, marker: string | undefined): void {
-  for (const line of renderPlan(plan)) {
-    const failed = line.trimStart().startsWith("✗") || line.startsWith("verdict: BLOCKED");
-    if (failed) cli.reporter.error(plan.tier, line, marker);
-    else cli.reporter.info(plan.tier, line, marker);
+  for (const line of planLines(plan)) {
+    if (line.level === "error") cli.reporter.error(plan.tier, line.text, marker);
+    else cli.reporter.info(plan.tier, line.text, marker);
   }
 }
 

@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { loadModel } from "../../../core/environment/index.ts";
 import { firstLine, TiersError } from "../../../core/errors.ts";
+import { gateLine } from "../../../core/promotion/gates.ts";
 import { failingGates } from "../../../core/promotion/plan.ts";
 import { computePlan } from "../../../engines/host/promotion/plan.ts";
 import {
@@ -85,11 +86,7 @@ export async function runPromotion(
     if (!(error instanceof GateFailure)) throw error;
     // Every failing gate on its own marker-led line, then one summary error.
     for (const g of failingGates(error.plan)) {
-      cli.reporter.error(
-        request.tier,
-        `✗ ${g.gate}${g.service ? ` [${g.service}]` : ""}: ${g.why}`,
-        marker,
-      );
+      cli.reporter.error(request.tier, gateLine(g).text, marker);
     }
     throw new TiersError(firstLine(error), {
       where: error.where,
