@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import type { Command } from "commander";
-import { formatProblem, loadModel } from "../../../core/environment/index.ts";
+import { formatProblem } from "../../../core/environment/index.ts";
 import { ExitCode } from "../../../core/errors.ts";
 import { pipelineMarker } from "../../../core/markers.ts";
 import { atomicWrite } from "../../../engines/host/atomic-write.ts";
@@ -40,8 +40,9 @@ Examples:
   $ tiers --root ../other ci generate   another checkout`,
     )
     .action(async (options: { check?: boolean }, command: Command) => {
-      const { root, reporter } = contextFrom(command);
-      const model = await loadModel(root);
+      const cli = contextFrom(command);
+      const { root, reporter } = cli;
+      const model = await cli.model();
       const result = await generateCi(root, model, {
         check: options.check === true,
         write: (file, text) => atomicWrite(join(root, file), text),

@@ -17,7 +17,6 @@ import {
 } from "../../../core/promotion/test-run.ts";
 import { recordTestReport } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
-import { markerOf } from "./plan.ts";
 
 /** Reads a test run report the way `record-tests` does: one schema, every writer's shape. */
 export async function readTestRunReport(file: string): Promise<TestRunReport> {
@@ -69,7 +68,7 @@ Examples:
       cli.reporter.info(
         "test",
         `recorded: tests ${passed ? "passed" : "FAILED"} for ${verdict.commit.slice(0, 12)} — ${summary} (commit ${commit.slice(0, 12)})`,
-        await markerOf(cli.root, "test"),
+        await cli.marker("test"),
       );
     });
 };
