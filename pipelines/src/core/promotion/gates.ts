@@ -4,6 +4,7 @@
  * same verdict and every verdict says why. Any fact that could not be established fails its
  * gate: the gates fail closed.
  */
+import { projectLabel } from "../artefact.ts";
 import { gateNames } from "../environment/schema.ts";
 import type { GateResult, RejectionRecord } from "./records.ts";
 import { isDigest } from "./refs.ts";
@@ -88,7 +89,7 @@ function gate(name: GateName, ok: boolean, why: string, service?: string): GateR
 
 /** The label that marks development images; policy keeps them out of later tiers. */
 export function devLabelKey(project: string): string {
-  return `${project}.environment`;
+  return projectLabel(project).environment;
 }
 
 /** The gates of one candidate, in a fixed order, limited to `required`. */

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { tierOf } from "../../core/environment/index.ts";
 import type { EnvironmentModel } from "../../core/environment/model.ts";
 import type { Tier } from "../../core/environment/schema.ts";
 import { TiersError } from "../../core/errors.ts";
@@ -76,12 +77,7 @@ export type PlanOutcome =
 const defaultTimeoutMs = 30 * 60_000;
 
 function setup(options: InfraOptions) {
-  const tier = options.model.tiers[options.tier];
-  if (!tier) {
-    throw new TiersError(`unknown tier "${options.tier}"`, {
-      hint: `declared tiers: ${options.model.order.join(", ")}`,
-    });
-  }
+  const tier = tierOf(options.model, options.tier);
   if (!tier.infra) {
     throw new TiersError(`tier ${tier.tier} declares no infrastructure (no \`infra\` key)`, {
       where: `environments/${tier.tier}.yaml`,
