@@ -23,7 +23,7 @@ import {
   type SchemaOptions,
   type ToJSOptions,
 } from "yaml";
-import { TiersError } from "./errors.ts";
+import { firstLine, TiersError } from "./errors.ts";
 import { inputLimit, inputVariable } from "./limits.ts";
 
 /** A YAML input refused: not YAML, too big, or expanding past the limit. Located. */
@@ -216,8 +216,4 @@ export function yamlError(problems: readonly YamlProblem[]): TiersError {
         ? "fix the file (or restore it from git) and run again"
         : "the file is not what tiers writes or reads; restore it from git",
   });
-}
-
-function firstLine(text: string): string {
-  return text.split("\n")[0] ?? text;
 }

@@ -18,6 +18,8 @@
  * - `cosign attest --predicate <file> --type <type>` / `cosign verify-attestation --type`
  *   print DSSE envelopes (`{payloadType, payload: base64(in-toto statement), signatures}`).
  */
+
+import { firstLine } from "../core/errors.ts";
 import { parseVerifyOutput, type VerifiedSignature } from "./cosign-output.ts";
 import { ToolError } from "./errors.ts";
 import type { Invocation, SecretFile, ToolResult } from "./invocation.ts";
@@ -464,7 +466,7 @@ export function signatureVerdict(
         return {
           ok: false,
           failure: error.kind === "digest-changed" ? "digest-changed" : "invalid",
-          why: `cosign verify failed: ${(error.stderr || error.message).trim().split("\n")[0]}`,
+          why: `cosign verify failed: ${firstLine((error.stderr || error.message).trim())}`,
         };
     }
   }

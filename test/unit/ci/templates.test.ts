@@ -99,6 +99,7 @@ describe("GitHub Actions workflows", () => {
   });
 
   it("call only `dagger call` (plus checkout and the OIDC token request), with pinned actions", async () => {
+    let daggerSteps = 0;
     for (const file of workflows) {
       const doc = parse(await read(file)) as Yaml;
       for (const [name, job] of Object.entries<Yaml>(doc.jobs)) {
@@ -111,6 +112,7 @@ describe("GitHub Actions workflows", () => {
             expect(step.with.version).toBe(["$", "{{ env.DAGGER_VERSION }}"].join(""));
             expect(step.with.verb ?? "call").toBe("call");
             expectCallable(step.with.call);
+            daggerSteps++;
           } else if (action === "actions/github-script") {
             expect(step.with.script).toContain('core.getIDToken("sigstore")');
             expect(step.with.script).toContain("core.setSecret(token)");
@@ -120,6 +122,8 @@ describe("GitHub Actions workflows", () => {
         }
       }
     }
+    // Fails when no workflow step is a dagger call, instead of checking nothing.
+    expect(daggerSteps, "dagger call steps across the workflows").toBeGreaterThan(0);
   });
 
   it("tests every push and pull request", async () => {
@@ -271,12 +275,16 @@ describe("GitLab CI", () => {
 
   it("runs every script line as `dagger call` with known functions and flags", async () => {
     const doc = await load();
+    let lines = 0;
     for (const [name, job] of jobsOf(doc)) {
       for (const line of job.script as string[]) {
         expect(line, name).toMatch(/^dagger call /);
         expectCallable(line);
+        lines++;
       }
     }
+    // Fails when no job has a script line, instead of checking nothing.
+    expect(lines, "script lines across the GitLab jobs").toBeGreaterThan(0);
   });
 
   it("gives the Dagger engine a privileged docker:dind service", async () => {

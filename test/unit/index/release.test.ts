@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
 import { TiersError } from "../../../pipelines/src/core/errors.ts";
 import { readPins, setPins } from "../../../pipelines/src/core/promotion/overlay.ts";
+import { testRunVerdict } from "../../../pipelines/src/core/promotion/test-run.ts";
 import {
   DaggerCosignEvidence,
   daggerSigner,
@@ -22,6 +23,7 @@ import { testReport } from "../../../pipelines/src/engines/dagger/promotion.ts";
 import { invocationContainer, registryAuthDir } from "../../../pipelines/src/engines/dagger/run.ts";
 import { daggerSecrets } from "../../../pipelines/src/engines/dagger/secrets.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
+import { readTestRunReport } from "../../../pipelines/src/surfaces/cli/commands/record-tests.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
 import {
@@ -574,17 +576,32 @@ describe("the tiers CLI the toolbox runs (drift between the module and the CLI)"
     }
   });
 
-  it("records a passing Dagger test run in the report shape `tiers record-tests` reads", () => {
+  it("records a passing Dagger test run in the report shape `tiers record-tests` reads", async () => {
     const report = testReport(commit, ["api", "worker"]);
     expect(report.path).toBe(`.tiers/reports/test-dagger-${commit.slice(0, 12)}.json`);
-    expect(JSON.parse(report.text)).toEqual({
-      id: `dagger-${commit.slice(0, 12)}`,
-      commit,
-      outcome: "passed",
-      services: [
-        { service: "api", outcome: "passed" },
-        { service: "worker", outcome: "passed" },
-      ],
-    });
+    // Written where the toolbox puts it, then read back by record-tests' own parser: a shape
+    // the parser refused would fail here, not in CI.
+    const dir = await mkdtemp(join(tmpdir(), "tiers-dagger-report-"));
+    try {
+      const file = join(dir, "report.json");
+      await writeFile(file, report.text);
+      const parsed = await readTestRunReport(file);
+      expect(parsed).toEqual({
+        id: `dagger-${commit.slice(0, 12)}`,
+        commit,
+        outcome: "passed",
+        services: [
+          { service: "api", outcome: "passed" },
+          { service: "worker", outcome: "passed" },
+        ],
+      });
+      expect(testRunVerdict(parsed)).toEqual({
+        commit,
+        passed: true,
+        summary: `api passed, worker passed (run dagger-${commit.slice(0, 12)})`,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@
  * how a signer is named. Pure: the verifiers that act on it live in the engines
  * (engines/host/signing.ts, engines/dagger/evidence.ts).
  */
+import { projectLabel } from "../artefact.ts";
 import { type EnvironmentModel, tierOf } from "../environment/index.ts";
 import { TiersError } from "../errors.ts";
 import { nextTier } from "./chain.ts";
@@ -32,6 +33,14 @@ export interface EvidenceVerifier {
   verifySignature(subject: PassageSubject, policy: SigningPolicy): Promise<EvidenceCheck>;
   /** Makes the evidence for a new passage of `subject.tier`, signed per `policy`. */
   sign(subject: PassageSubject, policy: SigningPolicy): Promise<Evidence>;
+}
+
+/**
+ * The annotation every passage signature carries, `{ "<project>.tier": "<tier>" }`: the host
+ * and Dagger verifiers sign and verify with this one key (projectLabel's `tier`).
+ */
+export function passageAnnotations(project: string, tier: string): Record<string, string> {
+  return { [projectLabel(project).tier]: tier };
 }
 
 /** `key:<ref>` / `identity:<subject> (<issuer>)`: how records and plans name a signer. */

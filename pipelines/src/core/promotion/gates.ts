@@ -4,6 +4,7 @@
  * same verdict and every verdict says why. Any fact that could not be established fails its
  * gate: the gates fail closed.
  */
+import { projectLabel } from "../artefact.ts";
 import { gateNames } from "../environment/schema.ts";
 import type { GateResult, RejectionRecord } from "./records.ts";
 import { isDigest } from "./refs.ts";
@@ -88,7 +89,7 @@ function gate(name: GateName, ok: boolean, why: string, service?: string): GateR
 
 /** The label that marks development images; policy keeps them out of later tiers. */
 export function devLabelKey(project: string): string {
-  return `${project}.environment`;
+  return projectLabel(project).environment;
 }
 
 /** The gates of one candidate, in a fixed order, limited to `required`. */
@@ -266,4 +267,23 @@ export function approvalsVerdict(
 /** `<gate> [<service>]`: how every line that names a gate names it. */
 export function gateLabel(g: { gate: string; service?: string | undefined }): string {
   return `${g.gate}${g.service ? ` [${g.service}]` : ""}`;
+}
+
+/**
+ * A line of output and how it is printed: a surface picks stdout or stderr from `level`, never
+ * by searching the text for a ✗.
+ */
+export interface OutputLine {
+  level: "info" | "error";
+  text: string;
+}
+
+/** One gate's line, `✓ passage [api]: passed test` or `✗ approvals: missing approvals`. */
+export function gateLine(g: {
+  gate: string;
+  ok: boolean;
+  why: string;
+  service?: string | undefined;
+}): OutputLine {
+  return { level: g.ok ? "info" : "error", text: `${g.ok ? "✓" : "✗"} ${gateLabel(g)}: ${g.why}` };
 }

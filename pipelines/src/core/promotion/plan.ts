@@ -3,7 +3,7 @@
  * and rendering it is pure; `tiers plan` prints it and changes nothing.
  */
 import { unifiedDiff } from "./diff.ts";
-import { gateLabel } from "./gates.ts";
+import { gateLine, type OutputLine } from "./gates.ts";
 import { findPin, type OverlayPin, type PinEdit, setPins } from "./overlay.ts";
 import type { GateResult, PinChange } from "./records.ts";
 import { shortDigest } from "./refs.ts";
@@ -113,39 +113,48 @@ export function failingGates(plan: PromotionPlan): GateResult[] {
   return plan.gates.filter((g) => !g.ok);
 }
 
-/** The plan as lines (the caller prefixes each with the tier's marker). */
-export function renderPlan(plan: PromotionPlan): string[] {
-  const lines: string[] = [];
-  lines.push(
+/**
+ * The plan as lines, each with its level: failing gates and a BLOCKED verdict are errors. The
+ * caller prefixes each with the tier's marker.
+ */
+export function planLines(plan: PromotionPlan): OutputLine[] {
+  const lines: OutputLine[] = [];
+  const info = (text: string) => lines.push({ level: "info", text });
+  info(
     `plan: promote into ${plan.tier} (from ${plan.from})${plan.commit ? ` — artefact ${plan.commit.slice(0, 12)}` : ""}`,
   );
-  lines.push(`evidence verifier: ${plan.evidence}`);
+  info(`evidence verifier: ${plan.evidence}`);
   for (const c of plan.changes) {
     const move =
       c.from === c.to
         ? `${shortDigest(c.to)} (already pinned)`
         : `${shortDigest(c.from ?? undefined)} → ${shortDigest(c.to)}`;
-    lines.push(`  ${c.service}: ${move}  [${c.repository}@${c.to}]`);
+    info(`  ${c.service}: ${move}  [${c.repository}@${c.to}]`);
   }
-  if (plan.overlay === null)
-    lines.push("overlay: none (this tier has no Kustomize overlay to pin)");
+  if (plan.overlay === null) info("overlay: none (this tier has no Kustomize overlay to pin)");
   else if (plan.diff) {
-    lines.push(`overlay diff (${plan.overlay}):`);
-    for (const line of plan.diff.trimEnd().split("\n")) lines.push(`  ${line}`);
-  } else lines.push(`overlay: ${plan.overlay} unchanged`);
-  lines.push("gates:");
+    info(`overlay diff (${plan.overlay}):`);
+    for (const line of plan.diff.trimEnd().split("\n")) info(`  ${line}`);
+  } else info(`overlay: ${plan.overlay} unchanged`);
+  info("gates:");
   for (const g of plan.gates) {
-    lines.push(`  ${g.ok ? "✓" : "✗"} ${gateLabel(g)}: ${g.why}`);
+    const line = gateLine(g);
+    lines.push({ ...line, text: `  ${line.text}` });
   }
   const failing = failingGates(plan).length;
-  lines.push(
-    failing > 0
-      ? `verdict: BLOCKED — ${failing} gate(s) failed; nothing would change`
-      : plan.unchanged
-        ? "verdict: nothing to do — already pinned"
-        : "verdict: ready — `tiers promote` would pin and record this",
-  );
+  if (failing > 0) {
+    lines.push({
+      level: "error",
+      text: `verdict: BLOCKED — ${failing} gate(s) failed; nothing would change`,
+    });
+  } else if (plan.unchanged) info("verdict: nothing to do — already pinned");
+  else info("verdict: ready — `tiers promote` would pin and record this");
   return lines;
+}
+
+/** The plan's text, line by line (what `planLines` prints, without the levels). */
+export function renderPlan(plan: PromotionPlan): string[] {
+  return planLines(plan).map((line) => line.text);
 }
 
 /** The JSON shape of `tiers plan --json` (stable keys; no internal overlay text). */

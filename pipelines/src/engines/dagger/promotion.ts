@@ -8,6 +8,11 @@
 import type { Container, Secret } from "@dagger.io/dagger";
 import { serializeArtefactRecord } from "../../core/artefact.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
+import {
+  renderTestRunReport,
+  type TestRunReport,
+  testRunReportPath,
+} from "../../core/promotion/test-run.ts";
 import { publishedImages } from "./release.ts";
 import { fullCommit } from "./revision.ts";
 import { freshRunId } from "./run.ts";
@@ -144,19 +149,20 @@ export async function concludeStep(step: PromotionStep, command: string): Promis
 }
 
 /**
- * The test tier's local report (the shape `tiers env test run` writes and `tiers record-tests`
- * reads), for a run in which every suite passed: a failed suite stops before this.
+ * The test tier's local report (core/promotion/test-run.ts: the shape `tiers env test run`
+ * writes and `tiers record-tests` parses), for a run in which every suite passed: a failed
+ * suite stops before this.
  */
 export function testReport(
   commit: string,
   services: readonly string[],
 ): { path: string; text: string } {
   const id = `dagger-${commit.slice(0, 12)}`;
-  const report = {
+  const report: TestRunReport = {
     id,
     commit,
     outcome: "passed",
     services: services.map((service) => ({ service, outcome: "passed" })),
   };
-  return { path: `.tiers/reports/test-${id}.json`, text: `${JSON.stringify(report, null, 2)}\n` };
+  return { path: testRunReportPath(id), text: renderTestRunReport(report) };
 }

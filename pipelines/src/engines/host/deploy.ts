@@ -7,7 +7,7 @@
  * `deployTier(options)`, which throws a DeployError carrying the DeployResult when the tier
  * does not end up healthy.
  */
-import { runtimeEnvironment } from "../../core/environment/index.ts";
+import { runtimeEnvironment, tierOf } from "../../core/environment/index.ts";
 import type { EnvironmentModel } from "../../core/environment/model.ts";
 import { firstLine, TiersError } from "../../core/errors.ts";
 import { Reporter } from "../../core/log.ts";
@@ -131,12 +131,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   const reporter = options.reporter ?? new Reporter();
   const run = options.run ?? hostRunner(options.root, options.secrets);
   const sleep = options.sleep ?? sleepFor;
-  const tier = options.model.tiers[options.tier];
-  if (!tier) {
-    throw new TiersError(`unknown tier "${options.tier}"`, {
-      hint: `declared tiers: ${options.model.order.join(", ")}`,
-    });
-  }
+  const tier = tierOf(options.model, options.tier);
   if (tier.runtime !== "kubernetes") {
     throw new TiersError(
       `tier ${tier.tier} runs on ${tier.runtime}, not Kubernetes: nothing to deploy with kubectl`,

@@ -6,19 +6,9 @@
  * once it is committed, so an uncommitted file can never open a gate.
  */
 import { randomBytes } from "node:crypto";
-import {
-  link,
-  mkdir,
-  mkdtemp,
-  open,
-  readFile,
-  rename,
-  rm,
-  unlink,
-  writeFile,
-} from "node:fs/promises";
+import { link, mkdtemp, open, readFile, rename, rm, unlink } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { z } from "zod";
 import { TiersError } from "../../core/errors.ts";
 import { type OverlayPin, overlayPath, readPins } from "../../core/promotion/overlay.ts";
@@ -26,6 +16,7 @@ import { parseRecord } from "../../core/promotion/records.ts";
 import { ToolError } from "../../tools/errors.ts";
 import * as git from "../../tools/git.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
+import { atomicWrite } from "./atomic-write.ts";
 import { runHost } from "./run.ts";
 
 // The placeholder pin is defined once, with the manifests that carry it.
@@ -286,14 +277,6 @@ export class PromotionRepo {
 export interface PinHistoryEntry extends git.LogEntry {
   /** Image name -> pinned digest at that commit. */
   pins: Record<string, string>;
-}
-
-/** Writes a file so readers see the old or the new content, never a torn one. */
-export async function atomicWrite(path: string, content: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.tiers-${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(temp, content);
-  await rename(temp, path);
 }
 
 /** An exclusive promotion lock under .git: one promotion, rollback or rejection at a time. */

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { tierOf } from "../../core/environment/index.ts";
 import type { EnvironmentModel } from "../../core/environment/model.ts";
 import type { Tier } from "../../core/environment/schema.ts";
 import { TiersError } from "../../core/errors.ts";
@@ -38,11 +39,12 @@ import {
 } from "../../core/infra/plan.ts";
 import { Reporter } from "../../core/log.ts";
 import { ciEnvironment } from "../../core/promotion/ci.ts";
-import { approvalsVerdict } from "../../core/promotion/gates.ts";
+import { approvalsVerdict, gateLine } from "../../core/promotion/gates.ts";
 import { approvalPath, approvalSchema, type GateResult } from "../../core/promotion/records.ts";
 import * as git from "../../tools/git.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import * as terraform from "../../tools/terraform.ts";
+import { atomicWrite } from "./atomic-write.ts";
 import { PromotionRepo, whoAmI } from "./history.ts";
 import { runHost } from "./run.ts";
 
@@ -75,12 +77,7 @@ export type PlanOutcome =
 const defaultTimeoutMs = 30 * 60_000;
 
 function setup(options: InfraOptions) {
-  const tier = options.model.tiers[options.tier];
-  if (!tier) {
-    throw new TiersError(`unknown tier "${options.tier}"`, {
-      hint: `declared tiers: ${options.model.order.join(", ")}`,
-    });
-  }
+  const tier = tierOf(options.model, options.tier);
   if (!tier.infra) {
     throw new TiersError(`tier ${tier.tier} declares no infrastructure (no \`infra\` key)`, {
       where: `environments/${tier.tier}.yaml`,
@@ -225,7 +222,7 @@ export async function planInfra(options: InfraOptions): Promise<PlanOutcome> {
     terraform_version: json.terraformVersion,
     ...summarise(json.changes, json.variables),
   };
-  await writeFile(
+  await atomicWrite(
     join(options.root, summaryPath(tier.tier)),
     `${JSON.stringify(summary, null, 2)}\n`,
   );
@@ -397,7 +394,7 @@ export async function applyInfra(options: InfraOptions): Promise<ApplyOutcome> {
       ? `destroys or replaces ${removals.join("; ")}`
       : "no protected resource destroyed or replaced",
   });
-  for (const g of gates) say(`${g.ok ? "✓" : "✗"} ${g.gate}: ${g.why}`);
+  for (const g of gates) say(gateLine(g).text);
   const refused = gates.filter((g) => !g.ok);
   if (refused.length) {
     await commitRecord(s.repo, head, {

@@ -4,7 +4,6 @@
  * lookup succeeded writes `.tiers/artefacts/<commit>.json` and `latest.json`, each atomically
  * (temp file + rename). A registry that is down or refuses leaves no record behind.
  */
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import {
   type ArtefactRecord,
   artefactRecordPaths,
@@ -17,6 +16,7 @@ import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import * as docker from "../../tools/docker.ts";
 import * as registry from "../../tools/registry.ts";
+import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, readRevision } from "./build.ts";
 import { runHost } from "./run.ts";
 
@@ -30,24 +30,12 @@ export interface PublishRequest {
   signal?: AbortSignal;
 }
 
-/** Writes `text` to `path` so readers see the old file or the new one, never a partial one. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await writeFile(temp, text, { mode: 0o644 });
-    await rename(temp, path);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
 /** Writes the record of `record.commit` and then `latest.json`, each atomically. */
 export async function writeArtefactRecord(root: string, record: ArtefactRecord): Promise<string> {
   const paths = artefactRecordPaths(root, record.commit);
   const text = serializeArtefactRecord(record);
-  await mkdir(paths.dir, { recursive: true });
-  await writeFileAtomic(paths.record, text);
-  await writeFileAtomic(paths.latest, text);
+  await atomicWrite(paths.record, text);
+  await atomicWrite(paths.latest, text);
   return paths.record;
 }
 

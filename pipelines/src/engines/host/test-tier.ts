@@ -9,52 +9,40 @@
  * leaves labelled resources that `cleanTestTier` finds and removes.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { projectLabel } from "../../core/artefact.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
+import {
+  type CleanResult,
+  renderTestRunReport,
+  type ServiceResult,
+  type SuiteSummary,
+  type TestRunReport,
+  testRunReportPath,
+} from "../../core/promotion/test-run.ts";
 import { composeFilesFor } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
 import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
+import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
-import { writeFileAtomic } from "./publish.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
 
 const tier = "test";
 
-/** Outcome of one service's test run. */
-export interface ServiceResult {
-  service: string;
-  outcome: "passed" | "failed" | "not-run";
-  exitCode: number | null;
-  durationMs: number;
-  /**
-   * What the suite reported, read from its output: test counts and each test file, so the
-   * report shows which suites really ran (and which were skipped) rather than an exit code only.
-   * Absent when the output held no test summary (the runner never started).
-   */
-  tests?: SuiteSummary;
-}
+export type { CleanResult, ServiceResult, SuiteSummary } from "../../core/promotion/test-run.ts";
 
-/** A test run's counts and files, as the service's test runner (vitest) printed them. */
-export interface SuiteSummary {
-  passed: number;
-  failed: number;
-  skipped: number;
-  files: {
-    file: string;
-    /** The vitest project (unit, integration), when the runner names one. */
-    project?: string;
-    outcome: "passed" | "failed" | "skipped";
-    tests: number;
-    failed: number;
-    skipped: number;
-  }[];
-}
+/**
+ * A host run's report: the one report schema (core/promotion/test-run.ts) with every detail a
+ * host run has filled in.
+ */
+export type TestTierReport = TestRunReport &
+  Required<
+    Pick<TestRunReport, "composeProject" | "startedAt" | "finishedAt" | "durations" | "teardown">
+  >;
 
 /**
  * Reads vitest's default reporter output (colour off: the test containers set NO_COLOR): one
@@ -95,22 +83,6 @@ export function summariseSuite(lines: readonly string[]): SuiteSummary | undefin
   return totals ? { ...totals, files } : undefined;
 }
 
-/** `.tiers/reports/test-<id>.json`. */
-export interface TestTierReport {
-  id: string;
-  composeProject: string;
-  commit: string;
-  startedAt: string;
-  finishedAt: string;
-  outcome: "passed" | "failed" | "interrupted" | "error";
-  /** Wall time of each phase (ms): image builds, environment setup, tests, teardown. */
-  durations: { build: number; setup: number; tests: number; teardown: number; total: number };
-  services: ServiceResult[];
-  /** What teardown removed, and anything it could not. */
-  teardown: { removed: CleanResult; leftovers: string[] };
-  error?: string;
-}
-
 export interface TestTierRequest {
   root: string;
   reporter: Reporter;
@@ -124,13 +96,6 @@ export interface TestTierRequest {
   runId?: string;
   /** Called as soon as the run id is known (so a caller can report or kill it). */
   onStart?: (info: { id: string; composeProject: string }) => void;
-}
-
-/** Resources removed, by kind. */
-export interface CleanResult {
-  containers: string[];
-  networks: string[];
-  volumes: string[];
 }
 
 /** The compose project name of a test run. */
@@ -329,10 +294,8 @@ class TestsFailed extends Error {
 }
 
 async function writeReport(root: string, report: TestTierReport): Promise<string> {
-  const dir = join(root, ".tiers", "reports");
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `test-${report.id}.json`);
-  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  const file = join(root, testRunReportPath(report.id));
+  await atomicWrite(file, renderTestRunReport(report));
   return file;
 }
 

@@ -4,6 +4,7 @@ import { readPins } from "../../../../pipelines/src/core/promotion/overlay.ts";
 import {
   buildPlan,
   computeOverlayEdit,
+  planLines,
   planToJson,
   renderPlan,
 } from "../../../../pipelines/src/core/promotion/plan.ts";
@@ -84,6 +85,29 @@ describe("plan", () => {
       "verdict: BLOCKED — 1 gate(s) failed; nothing would change",
     );
     expect(planToJson(plan)).not.toHaveProperty("overlayAfter");
+  });
+
+  it("marks failing gates and a BLOCKED verdict as errors by level, not by a ✗ in the text", () => {
+    const plan = buildPlan({
+      tier: "staging",
+      from: "test",
+      overlay: null,
+      overlayBefore: null,
+      overlayAfter: null,
+      commit: null,
+      evidence: "local",
+      changes: [],
+      gates: [
+        { gate: "passage", ok: true, why: "passed test ✗ in a reason", service: "api" },
+        { gate: "approvals", ok: false, why: "missing approvals" },
+      ],
+    });
+    const errors = planLines(plan).filter((l) => l.level === "error");
+    expect(errors.map((l) => l.text)).toEqual([
+      "  ✗ approvals: missing approvals",
+      "verdict: BLOCKED — 1 gate(s) failed; nothing would change",
+    ]);
+    expect(planLines(plan).map((l) => l.text)).toEqual(renderPlan(plan));
   });
 
   it("is unchanged (nothing to do) when every digest is already pinned", () => {

@@ -8,7 +8,7 @@ import { TiersError } from "../../../core/errors.ts";
 import type { Reporter } from "../../../core/log.ts";
 import { unpromotedDigest } from "../../../core/manifests/pins.ts";
 import { describeSigner, passageSigningPolicy } from "../../../core/promotion/evidence.ts";
-import { gateLabel } from "../../../core/promotion/gates.ts";
+import { gateLine } from "../../../core/promotion/gates.ts";
 import { promotionMessage } from "../../../core/promotion/messages.ts";
 import { overlayPath } from "../../../core/promotion/overlay.ts";
 import { failingGates, type PromotionPlan } from "../../../core/promotion/plan.ts";
@@ -34,7 +34,7 @@ export class GateFailure extends TiersError {
     const failing = failingGates(plan);
     super(
       `promotion into ${plan.tier} refused: ${failing.length} gate(s) failed; nothing was changed\n${failing
-        .map((g) => `  ✗ ${gateLabel(g)}: ${g.why}`)
+        .map((g) => `  ${gateLine(g).text}`)
         .join("\n")}`,
       {
         where: `environments/${plan.tier}.yaml (promotion.gates)`,

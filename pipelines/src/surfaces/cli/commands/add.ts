@@ -3,7 +3,6 @@
  * Each computes every write in core/scaffold (pure, from a snapshot), then writes all or none.
  */
 import type { Command } from "commander";
-import { loadModel } from "../../../core/environment/index.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { planAddService } from "../../../core/scaffold/add-service.ts";
 import { planAddTier, type Runtime } from "../../../core/scaffold/add-tier.ts";
@@ -50,13 +49,14 @@ Examples:
         options: { after: string; runtime: string; marker: string },
         command: Command,
       ) => {
-        const { root, reporter } = contextFrom(command);
+        const cli = contextFrom(command);
+        const { root, reporter } = cli;
         if (!["compose", "ephemeral", "kubernetes"].includes(options.runtime)) {
           throw new UsageError(
             `--runtime ${options.runtime}: expected compose, ephemeral or kubernetes`,
           );
         }
-        const model = await loadModel(root);
+        const model = await cli.model();
         const writes = planAddTier(model, await snapshotOf(root), {
           name,
           after: options.after,
@@ -89,12 +89,13 @@ Examples:
     )
     .action(
       async (name: string, options: { port: string; fromTemplate: string }, command: Command) => {
-        const { root, reporter } = contextFrom(command);
+        const cli = contextFrom(command);
+        const { root, reporter } = cli;
         const port = Number(options.port);
         if (!Number.isInteger(port) || port < 1 || port > 65535) {
           throw new UsageError(`--port ${options.port}: expected a port number 1–65535`);
         }
-        const model = await loadModel(root);
+        const model = await cli.model();
         const writes = planAddService(model, await snapshotOf(root), {
           name,
           port,

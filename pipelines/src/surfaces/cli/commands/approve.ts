@@ -4,7 +4,6 @@ import { UsageError } from "../../../core/errors.ts";
 import { parseDigest } from "../../../core/promotion/refs.ts";
 import { approve } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
-import { markerOf } from "./plan.ts";
 
 export const registerApprove: RegisterCommand = (program) => {
   program
@@ -33,7 +32,7 @@ Example:
         digest,
         ...(flags.note ? { note: flags.note } : {}),
       });
-      const marker = await markerOf(cli.root, flags.env);
+      const marker = await cli.marker(flags.env);
       const names = result.record.approvals.map((a) => a.by).join(", ");
       cli.reporter.info(
         flags.env,

@@ -2,12 +2,12 @@
  * `tiers ci generate [--check]`: writes the per-tier blocks of the CI templates from the
  * promotion chain (core/ci/tier-jobs.ts); `--check` writes nothing and exits 1 on drift.
  */
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { formatProblem, loadModel } from "../../../core/environment/index.ts";
+import { formatProblem } from "../../../core/environment/index.ts";
 import { ExitCode } from "../../../core/errors.ts";
 import { pipelineMarker } from "../../../core/markers.ts";
+import { atomicWrite } from "../../../engines/host/atomic-write.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 import { generateCi } from "../repository.ts";
 
@@ -40,11 +40,12 @@ Examples:
   $ tiers --root ../other ci generate   another checkout`,
     )
     .action(async (options: { check?: boolean }, command: Command) => {
-      const { root, reporter } = contextFrom(command);
-      const model = await loadModel(root);
+      const cli = contextFrom(command);
+      const { root, reporter } = cli;
+      const model = await cli.model();
       const result = await generateCi(root, model, {
         check: options.check === true,
-        write: (file, text) => writeFile(join(root, file), text),
+        write: (file, text) => atomicWrite(join(root, file), text),
       });
       for (const problem of result.problems) reporter.raw(formatProblem(problem));
       if (result.problems.length > 0) {

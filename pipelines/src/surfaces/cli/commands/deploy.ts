@@ -5,7 +5,7 @@
  * check fails. `--dry-run` renders, checks and prints what would be applied without a cluster.
  */
 import type { Command } from "commander";
-import { loadModel, tierOf } from "../../../core/environment/index.ts";
+import { tierOf } from "../../../core/environment/index.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { formatFinding, ManifestError } from "../../../core/manifests/index.ts";
 import { DeployError, deployTier } from "../../../engines/host/deploy.ts";
@@ -59,7 +59,7 @@ Examples:
       if (!options.env) {
         throw new UsageError("missing --env <tier>", { hint: "e.g. tiers deploy --env staging" });
       }
-      const model = await loadModel(context.root);
+      const model = await context.model();
       const tier = tierOf(model, options.env);
       const kubeconfig = deployKubeconfig(process.env, options.kubeconfig);
       const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });

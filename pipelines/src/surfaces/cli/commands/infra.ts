@@ -4,7 +4,6 @@
  * apply applies that saved plan only (same commit, approvals gate, no protected removal).
  */
 import type { Command } from "commander";
-import { loadModel } from "../../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../../core/errors.ts";
 import { applyInfra, planInfra } from "../../../engines/host/infra.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
@@ -13,7 +12,7 @@ async function options(flags: { env?: string }, cmd: Command) {
   const cli = contextFrom(cmd);
   if (!flags.env)
     throw new UsageError("missing --env <tier>", { hint: "e.g. tiers infra plan --env staging" });
-  const model = await loadModel(cli.root);
+  const model = await cli.model();
   return { cli, opts: { root: cli.root, tier: flags.env, model, reporter: cli.reporter } };
 }
 

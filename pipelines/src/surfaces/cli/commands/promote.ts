@@ -3,8 +3,8 @@
  * tier's overlay, record the passage and the promotion in one git commit, then deploy.
  */
 import type { Command } from "commander";
-import { loadModel } from "../../../core/environment/index.ts";
 import { firstLine, TiersError } from "../../../core/errors.ts";
+import { gateLine } from "../../../core/promotion/gates.ts";
 import { failingGates } from "../../../core/promotion/plan.ts";
 import { computePlan } from "../../../engines/host/promotion/plan.ts";
 import {
@@ -13,14 +13,10 @@ import {
   promote,
 } from "../../../engines/host/promotion/promote.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
-import {
-  cliDeployer,
-  confirm,
-  printPlan,
-  requestFrom,
-  type SelectionFlags,
-  selectionOptions,
-} from "./plan.ts";
+import { cliDeployer } from "../deployer.ts";
+import { printPlan } from "../print-plan.ts";
+import { confirm } from "../prompt.ts";
+import { requestFrom, type SelectionFlags, selectionOptions } from "../selection.ts";
 
 /** Flags of promote (and bless). */
 export interface PromoteFlags extends SelectionFlags {
@@ -58,7 +54,7 @@ export async function runPromotion(
   commandName: string,
 ): Promise<void> {
   const request = requestFrom(cli, flags, commandName);
-  const model = await loadModel(cli.root);
+  const model = await cli.model();
   const marker = model.tiers[request.tier]?.marker;
   let expectedHead: string | undefined;
   if (mode === "ask") {
@@ -85,11 +81,7 @@ export async function runPromotion(
     if (!(error instanceof GateFailure)) throw error;
     // Every failing gate on its own marker-led line, then one summary error.
     for (const g of failingGates(error.plan)) {
-      cli.reporter.error(
-        request.tier,
-        `✗ ${g.gate}${g.service ? ` [${g.service}]` : ""}: ${g.why}`,
-        marker,
-      );
+      cli.reporter.error(request.tier, gateLine(g).text, marker);
     }
     throw new TiersError(firstLine(error), {
       where: error.where,

@@ -8,22 +8,24 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { TiersError } from "../../../core/errors.ts";
+import {
+  isTestRunReportName,
+  parseTestRunReport,
+  type TestRunReport,
+  testRunReportsDir,
+  testRunVerdict,
+} from "../../../core/promotion/test-run.ts";
 import { recordTestReport } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
-import { markerOf } from "./plan.ts";
 
-interface LocalReport {
-  id?: string;
-  commit?: string;
-  outcome?: string;
-  services?: Array<{ service: string; outcome: string }>;
+/** Reads a test run report the way `record-tests` does: one schema, every writer's shape. */
+export async function readTestRunReport(file: string): Promise<TestRunReport> {
+  return parseTestRunReport(await readFile(file, "utf8"), file);
 }
 
 async function newestReport(root: string): Promise<string> {
-  const dir = join(root, ".tiers", "reports");
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) =>
-    /^test-.*\.json$/.test(n),
-  );
+  const dir = join(root, testRunReportsDir);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter(isTestRunReportName);
   if (names.length === 0) {
     throw new TiersError("no test tier report found", {
       where: dir,
@@ -60,25 +62,13 @@ Examples:
     .action(async (flags: { report?: string }, cmd: Command) => {
       const cli = contextFrom(cmd);
       const file = flags.report ?? (await newestReport(cli.root));
-      const report = JSON.parse(await readFile(file, "utf8")) as LocalReport;
-      if (!report.commit || !/^[0-9a-f]{40}$/.test(report.commit)) {
-        throw new TiersError("the report names no commit the images were built from", {
-          where: file,
-          hint: "run the test tier on committed, built images (`tiers build`, then `tiers env test run`)",
-        });
-      }
-      const passed = report.outcome === "passed";
-      const summary = `${(report.services ?? []).map((s) => `${s.service} ${s.outcome}`).join(", ")} (run ${report.id ?? "?"})`;
-      const commit = await recordTestReport({
-        root: cli.root,
-        commit: report.commit,
-        passed,
-        summary,
-      });
+      const verdict = testRunVerdict(await readTestRunReport(file));
+      const { passed, summary } = verdict;
+      const commit = await recordTestReport({ root: cli.root, ...verdict });
       cli.reporter.info(
         "test",
-        `recorded: tests ${passed ? "passed" : "FAILED"} for ${report.commit.slice(0, 12)} — ${summary} (commit ${commit.slice(0, 12)})`,
-        await markerOf(cli.root, "test"),
+        `recorded: tests ${passed ? "passed" : "FAILED"} for ${verdict.commit.slice(0, 12)} — ${summary} (commit ${commit.slice(0, 12)})`,
+        await cli.marker("test"),
       );
     });
 };

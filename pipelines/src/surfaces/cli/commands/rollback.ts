@@ -1,10 +1,9 @@
 /** `tiers rollback --env <tier> [--to <digest|commit>]`: restore earlier pins, recorded as a rollback. */
 import type { Command } from "commander";
-import { loadModel } from "../../../core/environment/index.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { rollback } from "../../../engines/host/promotion/rollback.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
-import { cliDeployer } from "./plan.ts";
+import { cliDeployer } from "../deployer.ts";
 
 interface RollbackFlags {
   env?: string;
@@ -40,7 +39,7 @@ Examples:
       const cli = contextFrom(cmd);
       if (!flags.env)
         throw new UsageError("missing --env <tier>", { hint: "e.g. tiers rollback --env prod" });
-      const model = await loadModel(cli.root);
+      const model = await cli.model();
       const marker = model.tiers[flags.env]?.marker;
       const outcome = await rollback({
         root: cli.root,

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { signPassages } from "../../../engines/host/promotion/passages.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
-import { markerOf, requestFrom, type SelectionFlags } from "./plan.ts";
+import { requestFrom, type SelectionFlags } from "../selection.ts";
 
 export const registerSign: RegisterCommand = (program) => {
   program
@@ -26,8 +26,8 @@ Example:
     .action(async (flags: SelectionFlags, cmd: Command) => {
       const cli = contextFrom(cmd);
       const request = requestFrom(cli, flags, "sign");
-      const marker = await markerOf(cli.root, request.tier);
-      for (const r of await signPassages(request)) {
+      const marker = await cli.marker(request.tier);
+      for (const r of await signPassages({ ...request, model: await cli.model() })) {
         cli.reporter.info(
           request.tier,
           `${r.service}@${r.digest}: ${r.changed ? "signed" : "already signed"} → ${r.signature ?? "(no signature)"}`,

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { ExitCode } from "../../../core/errors.ts";
 import { verifyPassages } from "../../../engines/host/promotion/passages.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
-import { markerOf, requestFrom, type SelectionFlags } from "./plan.ts";
+import { requestFrom, type SelectionFlags } from "../selection.ts";
 
 export const registerVerify: RegisterCommand = (program) => {
   program
@@ -27,8 +27,8 @@ Example:
     .action(async (flags: SelectionFlags, cmd: Command) => {
       const cli = contextFrom(cmd);
       const request = requestFrom(cli, flags, "verify");
-      const marker = await markerOf(cli.root, request.tier);
-      const results = await verifyPassages(request);
+      const marker = await cli.marker(request.tier);
+      const results = await verifyPassages({ ...request, model: await cli.model() });
       if (flags.json) cli.reporter.raw(JSON.stringify(results, null, 2));
       let failed = false;
       for (const r of results) {

@@ -2,7 +2,8 @@
 import { ExitCode, UsageError } from "../../../../core/errors.ts";
 import { devDown, devLogs, devShell, devStatus, devUp } from "../../../../engines/host/dev-tier.ts";
 import { cleanTestTier, runTestTier } from "../../../../engines/host/test-tier.ts";
-import type { EnvActionContext, EnvActionTable, EnvFlags } from "./actions.ts";
+import { signalExit, withSignals } from "../../signals.ts";
+import type { EnvActionTable, EnvFlags } from "./actions.ts";
 
 const timeout = (flags: EnvFlags, fallback: number) => {
   const seconds = flags.timeout === undefined ? fallback : Number(flags.timeout);
@@ -11,42 +12,6 @@ const timeout = (flags: EnvFlags, fallback: number) => {
   }
   return seconds;
 };
-
-/** Exit codes of a run stopped by a signal, as shells report them (128 + signal number). */
-const signalExit: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
-
-/**
- * Runs `work` with SIGINT/SIGTERM turned into an abort: the first signal stops the current step
- * and lets the work tear down; later ones only say teardown is still running, so a second
- * Ctrl-C cannot leave containers behind.
- */
-async function withSignals<T>(
-  context: EnvActionContext,
-  work: (signal: AbortSignal) => Promise<T>,
-): Promise<{ result: T; signal: NodeJS.Signals | undefined }> {
-  const controller = new AbortController();
-  let received: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!received) {
-      received = signal;
-      context.cli.reporter.warn(context.tier, `${signal}: stopping; tearing everything down…`);
-      controller.abort(new Error(`interrupted by ${signal}`));
-    } else {
-      context.cli.reporter.warn(
-        context.tier,
-        `${signal} again: still tearing down, nothing will be left behind`,
-      );
-    }
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    return { result: await work(controller.signal), signal: received };
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
-}
 
 /** The dev and test tiers' actions (this area). Other areas add tiers or actions here. */
 export const localEnvActions: EnvActionTable = {
@@ -74,7 +39,7 @@ export const localEnvActions: EnvActionTable = {
       usage: "[service]",
       async run(context) {
         const { cli, flags, args } = context;
-        await withSignals(context, (signal) =>
+        await withSignals(context.cli.reporter, context.tier, (signal) =>
           devLogs({
             root: cli.root,
             reporter: cli.reporter,
@@ -120,14 +85,17 @@ export const localEnvActions: EnvActionTable = {
         "run the tests in a fresh isolated environment, always torn down; exit code = result",
       async run(context) {
         const { cli, flags } = context;
-        const { result: report, signal } = await withSignals(context, (abort) =>
-          runTestTier({
-            root: cli.root,
-            reporter: cli.reporter,
-            signal: abort,
-            setupTimeoutSeconds: timeout(flags, 120),
-            ...(flags.service ? { services: flags.service } : {}),
-          }),
+        const { result: report, signal } = await withSignals(
+          context.cli.reporter,
+          context.tier,
+          (abort) =>
+            runTestTier({
+              root: cli.root,
+              reporter: cli.reporter,
+              signal: abort,
+              setupTimeoutSeconds: timeout(flags, 120),
+              ...(flags.service ? { services: flags.service } : {}),
+            }),
         );
         if (flags.json) cli.reporter.raw(JSON.stringify(report, null, 2));
         for (const service of report.services)

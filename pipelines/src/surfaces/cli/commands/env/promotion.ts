@@ -7,7 +7,7 @@ import { ExitCode } from "../../../../core/errors.ts";
 import { shortDigest } from "../../../../core/promotion/refs.ts";
 import { tierStatus } from "../../../../engines/host/promotion/status.ts";
 import type { CliContext } from "../../context.ts";
-import { requireConsent } from "../plan.ts";
+import { requireConsent } from "../../prompt.ts";
 import { type PromoteFlags, runPromotion } from "../promote.ts";
 import type { EnvAction, EnvActionContext, EnvActionTable } from "./actions.ts";
 
@@ -47,6 +47,7 @@ export async function printTierStatus(cli: CliContext, tier: string, flags: Prom
   const status = await tierStatus({
     root: cli.root,
     tier,
+    model: await cli.model(),
     verifySignatures: Boolean(flags.verify),
     ...(flags.evidence ? { evidence: flags.evidence } : {}),
   });
