@@ -35,6 +35,7 @@ export const rules = {
   ciOrphan: "repository/ci-orphan",
   ciApprovals: "repository/ci-approvals",
   ciDrift: "repository/ci-drift",
+  admissionPolicy: "repository/admission-policy",
   signingChain: "policy/signing-never-weakens",
   approvalsChain: "policy/approvals-never-weaken",
   lastTierProtected: "policy/last-tier-protected",

@@ -34,6 +34,16 @@ export interface EvidenceVerifier {
   sign(subject: PassageSubject, policy: SigningPolicy): Promise<Evidence>;
 }
 
+/**
+ * The annotation every passage signature of `tier` carries, `<project>.tier=<tier>`: cosign
+ * signs it into the payload's `optional` map, promotion verifies it with `cosign verify -a`, and
+ * the admission policy (core/manifests/admission.ts) asks the cluster to check the same pair.
+ * One definition, so the three can never disagree on the key.
+ */
+export function passageAnnotations(project: string, tier: string): Record<string, string> {
+  return { [`${project}.tier`]: tier };
+}
+
 /** `key:<ref>` / `identity:<subject> (<issuer>)`: how records and plans name a signer. */
 export function describeSigner(policy: SigningPolicy): string | null {
   if (policy.mode === "key" && policy.key) return `key:${policy.key}`;

@@ -12,6 +12,7 @@ import {
   describeSigner,
   type EvidenceVerifier,
   type PassageSubject,
+  passageAnnotations,
   type SigningPolicy,
 } from "../../core/promotion/evidence.ts";
 import type { EvidenceCheck } from "../../core/promotion/gates.ts";
@@ -109,7 +110,7 @@ export class DaggerCosignEvidence implements EvidenceVerifier {
 
   /** The annotation every passage signature carries (same key as the host verifier). */
   annotations(tier: string): Record<string, string> {
-    return { [`${this.options.project}.tier`]: tier };
+    return passageAnnotations(this.options.project, tier);
   }
 
   async verifySignature(subject: PassageSubject, policy: SigningPolicy): Promise<EvidenceCheck> {

@@ -19,6 +19,7 @@ import {
   type EvidenceKind,
   type EvidenceVerifier,
   type PassageSubject,
+  passageAnnotations,
   type SigningPolicy,
 } from "../../core/promotion/evidence.ts";
 import type { EvidenceCheck } from "../../core/promotion/gates.ts";
@@ -47,7 +48,7 @@ export class LocalEvidence implements EvidenceVerifier {
       verifier: "local",
       signer: describeSigner(policy),
       signature: null,
-      annotations: { [`${this.project}.tier`]: subject.tier },
+      annotations: passageAnnotations(this.project, subject.tier),
     };
   }
 }
@@ -84,7 +85,7 @@ export class CosignEvidence implements EvidenceVerifier {
   }
 
   private annotations(tier: string): Record<string, string> {
-    return { [`${this.options.project}.tier`]: tier };
+    return passageAnnotations(this.options.project, tier);
   }
 
   private missing(tier: string): string {
