@@ -31,8 +31,6 @@ export function checkAdmissionFiles(
     const tier = model.tiers[name]!;
     if (tier.runtime !== "kubernetes") continue;
     const file = `${overlayDir(name)}/${admissionFile}`;
-    const want = admissionFiles(tier)[admissionFile];
-    const got = facts.admissionPolicies[name];
     const at = (line: number, message: string, where = file): Problem => ({
       file: where,
       line,
@@ -42,6 +40,21 @@ export function checkAdmissionFiles(
       rule: rules.admissionPolicy,
       tier: name,
     });
+    let want: string | undefined;
+    try {
+      want = admissionFiles(tier)[admissionFile];
+    } catch (error) {
+      // A key reference cosign cannot use (e.g. aws-sm:) names no key Kyverno could read either.
+      problems.push(
+        at(
+          0,
+          `cannot generate the admission policy: ${(error as Error).message}`,
+          `environments/${name}.yaml`,
+        ),
+      );
+      continue;
+    }
+    const got = facts.admissionPolicies[name];
     if (want === undefined) {
       if (got !== undefined) {
         problems.push(
