@@ -14,6 +14,7 @@ import {
   checkAdmissionDrift,
   checkPolicies,
   type KubeObject,
+  migrationPrerequisitesOf,
   namespaceOf,
   publicKeyConfigMap,
   requiresAdmissionPolicy,
@@ -164,6 +165,11 @@ describe("the admission policy of a tier (generated from its signing block)", ()
       "/spec/failurePolicy",
       "/spec/attestors",
     ]);
+  });
+
+  it("the deploy applies it with the migration Job's prerequisites, so the Job's image is verified too", () => {
+    const object = rendered(model().tiers.prod!);
+    expect(migrationPrerequisitesOf([object])).toEqual([object]);
   });
 
   it("the file is the policy as YAML, under a generated-file header", () => {
