@@ -4,7 +4,7 @@
  * refuses a pod whose image from our registry is not signed by the tier's signer with the
  * passage annotation `<project>.tier=<previous tier>`, i.e. a digest that did not pass the
  * tier before. Generated from the tier's `signing` block, written by
- * scripts/render-admission.ts into k8s/overlays/<tier>/admission-policy.yaml, and held to the
+ * `tiers admission generate` into k8s/overlays/<tier>/admission-policy.yaml, and held to the
  * config by the drift checks (here for rendered overlays, core/repository/consistency.ts for
  * `tiers validate`). Pure. Why Kyverno and how to install it: docs/k8s.md#admission.
  *
@@ -61,7 +61,7 @@ export const publicKeyConfigMap = { name: "cosign-public-key", key: "cosign.pub"
 
 /** The attestor's name in CEL (`attestors.passage`): a fixed identifier, tier names may not be. */
 const attestorName = "passage";
-const regenerate = "run `npx tsx scripts/render-admission.ts` to regenerate it";
+const regenerate = "run `tiers admission generate` to regenerate it";
 
 /** True for the tiers whose overlay carries an admission policy: kubernetes, signatures required. */
 export function requiresAdmissionPolicy(tier: Tier): boolean {
@@ -168,7 +168,7 @@ export function admissionPolicy(tier: Tier): ImageValidatingPolicy | undefined {
 }
 
 const generatedNote = (tier: Tier) =>
-  `Generated from environments/${tier.tier}.yaml (signing, promotion.from) by scripts/render-admission.ts; do not edit.\n# Needs Kyverno ${kyverno.version} (chart ${kyverno.chart}) in the cluster: docs/k8s.md#admission`;
+  `Generated from environments/${tier.tier}.yaml (signing, promotion.from) by tiers admission generate; do not edit.\n# Needs Kyverno ${kyverno.version} (chart ${kyverno.chart}) in the cluster: docs/k8s.md#admission`;
 
 /** The overlay file of `tier`'s admission policy, by name relative to its overlay; {} if none. */
 export function admissionFiles(tier: Tier): Record<string, string> {

@@ -18,7 +18,7 @@ export interface AdmissionFacts {
   overlayResources: Readonly<Record<string, readonly OverlayResource[]>>;
 }
 
-const regenerate = "run `npx tsx scripts/render-admission.ts`";
+const regenerate = "run `tiers admission generate`";
 
 /** Every admission policy file that is missing, stale, edited or not included, per tier. */
 export function checkAdmissionFiles(

@@ -176,7 +176,7 @@ describe("the admission policy of a tier (generated from its signing block)", ()
     const prod = model().tiers.prod!;
     const text = admissionFiles(prod)[admissionFile]!;
     expect(text.split("\n")[0]).toBe(
-      "# Generated from environments/prod.yaml (signing, promotion.from) by scripts/render-admission.ts; do not edit.",
+      "# Generated from environments/prod.yaml (signing, promotion.from) by tiers admission generate; do not edit.",
     );
     expect(parse(text)).toEqual(admissionPolicy(prod));
   });
@@ -211,7 +211,7 @@ describe("admission drift in a rendered overlay", () => {
     const signed = model().tiers.staging!;
     const unsigned = withStagingSigning("  required: false\n  mode: none\n").tiers.staging!;
     expect(checkAdmissionDrift([rendered(signed)], unsigned).map((f) => f.message)).toEqual([
-      "is not derived from the tier config (signing.required is off); run `npx tsx scripts/render-admission.ts` to regenerate it",
+      "is not derived from the tier config (signing.required is off); run `tiers admission generate` to regenerate it",
     ]);
   });
 });

@@ -47,7 +47,7 @@ describe("admission policy files against the tier config (tiers validate)", () =
     const line =
       facts.admissionPolicies.prod.split("\n").findIndex((l) => l.includes("tiers.tier")) + 1;
     expect(lines(m, facts)).toEqual([
-      `k8s/overlays/prod/admission-policy.yaml:${line}:1: differs from what environments/prod.yaml (signing, promotion.from) generates, from line ${line}; run \`npx tsx scripts/render-admission.ts\` [repository/admission-policy]`,
+      `k8s/overlays/prod/admission-policy.yaml:${line}:1: differs from what environments/prod.yaml (signing, promotion.from) generates, from line ${line}; run \`tiers admission generate\` [repository/admission-policy]`,
     ]);
   });
 
@@ -70,7 +70,7 @@ describe("admission policy files against the tier config (tiers validate)", () =
     const facts = inSync(m);
     delete facts.admissionPolicies.staging;
     expect(lines(m, facts)).toEqual([
-      "k8s/overlays/staging/admission-policy.yaml: staging requires signatures, so its overlay needs the admission policy that makes the cluster verify them; run `npx tsx scripts/render-admission.ts` [repository/admission-policy]",
+      "k8s/overlays/staging/admission-policy.yaml: staging requires signatures, so its overlay needs the admission policy that makes the cluster verify them; run `tiers admission generate` [repository/admission-policy]",
     ]);
   });
 
