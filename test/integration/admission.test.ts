@@ -102,6 +102,16 @@ describe("the admission policy on the real kubectl kustomize (no cluster here: r
       (p) => p.rule === "repository/admission-policy",
     );
     expect(problems.map((p) => p.file)).toEqual(["k8s/overlays/prod/admission-policy.yaml"]);
+
+    // `tiers admission generate` writes the generated policy back; the drift is gone. (The CLI
+    // runs in-process here: validate's exit code stays in process.exitCode until reset.)
+    process.exitCode = 0;
+    const generated = await tiers("--root", dir, "admission", "generate");
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.stdout).toContain("wrote k8s/overlays/prod/admission-policy.yaml");
+    expect(checkAdmissionDrift(await render(dir, "prod"), model.tiers.prod!)).toEqual([]);
+    const again = await tiers("--root", dir, "admission", "generate");
+    expect(again.stdout).toContain("admission policies unchanged");
   });
 
   it("an overlay that drops the file from resources: renders without it, and both checks say so", async () => {

@@ -18,7 +18,13 @@ import { readIfExists } from "../repository.ts";
 export const registerAdmission: RegisterCommand = (program) => {
   const admission = program
     .command("admission")
-    .description("the cluster's admission policies, generated from the tier model");
+    .description("the cluster's admission policies, generated from the tier model")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ tiers admission generate   rewrite k8s/overlays/<tier>/admission-policy.yaml from environments/`,
+    );
   admission
     .command("generate")
     .description(

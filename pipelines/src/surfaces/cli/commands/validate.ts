@@ -47,8 +47,9 @@ offending value was written in (base.yaml or the tier file), or "<path>: <messag
 for a file the model needs that does not exist. Once the tier files are valid, the repository
 is checked against them: an overlay per kubernetes tier pinning every service built here,
 compose files per compose or ephemeral tier, each Dockerfile with the targets the tiers build,
-tfvars per tier with infrastructure, no overlay, tfvars or CI job of an undeclared tier, and
-the CI templates' generated tier jobs (\`tiers ci generate --check\`). Exit 0 when valid, 1 when not.
+tfvars per tier with infrastructure, no overlay, tfvars or CI job of an undeclared tier, the
+CI templates' generated tier jobs (\`tiers ci generate --check\`), and each signed kubernetes
+tier's admission policy (\`tiers admission generate\`). Exit 0 when valid, 1 when not.
 
 Examples:
   $ tiers validate                     check the repository in the current directory
