@@ -18,6 +18,7 @@
  * - `cosign attest --predicate <file> --type <type>` / `cosign verify-attestation --type`
  *   print DSSE envelopes (`{payloadType, payload: base64(in-toto statement), signatures}`).
  */
+import type { KeyRef } from "../core/promotion/signing-key.ts";
 import { parseVerifyOutput, type VerifiedSignature } from "./cosign-output.ts";
 import { ToolError } from "./errors.ts";
 import type { Invocation, SecretFile, ToolResult } from "./invocation.ts";
@@ -41,8 +42,6 @@ export type CosignErrorKind =
 // Key references are read by core too (the admission policy names the same KMS key), so the
 // parser lives there, once: core/promotion/signing-key.ts.
 export { type KeyRef, parseKeyRef } from "../core/promotion/signing-key.ts";
-
-import type { KeyRef } from "../core/promotion/signing-key.ts";
 
 /** The `--key` argument for a key reference (`env://NAME` for environment keys). */
 export function keyArgument(key: KeyRef): string {
