@@ -123,9 +123,16 @@ describe("adopting: the cases an adopting team hits (scratch copies of this repo
     );
     expect(stale.stdout).toMatch(/\.gitlab-ci\.yml:\d+:1: .*\[repository\/ci-orphan\]/);
 
+    // prod's admission policy still admits what passed staging (k8s/overlays/prod).
+    expect(stale.stdout).toMatch(
+      /^k8s\/overlays\/prod\/admission-policy\.yaml:\d+:1: .*\[repository\/admission-policy\]$/m,
+    );
+
     expect((await tiers(repo, "ci", "generate")).code).toBe(0);
     expect((await tiers(repo, "ci", "generate", "--check")).code).toBe(0);
+    expect((await tiers(repo, "admission", "generate")).code).toBe(0);
     expectValid(await tiers(repo, "validate"));
+    expect(kustomize(repo, "prod")).toContain("tiers.tier: test");
     expectPlanned(await tiers(repo, "plan", "--env", "prod"), "prod");
     expect(kustomize(repo, "prod")).toContain("namespace: tiers-prod");
     expect(readFileSync(join(repo.root, ".gitlab-ci.yml"), "utf8")).not.toContain("staging:");

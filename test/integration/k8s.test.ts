@@ -324,10 +324,10 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines()).toEqual([
       "delete job tiers-staging-api-migrate",
-      "apply 5 objects",
+      "apply 6 objects", // namespace, config, secrets and the admission policy, before the Job
       "get job tiers-staging-api-migrate",
-      "apply --dry-run=server 18 objects",
-      "apply 18 objects",
+      "apply --dry-run=server 19 objects",
+      "apply 19 objects",
       "rollout status deployment/tiers-staging-api",
       "rollout status deployment/tiers-staging-worker",
       "GET tiers-staging-api:http/proxy/healthz",
@@ -399,9 +399,9 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     expect(error.message).toMatch(/\(invalid\); nothing was applied/);
     expect(cluster.lines()).toEqual([
       "delete job tiers-staging-api-migrate",
-      "apply 5 objects",
+      "apply 6 objects",
       "get job tiers-staging-api-migrate",
-      "apply --dry-run=server 18 objects",
+      "apply --dry-run=server 19 objects",
     ]);
   });
 
@@ -461,11 +461,11 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.outcome).toBe("deployed");
     expect(cluster.lines().slice(0, 9)).toEqual([
       "delete job tiers-prod-api-migrate",
-      "apply 5 objects",
+      "apply 6 objects",
       "get job tiers-prod-api-migrate",
       "get service tiers-prod-api",
-      "apply --dry-run=server 25 objects",
-      "apply 25 objects",
+      "apply --dry-run=server 26 objects",
+      "apply 26 objects",
       "rollout status deployment/tiers-prod-api-blue",
       "rollout status deployment/tiers-prod-api-green",
       "rollout status deployment/tiers-prod-worker",
@@ -517,11 +517,11 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(result.liveColours).toEqual({ api: "green" });
     expect(cluster.lines()).toEqual([
       "delete job tiers-prod-api-migrate",
-      "apply 5 objects",
+      "apply 6 objects",
       "get job tiers-prod-api-migrate",
       "get service tiers-prod-api",
-      "apply --dry-run=server 22 objects",
-      "apply 22 objects",
+      "apply --dry-run=server 23 objects",
+      "apply 23 objects",
       "rollout status deployment/tiers-prod-api-green",
       "rollout status deployment/tiers-prod-worker",
       "GET tiers-prod-api-preview:http/proxy/healthz",

@@ -156,3 +156,12 @@ export function describeTimeout(
       : `raise ${limit.variable} if the call is expected to take longer`,
   };
 }
+
+/**
+ * How long the cluster's API server waits for Kyverno's answer about one admission request
+ * (the admission policy's `webhookConfiguration.timeoutSeconds`; the API server allows 1..30).
+ * Written into a generated, committed file, so it is a constant rather than an environment
+ * override: the drift check must see the same text on every machine. The policy fails closed
+ * (`failurePolicy: Fail`), so a timeout refuses the pod.
+ */
+export const admissionWebhookSeconds = 15;

@@ -36,6 +36,7 @@ export const rules = {
   ciApprovals: "repository/ci-approvals",
   ciDrift: "repository/ci-drift",
   expandContract: "repository/expand-contract",
+  admissionPolicy: "repository/admission-policy",
   signingChain: "policy/signing-never-weakens",
   approvalsChain: "policy/approvals-never-weaken",
   lastTierProtected: "policy/last-tier-protected",

@@ -4,6 +4,7 @@
  * `kubectl kustomize` rendered and the merged tier. See docs/k8s.md.
  */
 import type { Tier } from "../environment/schema.ts";
+import { checkAdmissionDrift } from "./admission.ts";
 import type { KubeObject } from "./documents.ts";
 import { checkDrift, type DriftOptions } from "./drift.ts";
 import type { ManifestFinding } from "./findings.ts";
@@ -11,6 +12,8 @@ import { checkObservabilityDrift } from "./observability-drift.ts";
 import { checkPolicies } from "./policy.ts";
 import { validateSchemas } from "./schema.ts";
 
+export * from "./admission.ts";
+export * from "./admission-schema.ts";
 export * from "./blue-green.ts";
 export * from "./documents.ts";
 export * from "./drift.ts";
@@ -44,5 +47,6 @@ export function checkRendered(
     ...checkPolicies(objects),
     ...checkDrift(objects, tier, options),
     ...checkObservabilityDrift(objects, tier),
+    ...checkAdmissionDrift(objects, tier),
   ];
 }

@@ -4,7 +4,8 @@
  * required fields, enums and quantity/format rules without an API server. Custom resources the
  * overlays use are checked too: the Prometheus Operator's ServiceMonitor and PrometheusRule
  * against their real CRD schemas (@kubernetes-models/prometheus-operator compiles them from the
- * operator's CRDs), External Secrets against a local schema of the fields we rely on.
+ * operator's CRDs), External Secrets and Kyverno's admission policy against local schemas of
+ * the fields we rely on (admission-schema.ts cites Kyverno's CRD).
  *
  * Limit, stated plainly: like kubeconform without `-strict`, the compiled schemas accept
  * unknown fields, so a misspelt optional field is not caught here. The tier policies and the
@@ -13,6 +14,11 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import {
+  imageValidatingPolicySchema,
+  kyvernoPolicyApiVersion,
+  kyvernoPolicyKind,
+} from "./admission-schema.ts";
 import { type KubeObject, objectId } from "./documents.ts";
 
 /** One schema violation, located by object and JSON path. */
@@ -113,6 +119,8 @@ const externalSecret = z.object({
 
 const customSchemas = new Map<string, z.ZodType>([
   ["external-secrets.io/v1/ExternalSecret", externalSecret],
+  // The admission policy: a schema of the fields we write, cited to Kyverno's CRD and types.
+  [`${kyvernoPolicyApiVersion}/${kyvernoPolicyKind}`, imageValidatingPolicySchema],
 ]);
 
 /** True when this module can validate objects of `apiVersion`/`kind`. */

@@ -36,8 +36,10 @@ export interface EvidenceVerifier {
 }
 
 /**
- * The annotation every passage signature carries, `{ "<project>.tier": "<tier>" }`: the host
- * and Dagger verifiers sign and verify with this one key (projectLabel's `tier`).
+ * The annotation every passage signature of `tier` carries, `<project>.tier=<tier>`: cosign
+ * signs it into the payload's `optional` map, promotion verifies it with `cosign verify -a`, and
+ * the admission policy (core/manifests/admission.ts) asks the cluster to check the same pair.
+ * One definition (projectLabel's `tier` key), so the three can never disagree on the key.
  */
 export function passageAnnotations(project: string, tier: string): Record<string, string> {
   return { [projectLabel(project).tier]: tier };

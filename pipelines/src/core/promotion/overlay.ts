@@ -55,6 +55,33 @@ function parseOverlay(text: string, where: string) {
   return { doc: doc!, lineCounter: parsed.value.lineCounter };
 }
 
+/** One `resources:` entry of a kustomization: a file or directory kustomize includes. */
+export interface OverlayResource {
+  path: string;
+  /** 1-based line of the entry. */
+  line: number;
+}
+
+/**
+ * The `resources:` of an overlay, with their lines, so `tiers validate` can say which
+ * generated file an overlay forgot to include. A missing list means none.
+ */
+export function readResources(text: string, where: string): OverlayResource[] {
+  const { doc, lineCounter } = parseOverlay(text, where);
+  const resources = doc.get("resources", true);
+  if (resources === undefined || resources === null) return [];
+  if (!isSeq(resources)) {
+    throw new TiersError("`resources:` must be a list of paths", { where });
+  }
+  return resources.items.map((item) => {
+    const range = (item as { range?: [number, number, number] } | null)?.range;
+    return {
+      path: isScalar(item) ? String(item.value) : "",
+      line: range ? lineCounter.linePos(range[0]).line : 0,
+    };
+  });
+}
+
 /** Reads every image pin of an overlay. A missing `images:` list means no pins yet. */
 export function readPins(text: string, where: string): OverlayPin[] {
   const { doc, lineCounter } = parseOverlay(text, where);

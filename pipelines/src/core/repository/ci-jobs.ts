@@ -4,8 +4,8 @@
  * every `--env <tier>` of its `dagger call`s. Pure; located at the job's key line.
  */
 import { isMap, isScalar, type YAMLMap } from "yaml";
-import { parseYamlDocuments } from "../yaml.ts";
 import { type Problem, rules } from "../environment/problems.ts";
+import { parseYamlDocuments } from "../yaml.ts";
 import type { CiJob } from "./consistency.ts";
 
 /** `--env <tier>` words in a dagger call. */

@@ -1,7 +1,8 @@
 /**
  * Whether the repository holds what its environment model says it runs: an overlay per
  * Kubernetes tier pinning every service built here, compose files per compose or ephemeral
- * tier, a Dockerfile with every target the tiers build, tfvars per tier with infrastructure,
+ * tier (with the admission policy its signing block generates), a Dockerfile with every target
+ * the tiers build, tfvars per tier with infrastructure,
  * CI jobs for the tiers that exist (and only those). Pure: the surface gathers the facts (file
  * listings, parsed overlays, Dockerfile stages, CI jobs) and this decides what is missing or
  * left over. Tier and service names come from the model only, never from here.
@@ -9,6 +10,7 @@
 import type { EnvironmentModel } from "../environment/model.ts";
 import { type Problem, rules } from "../environment/problems.ts";
 import { type OverlayPin, overlayPath } from "../promotion/overlay.ts";
+import { type AdmissionFacts, checkAdmissionFiles } from "./admission.ts";
 
 /** Where repository files live, relative to the root; one definition each. */
 export const layout = {
@@ -37,7 +39,7 @@ export interface CiJob {
 }
 
 /** What the surface read from the repository; absent entries mean "does not exist". */
-export interface RepositoryFacts {
+export interface RepositoryFacts extends AdmissionFacts {
   /** Repository-relative paths of the files that exist (at least those the model names). */
   files: ReadonlySet<string>;
   /** Directory names under k8s/overlays/. */
@@ -127,6 +129,7 @@ export function checkRepository(model: EnvironmentModel, facts: RepositoryFacts)
     }
   }
 
+  problems.push(...checkAdmissionFiles(model, facts, (tier) => `${layout.overlaysDir}/${tier}`));
   problems.push(...checkDockerfiles(model, facts));
 
   for (const dir of facts.overlayDirs) {

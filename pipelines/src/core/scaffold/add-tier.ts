@@ -12,6 +12,7 @@ import { type CiVendor, ciFiles, generatedBlocks } from "../ci/tier-jobs.ts";
 import { type EnvironmentModel, type SourceFile, validateSources } from "../environment/model.ts";
 import { formatProblem } from "../environment/problems.ts";
 import { runtimes, type Tier } from "../environment/schema.ts";
+import { admissionFile, admissionFiles } from "../manifests/admission.ts";
 import { unpromotedDigest } from "../manifests/pins.ts";
 import { readPins, setPins } from "../promotion/overlay.ts";
 import { declaresInfrastructure, layout } from "../repository/consistency.ts";
@@ -162,6 +163,17 @@ export function planAddTier(model: EnvironmentModel, snapshot: Snapshot, add: Ad
       layout.tfvars(add.name),
       `# Copied from ${source.tier}.tfvars by \`tiers add tier\`: give ${add.name} its own network (vpc_cidr) and sizes.\n${renameTier(from, model.project, source, add)}`,
     );
+  }
+
+  // Generated admission policies follow the new chain: the new tier's (copied from the
+  // template, which promoted from another tier) and the re-pointed next tier's both name the
+  // tier they now promote from. Only where an overlay already carries one.
+  for (const name of [add.name, next]) {
+    if (name === undefined || newModel.tiers[name]?.runtime !== "kubernetes") continue;
+    const path = `${layout.overlaysDir}/${name}/${admissionFile}`;
+    if (!writes.has(path) && !snapshot.has(path)) continue;
+    const text = admissionFiles(newModel.tiers[name]!)[admissionFile];
+    if (text !== undefined) write(writes, snapshot, path, text);
   }
 
   for (const [vendor, file] of Object.entries(ciFiles) as [CiVendor, string][]) {

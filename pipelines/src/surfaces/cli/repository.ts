@@ -10,7 +10,8 @@ import { spliceBlocks } from "../../core/ci/blocks.ts";
 import { type CiVendor, ciFiles, generatedBlocks } from "../../core/ci/tier-jobs.ts";
 import type { EnvironmentModel, Problem } from "../../core/environment/index.ts";
 import { TiersError } from "../../core/errors.ts";
-import { readPins } from "../../core/promotion/overlay.ts";
+import { admissionFile } from "../../core/manifests/admission.ts";
+import { readPins, readResources } from "../../core/promotion/overlay.ts";
 import { ciJobsOf } from "../../core/repository/ci-jobs.ts";
 import {
   checkRepository,
@@ -52,13 +53,18 @@ export async function readRepositoryFacts(
   const files = new Set<string>();
   const overlayDirs = await listDir(root, layout.overlaysDir, true);
   const overlayPins: Record<string, ReturnType<typeof readPins> | string> = {};
+  const overlayResources: Record<string, ReturnType<typeof readResources>> = {};
+  const admissionPolicies: Record<string, string> = {};
   for (const dir of overlayDirs) {
     const file = layout.overlay(dir);
     const text = await readIfExists(root, file);
+    const policy = await readIfExists(root, `${layout.overlaysDir}/${dir}/${admissionFile}`);
+    if (policy !== undefined) admissionPolicies[dir] = policy;
     if (text === undefined) continue;
     files.add(file);
     try {
       overlayPins[dir] = readPins(text, file);
+      overlayResources[dir] = readResources(text, file);
     } catch (error) {
       overlayPins[dir] = (error as Error).message;
     }
@@ -98,6 +104,8 @@ export async function readRepositoryFacts(
     overlayDirs,
     tfvarsTiers,
     overlayPins,
+    overlayResources,
+    admissionPolicies,
     dockerfileStages: dockerfiles,
     ciFiles: present,
     ciJobs,

@@ -6,6 +6,7 @@
  */
 import type { Tier } from "../../../../pipelines/src/core/environment/schema.ts";
 import {
+  admissionPolicy,
   blueGreenServices,
   colourNames,
   exposedPorts,
@@ -64,6 +65,10 @@ export function fixtureObjects(tier: Tier, runtime: Record<string, string>): Kub
       ...o,
       metadata: meta(`${tier.project}-${tier.tier}-${o.metadata.name}`, o.metadata.labels),
     })),
+    // The admission policy, as kustomize renders admission-policy.yaml (tiers requiring signatures).
+    ...[admissionPolicy(tier)].flatMap((o) =>
+      o ? [{ ...o, metadata: meta(`${tier.project}-${tier.tier}-${o.metadata.name}`) }] : [],
+    ),
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",

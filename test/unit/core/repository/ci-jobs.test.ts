@@ -61,6 +61,8 @@ describe("CI jobs of a template", () => {
       tfvarsTiers: [],
       overlayPins: { omega: [] },
       dockerfileStages: {},
+      admissionPolicies: {},
+      overlayResources: { omega: [] },
       ciFiles: ["ci.yml"],
       ciJobs: read.jobs,
       ciProblems: read.problems,

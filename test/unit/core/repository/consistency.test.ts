@@ -17,6 +17,8 @@ function model(): EnvironmentModel {
     runtime,
     promotion: { from },
     registry: { host: "registry.example", namespace: "acme" },
+    project: "acme",
+    signing: { required: false, mode: "none" },
     services: {
       svc: {
         build: { dockerfile: "svc/Dockerfile", target: runtime === "compose" ? "dev" : "release" },
@@ -46,6 +48,8 @@ function facts(overrides: Partial<RepositoryFacts> = {}): RepositoryFacts {
     ]),
     overlayDirs: ["omega"],
     tfvarsTiers: ["omega"],
+    admissionPolicies: {},
+    overlayResources: { omega: [{ path: "../../base", line: 5 }] },
     overlayPins: {
       omega: [{ index: 0, name: "acme/svc", newName: "registry.example/acme/svc", line: 7 }],
     },

@@ -49,8 +49,9 @@ for a file the model needs that does not exist. Once the tier files are valid, t
 is checked against them: an overlay per kubernetes tier pinning every service built here,
 compose files per compose or ephemeral tier, each Dockerfile with the targets the tiers build,
 tfvars per tier with infrastructure, no overlay, tfvars or CI job of an undeclared tier, the
-CI templates' generated tier jobs (\`tiers ci generate --check\`), and, for each blue-green
-tier, no migration it does not run yet that drops or renames a table or column outside a marked
+CI templates' generated tier jobs (\`tiers ci generate --check\`), each signed kubernetes
+tier's admission policy (\`tiers admission generate\`), and, for each blue-green tier, no
+migration it does not run yet that drops or renames a table or column outside a marked
 contract step (docs/k8s.md "Expand then contract"). Exit 0 when valid, 1 when not.
 
 Examples:
