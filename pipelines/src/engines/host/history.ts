@@ -42,7 +42,8 @@ export class PromotionRepo {
   async run(invocation: Invocation, allowFailure = false): Promise<ToolResult> {
     return runHost(invocation, {
       root: this.root,
-      env: { ...this.env, GIT_TERMINAL_PROMPT: "0" },
+      // git's messages in English: showAt tells "no such path" from other failures by them.
+      env: { ...this.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "" },
       reject: !allowFailure,
     });
   }
@@ -75,10 +76,19 @@ export class PromotionRepo {
     return result.stdout.trim();
   }
 
-  /** A file's text at a revision, or undefined when it does not exist there. */
+  /**
+   * A file's text at a revision, or undefined when the revision has no such path. Any other
+   * failure (an unknown revision, a broken repository) throws: "could not read" is never "absent".
+   */
   async showAt(rev: string, path: string): Promise<string | undefined> {
     const result = await this.run(git.showFile(rev, path), true);
-    return result.exitCode === 0 ? `${result.stdout}\n`.replace(/\n+$/, "\n") : undefined;
+    if (result.exitCode === 0) return `${result.stdout}\n`.replace(/\n+$/, "\n");
+    // git's own wording (object-name.c, diagnose_invalid_oid_path) for a path not in the tree.
+    if (/does not exist in '|exists on disk, but not in '/.test(result.stderr)) return undefined;
+    throw new TiersError(`git could not read ${path} at ${rev}: ${result.stderr.trim()}`, {
+      where: `${path} (at ${rev.slice(0, 12)})`,
+      hint: "check the revision and the repository (`git fsck`); records are read from git",
+    });
   }
 
   /** A record at a revision (default HEAD), validated; undefined when absent. */
@@ -288,7 +298,11 @@ async function removeStale(path: string, judged: string): Promise<boolean> {
     await unlink(aside);
     return true;
   }
-  await link(aside, path).catch(() => undefined);
+  // Only "someone already holds a new lock at path" (EEXIST) is expected here; any other failure
+  // to put the live lock back must surface, not leave the holder without its lock file.
+  await link(aside, path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
   await unlink(aside);
   return false;
 }
