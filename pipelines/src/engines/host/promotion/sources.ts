@@ -16,7 +16,9 @@ import {
 } from "../../../core/artefact.ts";
 import { firstLine } from "../../../core/errors.ts";
 import type { Fact } from "../../../core/promotion/gates.ts";
+import { overlayPath, readPins } from "../../../core/promotion/overlay.ts";
 import { invalidRead, type RecordRead } from "../../../core/promotion/record-read.ts";
+import { parseRecord } from "../../../core/promotion/records.ts";
 import * as registry from "../../../tools/registry.ts";
 import type { PromotionRepo } from "../history.ts";
 import { runHost } from "../run.ts";
@@ -119,6 +121,37 @@ export function artefactFiles(root: string): ArtefactReader {
         }
       }
       return records;
+    },
+  };
+}
+
+/**
+ * Records and pins from a checkout's files rather than git: for an engine that receives the
+ * repository without its .git (the Dagger module's filtered directory, a CI checkout of one
+ * commit, where the files are that commit's). Same contract as the git reader: absent only
+ * when there is no such file.
+ */
+export function workingTreeRecords(root: string): RecordReader {
+  const text = async (path: string) => {
+    try {
+      return await readFile(join(root, path), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  };
+  return {
+    async record<T>(schema: z.ZodType<T>, path: string) {
+      const found = await text(path);
+      return found === undefined ? undefined : parseRecord(schema, found, path);
+    },
+    async files(dir: string) {
+      const names = await readdir(join(root, dir), { recursive: true }).catch(() => [] as string[]);
+      return names.map((n) => `${dir}/${n}`).sort();
+    },
+    async pinsAt(tier: string) {
+      const found = await text(overlayPath(tier));
+      return found === undefined ? undefined : readPins(found, overlayPath(tier));
     },
   };
 }
