@@ -326,10 +326,18 @@ export class Tiers {
     kubeconfig?: Secret,
     /** kubeconfig context to use (default: the file's current context). */
     kubeContext?: string,
-    /** Render, check and plan only; no cluster is contacted. */
+    /** Render, check and plan only; no cluster is contacted (the pins are still verified). */
     dryRun = false,
+    /** Key mode: the cosign public key the pins' signatures are verified with, as a Dagger secret. */
+    cosignPublicKey?: Secret,
   ): Promise<string> {
-    return deployWithDagger(this.pipeline(), { env, kubeconfig, kubeContext, dryRun });
+    return deployWithDagger(this.pipeline(), {
+      env,
+      kubeconfig,
+      kubeContext,
+      dryRun,
+      cosignPublicKey,
+    });
   }
 
   /**

@@ -32,6 +32,11 @@ import {
   type DeployResult,
   deployTier,
 } from "../../pipelines/src/engines/host/deploy.ts";
+import {
+  type DeployVerifier,
+  overlayPins,
+  readOverlay,
+} from "../../pipelines/src/engines/host/deploy-verify.ts";
 import { runHost } from "../../pipelines/src/engines/host/run.ts";
 import { SecretStore } from "../../pipelines/src/engines/host/secrets.ts";
 import type { Invocation, ToolResult } from "../../pipelines/src/tools/invocation.ts";
@@ -290,6 +295,19 @@ class FakeCluster {
   }
 }
 
+/**
+ * Pins as a promotion leaves them (passage recorded, not rejected, signed): these tests are about
+ * the cluster steps after verification. Verification itself runs on real git, registry and
+ * cosign in test/integration/promotion/deploy-verify.test.ts.
+ */
+const pinsHold: DeployVerifier = async (tier, m) =>
+  overlayPins(m, tier, await readOverlay(pinnedRoot, tier)).map((pin) => ({
+    ...pin,
+    passage: { ok: true, why: "recorded (stand-in)" },
+    rejection: { state: "absent", file: "releases/rejections/" },
+    signature: { ok: true, why: "verifies (stand-in)" },
+  }));
+
 async function deploy(cluster: FakeCluster, tier: string, edit?: (m: EnvironmentModel) => void) {
   const sink = memorySink();
   const used = structuredClone(model);
@@ -299,6 +317,7 @@ async function deploy(cluster: FakeCluster, tier: string, edit?: (m: Environment
     tier,
     model: used,
     run: cluster.run,
+    verify: pinsHold,
     reporter: new Reporter({ sink }),
     sleep: async (ms) => {
       cluster.sleeps.push(ms);
@@ -621,6 +640,7 @@ describe("deploy on the real kubectl with no API server (argument vectors only: 
         model,
         secrets: new SecretStore().define("kubeconfig", { file: kubeconfig }),
         reporter: new Reporter({ sink }),
+        verify: pinsHold,
       }),
     );
     expect(error.message).toMatch(

@@ -220,6 +220,9 @@ export function serializeArtefactRecord(record: ArtefactRecord): string {
  * Reads the record of a commit, or `latest`. A missing record is an error that says how to
  * create one, because every later stage (sign, promote, deploy) starts from it.
  */
+/** No artefact record exists for a commit: absent, as opposed to a record that is broken. */
+export class MissingArtefactRecord extends TiersError {}
+
 export async function readArtefactRecord(
   root: string,
   which: string = "latest",
@@ -230,7 +233,7 @@ export async function readArtefactRecord(
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new TiersError(`no artefact record for ${which}`, {
+    throw new MissingArtefactRecord(`no artefact record for ${which}`, {
       where: file,
       hint: "run `tiers build` then `tiers publish` to publish images and record their digests",
     });

@@ -4,7 +4,7 @@
  * scripted fake (no Dagger engine, no cosign, no registry, no cluster here). Rendering is real:
  * `kubectl kustomize` runs on this machine's kubectl, as it needs no cluster.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Container, dag } from "@dagger.io/dagger";
@@ -324,13 +324,13 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
     expect(out).toContain("plan: apply");
   });
 
-  it("applies server-side with the kubeconfig as a mounted secret and the manifests on stdin", async () => {
-    // A checkout where staging has a promoted pin, so the deploy gets as far as the cluster.
-    temp = await mkdtemp(join(tmpdir(), "tiers-dagger-deploy-"));
-    for (const dir of ["environments", "k8s", "compose"]) {
-      await cp(join(repositoryRoot, dir), join(temp, dir), { recursive: true });
+  /** A checkout whose staging overlay pins `digestOf("api")`; with its passage into staging when `passed`. */
+  async function pinnedCheckout(passed: boolean): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "tiers-dagger-deploy-"));
+    for (const sub of ["environments", "k8s", "compose"]) {
+      await cp(join(repositoryRoot, sub), join(dir, sub), { recursive: true });
     }
-    const overlay = join(temp, "k8s/overlays/staging/kustomization.yaml");
+    const overlay = join(dir, "k8s/overlays/staging/kustomization.yaml");
     const text = await readFile(overlay, "utf8");
     const pins = readPins(text, overlay);
     await writeFile(
@@ -341,9 +341,96 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
         overlay,
       ),
     );
+    if (passed) {
+      const hex = digestOf("api").replace(":", "-");
+      await mkdir(join(dir, "releases/passages/staging"), { recursive: true });
+      await writeFile(
+        join(dir, `releases/passages/staging/${hex}.yaml`),
+        [
+          "kind: passage",
+          "tier: staging",
+          `digest: ${digestOf("api")}`,
+          "service: api",
+          `repository: ${pins[0]!.newName}`,
+          "commit: null",
+          "recorded_by: ci",
+          'recorded_at: "2026-11-22T00:00:00Z"',
+          "gates: []",
+          "evidence: { verifier: cosign, signer: null, signature: null }",
+          "",
+        ].join("\n"),
+      );
+    }
+    return dir;
+  }
+
+  /** The registry serves the pinned digest; cosign finds the test passage signed by staging's identity. */
+  const verifiedThen =
+    (next: (invocation: Invocation) => Promise<ToolResult>) => async (invocation: Invocation) => {
+      if (invocation.tool === "skopeo")
+        return ok(JSON.stringify({ Digest: digestOf("api"), Labels: {} }));
+      if (invocation.tool === "cosign") {
+        const ref = invocation.args.at(-1)!;
+        return ok(
+          JSON.stringify([
+            {
+              critical: {
+                identity: { "docker-reference": ref.slice(0, ref.indexOf("@")) },
+                image: { "docker-manifest-digest": ref.slice(ref.indexOf("@") + 1) },
+                type: "cosign container image signature",
+              },
+              optional: {
+                "tiers.tier": "test",
+                Subject: identity.subject,
+                Issuer: identity.issuer,
+              },
+            },
+          ]),
+        );
+      }
+      return next(invocation);
+    };
+
+  it("verifies every pin before anything is applied: no passage into the tier refuses, dry run included", async () => {
+    temp = await pinnedCheckout(false);
     const tiers = offlineTiers();
     tiers.root = temp;
-    tiers.tool = renderOrUnreachable(temp);
+    tiers.tool = verifiedThen(renderOrUnreachable(temp));
+    const refused = tiers.deploy("staging", undefined, undefined, true);
+    await expect(refused).rejects.toThrow(/deploy of staging refused: 2 pin\(s\) do not hold/);
+    await expect(refused).rejects.toThrow(
+      /no passage record releases\/passages\/staging\/sha256-a+\.yaml/,
+    );
+    expect(
+      tiers.calls.filter((c) => c.invocation.tool === "kubectl").map((c) => c.invocation.args[0]),
+    ).toEqual(["kustomize"]);
+  });
+
+  it("checks each pin's registry digest with skopeo and its signature with cosign, in their images", async () => {
+    temp = await pinnedCheckout(true);
+    const tiers = offlineTiers();
+    tiers.root = temp;
+    tiers.tool = verifiedThen(renderOrUnreachable(temp));
+    const out = await tiers.deploy("staging", undefined, undefined, true);
+    expect(out).toMatch(
+      /2 pin\(s\) hold: passage into staging recorded, not rejected, signature verifies/,
+    );
+    const verify = tiers.calls.find((c) => c.invocation.tool === "cosign")!;
+    // The promotion gate's signature, re-checked: test's passage, by staging's keyless identity.
+    expect(verify.invocation.args).toEqual(
+      expect.arrayContaining(["--certificate-identity", identity.subject, "-a", "tiers.tier=test"]),
+    );
+    expect(opsNamed(verify.container, "from")[0]?.args.address).toBe(toolImageRef("cosign"));
+    const skopeo = tiers.calls.find((c) => c.invocation.tool === "skopeo")!;
+    expect(opsNamed(skopeo.container, "from")[0]?.args.address).toBe(toolImageRef("skopeo"));
+  });
+
+  it("applies server-side with the kubeconfig as a mounted secret and the manifests on stdin", async () => {
+    // A checkout where staging has a promoted pin, so the deploy gets as far as the cluster.
+    temp = await pinnedCheckout(true);
+    const tiers = offlineTiers();
+    tiers.root = temp;
+    tiers.tool = verifiedThen(renderOrUnreachable(temp));
     await expect(tiers.deploy("staging", dag.setSecret("kubeconfig", kubeconfig))).rejects.toThrow(
       TiersError,
     );

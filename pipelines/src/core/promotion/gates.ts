@@ -6,6 +6,7 @@
  */
 import { projectLabel } from "../artefact.ts";
 import { gateNames } from "../environment/schema.ts";
+import { describeInvalid, type RecordRead } from "./record-read.ts";
 import type { GateResult, RejectionRecord } from "./records.ts";
 import { isDigest } from "./refs.ts";
 
@@ -46,7 +47,8 @@ export interface CandidateFacts {
   labels: Fact<Record<string, string>>;
   /** What the registry serves for the candidate: the manifest digest it resolves to. */
   registryDigest: Fact<string>;
-  rejection: RejectionRecord | undefined;
+  /** The digest's rejection record: absent passes `not-rejected`; present or invalid fail it. */
+  rejection: RecordRead<RejectionRecord>;
 }
 
 /** Facts about the tier as a whole. */
@@ -181,19 +183,36 @@ export function candidateGates(
     }
   }
 
-  if (want("not-rejected")) {
-    results.push(
-      facts.rejection
-        ? gate(
-            "not-rejected",
-            false,
-            `rejected by ${facts.rejection.rejected_by} at ${facts.rejection.rejected_at}: ${facts.rejection.reason}`,
-            s,
-          )
-        : gate("not-rejected", true, "no rejection recorded", s),
-    );
-  }
+  if (want("not-rejected")) results.push(notRejectedGate(facts.rejection, s));
   return results;
+}
+
+/**
+ * The `not-rejected` verdict of one rejection read. Only a rejection that is certainly absent
+ * passes: a record that exists but cannot be read may be a rejection, so it fails closed.
+ */
+export function notRejectedGate(
+  rejection: RecordRead<RejectionRecord>,
+  service?: string,
+): GateResult {
+  switch (rejection.state) {
+    case "absent":
+      return gate("not-rejected", true, "no rejection recorded", service);
+    case "present":
+      return gate(
+        "not-rejected",
+        false,
+        `rejected by ${rejection.value.rejected_by} at ${rejection.value.rejected_at}: ${rejection.value.reason}`,
+        service,
+      );
+    case "invalid":
+      return gate(
+        "not-rejected",
+        false,
+        `rejection record cannot be read, so the digest counts as rejected: ${describeInvalid(rejection)}`,
+        service,
+      );
+  }
 }
 
 /** Tier-wide gates (approvals), limited to `required`. */
@@ -227,6 +246,8 @@ export function approvalsVerdict(
   ciEnvironment: string | undefined,
   approversByDigest: ReadonlyMap<string, readonly string[]>,
   actor?: string,
+  /** Approval records that exist but cannot be read: each fails the gate, named. */
+  unreadable: readonly string[] = [],
 ): { ok: boolean; why: string } {
   if (policy.required <= 0 || policy.source === "none") {
     return { ok: true, why: "this tier requires no approvals" };
@@ -242,6 +263,12 @@ export function approvalsVerdict(
         };
   }
   if (policy.source === "record") {
+    if (unreadable.length > 0) {
+      return {
+        ok: false,
+        why: `approval record(s) cannot be read, so they count for nothing: ${unreadable.join("; ")}`,
+      };
+    }
     const short: string[] = [];
     let selfApproved = false;
     for (const [digest, approvers] of approversByDigest) {

@@ -26,6 +26,7 @@ import type { Invocation } from "../../tools/invocation.ts";
 import { defaultKubeconfigSecret } from "../../tools/kubectl.ts";
 import * as registryTool from "../../tools/registry.ts";
 import { deployTier } from "../host/deploy.ts";
+import { daggerDeployVerifier } from "./deploy-verify.ts";
 import { DaggerCosignEvidence, signingSecretNames } from "./evidence.ts";
 import { fullCommit } from "./revision.ts";
 import { type DaggerRunOptions, freshRunId } from "./run.ts";
@@ -241,10 +242,21 @@ export async function deployWithDagger(
     kubeconfig?: Secret | undefined;
     kubeContext?: string | undefined;
     dryRun: boolean;
+    /** Key mode: the public key the pins' signatures are verified with. */
+    cosignPublicKey?: Secret | undefined;
   },
 ): Promise<string> {
   const root = await pipeline.workspace();
   const model = await loadModel(root);
+  // Verification reads the registry (with the module's login) and runs cosign in its image.
+  const verifySecrets = daggerSecrets(signingSecrets({ cosignPublicKey: options.cosignPublicKey }));
+  const registryLogin = await pipeline.registryLogin(tierOf(model, options.env).registry.host);
+  const verifyOptions: DaggerRunOptions = {
+    source: pipeline.source,
+    secrets: verifySecrets,
+    runId: freshRunId(),
+    ...(registryLogin ? { registryAuth: registryLogin } : {}),
+  };
   const sink = memorySink();
   const reporter = new Reporter({ sink });
   const runOptions: DaggerRunOptions = {
@@ -260,6 +272,11 @@ export async function deployWithDagger(
       model,
       reporter,
       run: (invocation) => pipeline.execute(invocation, runOptions),
+      verify: daggerDeployVerifier(
+        root,
+        (invocation) => pipeline.execute(invocation, verifyOptions),
+        verifySecrets,
+      ),
       dryRun: options.dryRun,
       ...(options.kubeContext ? { context: options.kubeContext } : {}),
     });

@@ -31,6 +31,7 @@ import {
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import * as kubectl from "../../tools/kubectl.ts";
+import { verifyBeforeDeploy } from "./deploy-verify.ts";
 import { runMigrationJob } from "./migration-job.ts";
 import { runHost } from "./run.ts";
 import type { SecretStore } from "./secrets.ts";
@@ -65,6 +66,7 @@ export interface DeployOptions {
   dryRun?: boolean;
   /** Waits between smoke attempts; injectable so tests do not sleep. */
   sleep?: (ms: number) => Promise<void>;
+  verify?: import("./deploy-verify.ts").DeployVerifier; // pins' facts (default: git, skopeo, cosign)
 }
 
 /** One executed step, for the record a caller (promotion, rollback) may store. */
@@ -157,7 +159,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   });
   const images = renderedImages(objects);
   const unpromoted = images.filter((i) => isUnpromoted(i.digest));
-
+  await verifyBeforeDeploy(options, say); // every pin must hold first, dry run included
   if (options.dryRun) {
     // No cluster: plan as a first deploy, with the colours the overlay renders.
     const plan = planDeploy(objects, tier);

@@ -33,7 +33,8 @@ export class PromotionRepo {
   async run(invocation: Invocation, allowFailure = false): Promise<ToolResult> {
     return runHost(invocation, {
       root: this.root,
-      env: { ...this.env, GIT_TERMINAL_PROMPT: "0" },
+      // git's messages in English: showAt tells "no such path" from other failures by them.
+      env: { ...this.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", LANGUAGE: "" },
       reject: !allowFailure,
     });
   }
@@ -73,14 +74,24 @@ export class PromotionRepo {
   private readonly shown = new Map<string, Promise<string | undefined>>();
   private readonly listed = new Map<string, Promise<string[]>>();
 
-  /** A file's text at a revision, or undefined when it does not exist there. */
+  /**
+   * A file's text at a revision, or undefined when the revision has no such path. Any other
+   * failure (an unknown revision, a broken repository) throws: "could not read" is never "absent".
+   */
   showAt(rev: string, path: string): Promise<string | undefined> {
     const key = `${rev}:${path}`;
     let text = this.shown.get(key);
     if (!text) {
-      text = this.run(git.showFile(rev, path), true).then((result) =>
-        result.exitCode === 0 ? `${result.stdout}\n`.replace(/\n+$/, "\n") : undefined,
-      );
+      text = this.run(git.showFile(rev, path), true).then((result) => {
+        if (result.exitCode === 0) return `${result.stdout}\n`.replace(/\n+$/, "\n");
+        // git's own wording (object-name.c, diagnose_invalid_oid_path) for a path not in the tree.
+        if (/does not exist in '|exists on disk, but not in '/.test(result.stderr))
+          return undefined;
+        throw new TiersError(`git could not read ${path} at ${rev}: ${result.stderr.trim()}`, {
+          where: `${path} (at ${rev.slice(0, 12)})`,
+          hint: "check the revision and the repository (`git fsck`); records are read from git",
+        });
+      });
       this.shown.set(key, text);
       text.catch(() => this.shown.delete(key));
     }
@@ -89,8 +100,9 @@ export class PromotionRepo {
 
   /**
    * Several files at their revisions with one git process (`git cat-file --batch`), each
-   * answer as `showAt` gives it; falls back to one `git show` per file if the batch output
-   * cannot be read.
+   * answer as `showAt` gives it. cat-file says `missing` both for a path a commit lacks and
+   * for a revision that does not exist, so a missing answer, or batch output that cannot be
+   * read, is asked again with `showAt`, which tells the two apart.
    */
   async showMany(
     wanted: ReadonlyArray<{ rev: string; path: string }>,
@@ -103,10 +115,8 @@ export class PromotionRepo {
       );
       specs.forEach((spec, i) => {
         const text = batch.then((texts) =>
-          texts
-            ? texts[i] === undefined
-              ? undefined
-              : `${texts[i]}\n`.replace(/\n+$/, "\n")
+          texts?.[i] !== undefined
+            ? `${texts[i]}\n`.replace(/\n+$/, "\n")
             : this.fallbackShow(spec, missing[i]!),
         );
         this.shown.set(spec, text);
@@ -336,7 +346,11 @@ async function removeStale(path: string, judged: string): Promise<boolean> {
     await unlink(aside);
     return true;
   }
-  await link(aside, path).catch(() => undefined);
+  // Only "someone already holds a new lock at path" (EEXIST) is expected here; any other failure
+  // to put the live lock back must surface, not leave the holder without its lock file.
+  await link(aside, path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
   await unlink(aside);
   return false;
 }

@@ -30,7 +30,7 @@ function facts(over: Partial<CandidateFacts> = {}): CandidateFacts {
     },
     labels: { ok: true, value: { "tiers.service": "api" } },
     registryDigest: { ok: true, value: digest },
-    rejection: undefined,
+    rejection: { state: "absent", file: "releases/rejections/x.yaml" },
     ...over,
   };
 }
@@ -133,8 +133,28 @@ describe("gates", () => {
       rejected_by: "ada",
       rejected_at: "2026-11-22T00:00:00Z",
     };
-    expect(failed(facts({ rejection }))).toEqual([
-      "not-rejected: rejected by ada at 2026-11-22T00:00:00Z: leaks",
+    expect(
+      failed(
+        facts({
+          rejection: { state: "present", file: "releases/rejections/x.yaml", value: rejection },
+        }),
+      ),
+    ).toEqual(["not-rejected: rejected by ada at 2026-11-22T00:00:00Z: leaks"]);
+  });
+
+  it("an unreadable rejection record fails not-rejected, naming the file and why (issue 10)", () => {
+    const gates = failed(
+      facts({
+        rejection: {
+          state: "invalid",
+          file: "releases/rejections/sha256-ab.yaml",
+          where: "releases/rejections/sha256-ab.yaml (at 0123456789ab):2:5",
+          why: "record is not valid YAML: bad indentation",
+        },
+      }),
+    );
+    expect(gates).toEqual([
+      "not-rejected: rejection record cannot be read, so the digest counts as rejected: releases/rejections/sha256-ab.yaml (at 0123456789ab):2:5: record is not valid YAML: bad indentation",
     ]);
   });
 
@@ -170,6 +190,21 @@ describe("approvals verdict", () => {
       why: 'CI environment is "staging", not "prod"',
     });
     expect(approvalsVerdict("prod", policy, undefined, none).ok).toBe(false);
+  });
+  it("an unreadable approval record fails the gate, named, even when the others suffice (issue 10)", () => {
+    const policy = { required: 1, source: "record" };
+    const verdict = approvalsVerdict(
+      "prod",
+      policy,
+      undefined,
+      new Map([[digest, ["ada"]]]),
+      undefined,
+      [
+        "releases/approvals/prod/sha256-ab.yaml (at 0123456789ab): record is malformed: approvals: Required",
+      ],
+    );
+    expect(verdict.ok).toBe(false);
+    expect(verdict.why).toMatch(/approval record\(s\) cannot be read.*sha256-ab\.yaml.*malformed/);
   });
   it("record counts distinct approvers per digest", () => {
     const policy = { required: 2, source: "record" };

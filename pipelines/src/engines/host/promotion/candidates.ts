@@ -15,12 +15,13 @@ import { unpromotedDigest } from "../../../core/manifests/pins.ts";
 import { hasOverlay, previousTier } from "../../../core/promotion/chain.ts";
 import type { Candidate } from "../../../core/promotion/gates.ts";
 import { overlayPath } from "../../../core/promotion/overlay.ts";
+import { presentOrThrow } from "../../../core/promotion/record-read.ts";
 import { passagePath, passageSchema } from "../../../core/promotion/records.ts";
 import { isDigest, parseImageRef, pinnedRef } from "../../../core/promotion/refs.ts";
 import { serviceOfRepository } from "../../../core/promotion/services.ts";
 import { listPassages } from "./passage-records.ts";
 import type { PromotionRequest } from "./request.ts";
-import type { PromotionSources } from "./sources.ts";
+import { type PromotionSources, readArtefact, readRecord } from "./sources.ts";
 
 /** The images of one artefact record (optionally one service of it). */
 export function candidatesFromRecord(
@@ -159,7 +160,9 @@ export async function waitingCandidates(
     for (const pin of live) {
       const service = serviceOfRepository(model, request.tier, pin.newName ?? pin.name);
       if (!service || (request.service && service !== request.service)) continue;
-      const passage = await sources.records.record(passageSchema, passagePath(from, pin.digest!));
+      const passage = presentOrThrow(
+        await readRecord(sources.records, passageSchema, passagePath(from, pin.digest!)),
+      );
       const repository = pin.newName ?? imageRepository(model, request.tier, service);
       out.push({
         service,
@@ -182,7 +185,8 @@ export async function waitingCandidates(
     const passages = await listPassages(sources.records, from);
     const newest = passages[0];
     if (newest?.commit) {
-      const record = await sources.artefacts.read(newest.commit).catch(() => undefined);
+      // An absent record falls back to the passages; a broken one fails, naming the file.
+      const record = presentOrThrow(await readArtefact(sources.artefacts, newest.commit));
       if (record) return candidatesFromRecord(record, request.service);
       return passages
         .filter((p) => p.commit === newest.commit)
@@ -196,7 +200,7 @@ export async function waitingCandidates(
         }));
     }
   }
-  const latest = await sources.artefacts.read("latest").catch(() => undefined);
+  const latest = presentOrThrow(await readArtefact(sources.artefacts, "latest"));
   if (latest) return candidatesFromRecord(latest, request.service);
   throw new TiersError(
     `nothing waits to enter ${request.tier}: ${from ?? "the tier below"} has no passage and nothing is published`,

@@ -5,7 +5,6 @@
  */
 import { ociLabel } from "../../../core/artefact.ts";
 import { type EnvironmentModel, tierOf } from "../../../core/environment/index.ts";
-import type { TiersError } from "../../../core/errors.ts";
 import { chainStart, previousTier } from "../../../core/promotion/chain.ts";
 import { ciEnvironment } from "../../../core/promotion/ci.ts";
 import { type EvidenceVerifier, signingPolicy } from "../../../core/promotion/evidence.ts";
@@ -16,6 +15,7 @@ import {
   type EvidenceCheck,
   type Fact,
 } from "../../../core/promotion/gates.ts";
+import { describeInvalid, type RecordRead } from "../../../core/promotion/record-read.ts";
 import {
   approvalPath,
   approvalSchema,
@@ -27,7 +27,7 @@ import {
 } from "../../../core/promotion/records.ts";
 import { shortDigest } from "../../../core/promotion/refs.ts";
 import { passageCheck } from "./passage-records.ts";
-import type { PromotionSources } from "./sources.ts";
+import { type PromotionSources, readRecord } from "./sources.ts";
 
 /** The facts of one candidate entering `tier`. */
 export async function candidateFacts(
@@ -94,24 +94,25 @@ export async function candidateFacts(
     };
   } else {
     const path = testReportPath(candidate.commit);
-    try {
-      const report = await sources.records.record(testReportSchema, path);
-      tests = report
-        ? { ok: true, value: { passed: report.passed, where: path, summary: report.summary } }
-        : {
-            ok: false,
-            why: `no test report ${path} in git; run \`tiers env test run\` on that commit`,
-          };
-    } catch (error) {
-      tests = { ok: false, why: (error as TiersError).describe() };
-    }
+    const report = await readRecord(sources.records, testReportSchema, path);
+    tests =
+      report.state === "present"
+        ? {
+            ok: true,
+            value: { passed: report.value.passed, where: path, summary: report.value.summary },
+          }
+        : report.state === "absent"
+          ? {
+              ok: false,
+              why: `no test report ${path} in git; run \`tiers env test run\` on that commit`,
+            }
+          : { ok: false, why: `test report cannot be read: ${describeInvalid(report)}` };
   }
 
-  let rejection: RejectionRecord | undefined;
-  if (digest)
-    rejection = await sources.records
-      .record(rejectionSchema, rejectionPath(digest))
-      .catch(() => undefined);
+  // Without a digest there is nothing a rejection could name; the passage gate already fails.
+  const rejection: RecordRead<RejectionRecord> = digest
+    ? await readRecord(sources.records, rejectionSchema, rejectionPath(digest))
+    : { state: "absent", file: "releases/rejections/" };
 
   return {
     candidate,
@@ -137,13 +138,17 @@ export async function approvalsFacts(
 ) {
   const tier = tierOf(model, tierName);
   const byDigest = new Map<string, string[]>();
+  const unreadable: string[] = [];
   if (tier.approvals.source === "record") {
     for (const c of candidates) {
       if (!c.digest) continue;
-      const record = await sources.records
-        .record(approvalSchema, approvalPath(tierName, c.digest))
-        .catch(() => undefined);
-      byDigest.set(c.digest, record?.approvals.map((a) => a.by) ?? []);
+      const read = await readRecord(
+        sources.records,
+        approvalSchema,
+        approvalPath(tierName, c.digest),
+      );
+      if (read.state === "invalid") unreadable.push(describeInvalid(read));
+      byDigest.set(c.digest, read.state === "present" ? read.value.approvals.map((a) => a.by) : []);
     }
   }
   return approvalsVerdict(
@@ -152,5 +157,6 @@ export async function approvalsFacts(
     ciEnvironment(env),
     byDigest,
     actor,
+    unreadable,
   );
 }

@@ -1,6 +1,6 @@
 /** Passage records in git: listing a tier's passages and checking one as the passage gate does. */
-import type { TiersError } from "../../../core/errors.ts";
 import type { EvidenceCheck, Fact } from "../../../core/promotion/gates.ts";
+import { describeInvalid, presentOrThrow } from "../../../core/promotion/record-read.ts";
 import {
   type PassageRecord,
   passagePath,
@@ -8,14 +8,17 @@ import {
   releasesDir,
 } from "../../../core/promotion/records.ts";
 import type { RemoteImage } from "../../../tools/registry.ts";
-import type { RecordReader } from "./sources.ts";
+import { type RecordReader, readRecord } from "./sources.ts";
 
-/** Every passage record of a tier at HEAD, newest first. */
+/**
+ * Every passage record of a tier at HEAD, newest first. An unreadable one fails the listing,
+ * naming the file: skipping it could make an older passage look like the newest.
+ */
 export async function listPassages(records: RecordReader, tier: string): Promise<PassageRecord[]> {
   const files = await records.files(`${releasesDir}/passages/${tier}`);
   const out: PassageRecord[] = [];
   for (const file of files) {
-    const record = await records.record(passageSchema, file).catch(() => undefined);
+    const record = presentOrThrow(await readRecord(records, passageSchema, file));
     if (record) out.push(record);
   }
   return out.sort((a, b) => b.recorded_at.localeCompare(a.recorded_at));
@@ -32,17 +35,22 @@ export async function passageCheck(
   served: Fact<RemoteImage>,
 ): Promise<{ check: EvidenceCheck; record?: PassageRecord }> {
   const path = passagePath(tier, digest);
-  let record: PassageRecord | undefined;
-  try {
-    record = await records.record(passageSchema, path);
-  } catch (error) {
-    return { check: { ok: false, failure: "invalid", why: (error as TiersError).describe() } };
+  const read = await readRecord(records, passageSchema, path);
+  if (read.state === "invalid") {
+    return {
+      check: {
+        ok: false,
+        failure: "invalid",
+        why: `passage record cannot be read: ${describeInvalid(read)}`,
+      },
+    };
   }
-  if (!record) {
+  if (read.state === "absent") {
     return {
       check: { ok: false, failure: "missing", why: `no passage record ${path} in git (HEAD)` },
     };
   }
+  const record = read.value;
   if (record.tier !== tier || record.digest !== digest) {
     return {
       check: {

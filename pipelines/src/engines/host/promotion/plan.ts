@@ -24,13 +24,14 @@ import {
   type PlannedChange,
   type PromotionPlan,
 } from "../../../core/promotion/plan.ts";
+import { presentOrThrow } from "../../../core/promotion/record-read.ts";
 import { type GateResult, passagePath, passageSchema } from "../../../core/promotion/records.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { resolveCandidates } from "./candidates.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import type { PromotionRequest } from "./request.ts";
-import { hostSources, type PromotionSources } from "./sources.ts";
+import { hostSources, type PromotionSources, readRecord } from "./sources.ts";
 
 /** A computed plan with everything promote needs to act on it. */
 export interface PlanContext {
@@ -142,9 +143,10 @@ async function passageChanges(
 ): Promise<Pinning> {
   const changes: PlannedChange[] = [];
   for (const c of digested) {
-    const existing = await sources.records
-      .record(passageSchema, passagePath(tier, c.digest))
-      .catch(() => undefined);
+    // An unreadable passage fails the plan naming the file: it is neither "pinned" nor "new".
+    const existing = presentOrThrow(
+      await readRecord(sources.records, passageSchema, passagePath(tier, c.digest)),
+    );
     changes.push({
       service: c.service,
       image: c.repository,

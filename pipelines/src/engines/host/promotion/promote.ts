@@ -11,6 +11,7 @@ import { describeSigner, passageSigningPolicy } from "../../../core/promotion/ev
 import { gateLine } from "../../../core/promotion/gates.ts";
 import { promotionMessage } from "../../../core/promotion/messages.ts";
 import { overlayPath } from "../../../core/promotion/overlay.ts";
+import { pinVerdicts, restorable } from "../../../core/promotion/pin-verdict.ts";
 import { failingGates, type PromotionPlan } from "../../../core/promotion/plan.ts";
 import {
   type HistoryRecord,
@@ -20,6 +21,7 @@ import {
   releasesDir,
   renderRecord,
 } from "../../../core/promotion/records.ts";
+import { hostPinFacts } from "../deploy-verify.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
 import { type Deployer, type DeployMode, type DeployReport, runDeploy } from "./deploy-step.ts";
 import { locked, requireCleanOverlay } from "./lock.ts";
@@ -143,19 +145,54 @@ export async function promote(request: PromoteRequest): Promise<PromoteOutcome> 
     if (plan.overlay) {
       outcome.deploy = await runDeploy(request, model);
       if (outcome.deploy.outcome === "failed") {
-        const passages = writes.filter((w) => w.path.startsWith(`${releasesDir}/passages/`));
+        // Back only to earlier pins that hold (passage here, not rejected, signed where required).
+        const moves = plan.changes.map((c) => ({
+          ...c,
+          from: c.to,
+          to: c.from ?? unpromotedDigest,
+        }));
+        const targets = moves.map((m) => ({
+          service: m.service,
+          image: m.image,
+          repository: m.repository,
+          digest: m.to,
+          overlay: overlayPath(request.tier),
+        }));
+        const env = request.env ?? process.env;
+        const verdicts = pinVerdicts(
+          model,
+          request.tier,
+          await hostPinFacts(request.root, env, model, request.tier, targets),
+        );
+        const { restore, kept } = restorable(request.tier, moves, verdicts);
+        const notKept = kept.map((k) => `${k.move.service} ${k.move.to}: ${k.why.join("; ")}`);
+        if (restore.length === 0) {
+          throw new TiersError(
+            `deploying ${request.tier} failed (${outcome.deploy.detail}), and the automatic rollback was refused: no earlier pin holds\n  ${notKept.join("\n  ")}`,
+            {
+              where: overlayPath(request.tier),
+              hint: `the new pin stays recorded by commit ${commit.slice(0, 12)}; promote a good artefact or \`tiers rollback --env ${request.tier} --to <digest>\` to a pin that holds`,
+            },
+          );
+        }
+        const restored = new Set(restore.map((m) => m.from));
+        const passages = writes.filter(
+          (w) =>
+            w.path.startsWith(`${releasesDir}/passages/`) &&
+            [...restored].some((d) => w.path === passagePath(request.tier, d)),
+        );
         outcome.rolledBack = await writeRollback(repo, {
           tier: request.tier,
           head: commit,
-          changes: plan.changes.map((c) => ({ ...c, from: c.to, to: c.from ?? unpromotedDigest })),
-          reason: `automatic: deploy failed: ${outcome.deploy.detail}`,
+          changes: restore,
+          reason: `automatic: deploy failed: ${outcome.deploy.detail}${notKept.length ? `; not restored (does not hold): ${notKept.join(", ")}` : ""}`,
           restoredFrom: ctx.head,
           removePaths: passages.map((w) => w.path),
           who,
           now: new Date(now.getTime() + 1),
         });
         throw new TiersError(
-          `deployed ${request.tier} failed and was rolled back: ${outcome.deploy.detail}`,
+          `deployed ${request.tier} failed and was rolled back: ${outcome.deploy.detail}${notKept.length ? `; kept (no earlier pin holds): ${notKept.join(", ")}` : ""}`,
           {
             where: overlayPath(request.tier),
             hint: `the pin was restored by commit ${outcome.rolledBack.slice(0, 12)} and the passage withdrawn; fix the artefact and promote again`,

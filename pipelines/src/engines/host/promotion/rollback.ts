@@ -9,6 +9,7 @@ import { TiersError } from "../../../core/errors.ts";
 import { hasOverlay } from "../../../core/promotion/chain.ts";
 import { rollbackMessage } from "../../../core/promotion/messages.ts";
 import { findPin, overlayPath, readPins, setPins } from "../../../core/promotion/overlay.ts";
+import { deployRefusal, pinVerdicts } from "../../../core/promotion/pin-verdict.ts";
 import type { PlannedChange } from "../../../core/promotion/plan.ts";
 import {
   type HistoryRecord,
@@ -26,9 +27,11 @@ import {
   rollbackChanges,
 } from "../../../core/promotion/rollback.ts";
 import { serviceOfRepository } from "../../../core/promotion/services.ts";
+import { hostPinFacts } from "../deploy-verify.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
 import { type Deployer, type DeployMode, type DeployReport, runDeploy } from "./deploy-step.ts";
 import { locked, requireCleanOverlay } from "./lock.ts";
+import { readRecord } from "./sources.ts";
 
 export interface RollbackWrite {
   tier: string;
@@ -140,13 +143,23 @@ export async function planRollback(
     serviceOfRepository(model, request.tier, repository),
   );
   for (const c of changes) {
-    const rejected = await repo.record(rejectionSchema, rejectionPath(c.to)).catch(() => undefined);
-    if (rejected) {
+    const rejected = await readRecord(repo, rejectionSchema, rejectionPath(c.to));
+    if (rejected.state === "present") {
       throw new TiersError(
-        `refusing to roll ${request.tier} back to ${c.to}: it was rejected (${rejected.reason})`,
+        `refusing to roll ${request.tier} back to ${c.to}: it was rejected (${rejected.value.reason})`,
         {
           where: rejectionPath(c.to),
           hint: "choose another target with --to, or promote a good artefact",
+        },
+      );
+    }
+    if (rejected.state === "invalid") {
+      // It may be a rejection: restoring the digest would bypass it.
+      throw new TiersError(
+        `refusing to roll ${request.tier} back to ${c.to}: its rejection record cannot be read (${rejected.why})`,
+        {
+          where: rejected.where,
+          hint: "restore the record from git (`git log -p -- <file>`), or choose another target with --to",
         },
       );
     }
@@ -170,6 +183,30 @@ export async function rollback(request: RollbackRequest): Promise<RollbackOutcom
     await requireCleanOverlay(repo, request.tier);
     const { target, changes } = await planRollback(request, model, repo, head);
     const moved = changes.filter((c) => c.from !== c.to);
+    // Only to pins that hold, as deploy would verify them (core/promotion/pin-verdict.ts).
+    const refused = deployRefusal(
+      request.tier,
+      pinVerdicts(
+        model,
+        request.tier,
+        await hostPinFacts(
+          request.root,
+          request.env ?? process.env,
+          model,
+          request.tier,
+          moved.map((c) => ({ ...c, digest: c.to, overlay: overlayPath(request.tier) })),
+        ),
+      ),
+    );
+    if (refused) {
+      throw new TiersError(
+        `refusing to roll ${request.tier} back to the pins of ${target.commit.slice(0, 12)}: ${refused.message.replace(/^deploy of \S+ refused: /, "")}`,
+        {
+          where: overlayPath(request.tier),
+          hint: "choose another target with --to, or promote a good artefact",
+        },
+      );
+    }
     if (moved.length === 0) {
       return { tier: request.tier, changed: false, changes, restoredFrom: target.commit };
     }

@@ -6,14 +6,19 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { z } from "zod";
 import {
   type ArtefactRecord,
   artefactDir,
+  MissingArtefactRecord,
   parseArtefactRecord,
   readArtefactRecord,
 } from "../../../core/artefact.ts";
 import { firstLine } from "../../../core/errors.ts";
 import type { Fact } from "../../../core/promotion/gates.ts";
+import { overlayPath, readPins } from "../../../core/promotion/overlay.ts";
+import { invalidRead, type RecordRead } from "../../../core/promotion/record-read.ts";
+import { parseRecord } from "../../../core/promotion/records.ts";
 import * as registry from "../../../tools/registry.ts";
 import type { PromotionRepo } from "../history.ts";
 import { runHost } from "../run.ts";
@@ -25,14 +30,51 @@ export interface RegistryReader {
 
 /** The published artefact records (`tiers publish` writes one per commit). */
 export interface ArtefactReader {
-  /** The record of a full commit SHA or `latest`; throws naming the file when absent. */
+  /**
+   * The record of a full commit SHA or `latest`; throws naming the file: a MissingArtefactRecord
+   * when absent, any other error when the record is broken (see readArtefact).
+   */
   read(which: string): Promise<ArtefactRecord>;
   /** Every readable record; a broken one is skipped here and reported when asked for by commit. */
   all(): Promise<ArtefactRecord[]>;
 }
 
-/** Reads records and pins from git at HEAD (or a revision). */
+/**
+ * Reads records and pins from git at HEAD (or a revision). `record` resolves to undefined only
+ * when the file is absent and throws, naming the file, when it cannot be read or is invalid;
+ * callers take records through readRecord, which keeps those cases apart.
+ */
 export type RecordReader = Pick<PromotionRepo, "record" | "files" | "pinsAt">;
+
+/** A record through `records`, as the typed result: present, absent, or invalid (file and why). */
+export async function readRecord<T>(
+  records: Pick<RecordReader, "record">,
+  schema: z.ZodType<T>,
+  path: string,
+): Promise<RecordRead<T>> {
+  try {
+    const value = await records.record(schema, path);
+    return value === undefined
+      ? { state: "absent", file: path }
+      : { state: "present", file: path, value };
+  } catch (error) {
+    return invalidRead(path, error);
+  }
+}
+
+/** An artefact record through `artefacts`, as the typed result (absent only when no file). */
+export async function readArtefact(
+  artefacts: Pick<ArtefactReader, "read">,
+  which: string,
+): Promise<RecordRead<ArtefactRecord>> {
+  const file = join(artefactDir, which === "latest" ? "latest.json" : `${which}.json`);
+  try {
+    return { state: "present", file, value: await artefacts.read(which) };
+  } catch (error) {
+    if (error instanceof MissingArtefactRecord) return { state: "absent", file };
+    return invalidRead(file, error);
+  }
+}
 
 /** Everything candidate resolution and fact gathering read. */
 export interface PromotionSources {
@@ -97,6 +139,37 @@ export function artefactFiles(root: string): ArtefactReader {
         }
       }
       return records;
+    },
+  };
+}
+
+/**
+ * Records and pins from a checkout's files rather than git: for an engine that receives the
+ * repository without its .git (the Dagger module's filtered directory, a CI checkout of one
+ * commit, where the files are that commit's). Same contract as the git reader: absent only
+ * when there is no such file.
+ */
+export function workingTreeRecords(root: string): RecordReader {
+  const text = async (path: string) => {
+    try {
+      return await readFile(join(root, path), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  };
+  return {
+    async record<T>(schema: z.ZodType<T>, path: string) {
+      const found = await text(path);
+      return found === undefined ? undefined : parseRecord(schema, found, path);
+    },
+    async files(dir: string) {
+      const names = await readdir(join(root, dir), { recursive: true }).catch(() => [] as string[]);
+      return names.map((n) => `${dir}/${n}`).sort();
+    },
+    async pinsAt(tier: string) {
+      const found = await text(overlayPath(tier));
+      return found === undefined ? undefined : readPins(found, overlayPath(tier));
     },
   };
 }

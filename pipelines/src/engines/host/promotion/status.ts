@@ -1,10 +1,11 @@
 /** `tiers status` and `tiers env <tier> status`: pins, their passages and signatures, history, what waits. */
-import { type ArtefactRecord, ociLabel, readArtefactRecord } from "../../../core/artefact.ts";
+import { type ArtefactRecord, ociLabel } from "../../../core/artefact.ts";
 import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { unpromotedDigest } from "../../../core/manifests/pins.ts";
 import { chainStart, hasOverlay } from "../../../core/promotion/chain.ts";
 import { chooseEvidence, passageSigningPolicy } from "../../../core/promotion/evidence.ts";
+import { describeInvalid, presentOrThrow } from "../../../core/promotion/record-read.ts";
 import {
   type HistoryRecord,
   historySchema,
@@ -18,7 +19,14 @@ import { PromotionRepo } from "../history.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { waitingCandidates } from "./candidates.ts";
 import { listPassages, passageCheck } from "./passage-records.ts";
-import { hostSources, type PromotionSources, type RecordReader } from "./sources.ts";
+import {
+  artefactFiles,
+  hostSources,
+  type PromotionSources,
+  type RecordReader,
+  readArtefact,
+  readRecord,
+} from "./sources.ts";
 
 export interface PinStatus {
   service: string;
@@ -51,7 +59,8 @@ async function historyRecords(records: RecordReader, tier: string, max: number) 
     .slice(0, max);
   const out: HistoryRecord[] = [];
   for (const f of files) {
-    const r = await records.record(historySchema, f).catch(() => undefined);
+    // A broken history record fails the status naming the file, rather than vanishing from it.
+    const r = presentOrThrow(await readRecord(records, historySchema, f));
     if (r) out.push(r);
   }
   return out;
@@ -137,9 +146,7 @@ export async function tierStatus(options: {
     }
     const served = await sources.registry.inspect(pinnedRef(p.repository, p.digest));
     const { check, record } = await passageCheck(sources.records, options.tier, p.digest, served);
-    const rejection = await sources.records
-      .record(rejectionSchema, rejectionPath(p.digest))
-      .catch(() => undefined);
+    const rejection = await readRecord(sources.records, rejectionSchema, rejectionPath(p.digest));
     const policy = passageSigningPolicy(model, options.tier);
     const signature = verifier
       ? await verifier.verifySignature(
@@ -162,7 +169,12 @@ export async function tierStatus(options: {
         record?.commit ?? (served.ok ? (served.value.labels[ociLabel.revision] ?? null) : null),
       passage: { ok: check.ok, why: check.why },
       signature: { ok: signature.ok, why: signature.why },
-      rejected: rejection ? `${rejection.reason} (by ${rejection.rejected_by})` : null,
+      rejected:
+        rejection.state === "present"
+          ? `${rejection.value.reason} (by ${rejection.value.rejected_by})`
+          : rejection.state === "invalid"
+            ? `rejection record cannot be read, so counted as rejected: ${describeInvalid(rejection)}`
+            : null,
     });
   }
   if (chainStart(model) !== options.tier) {
@@ -197,6 +209,6 @@ export async function ladderStatus(options: {
       tierStatus({ root: options.root, tier: name, model, max: 3, env, repo, sources }),
     ),
   );
-  const published = await readArtefactRecord(options.root, "latest").catch(() => undefined);
+  const published = presentOrThrow(await readArtefact(artefactFiles(options.root), "latest"));
   return published ? { model, tiers, published } : { model, tiers };
 }
