@@ -54,7 +54,12 @@ describe("PromotionRepo reads (real git)", () => {
       path,
     }));
     const texts = await batched.showMany(wanted);
-    expect(calls).toEqual([["cat-file", "--batch"]]);
+    // cat-file says `missing` for an absent path and an unknown revision alike, so that one
+    // answer is asked again with `git show`, which tells them apart (fail closed).
+    expect(calls).toEqual([
+      ["cat-file", "--batch"],
+      ["show", "HEAD:absent.yaml"],
+    ]);
     const single = new PromotionRepo(dir);
     const one = await Promise.all(wanted.map(({ rev, path }) => single.showAt(rev, path)));
     expect(texts).toEqual(one);

@@ -103,7 +103,7 @@ describe("the facts of a candidate entering staging", () => {
       ok: true,
       value: { passed: true, where: testReportPath(commit), summary: "api passed (run r1)" },
     });
-    expect(facts.rejection).toBeUndefined();
+    expect(facts.rejection).toMatchObject({ state: "absent" });
     // The commit tag is asked too: a re-pushed tag would show here.
     expect(registry.asked).toEqual([candidate.reference, `${repository}:${commit}`]);
   });
@@ -213,7 +213,7 @@ describe("the facts of a candidate entering staging", () => {
       candidate,
       false,
     );
-    expect(facts.rejection).toEqual(rejection);
+    expect(facts.rejection).toMatchObject({ state: "present", value: rejection });
   });
 });
 

@@ -6,7 +6,10 @@
  * here as it would in git.
  */
 import type { z } from "zod";
-import type { ArtefactRecord } from "../../../../../pipelines/src/core/artefact.ts";
+import {
+  type ArtefactRecord,
+  MissingArtefactRecord,
+} from "../../../../../pipelines/src/core/artefact.ts";
 import { loadModel } from "../../../../../pipelines/src/core/environment/index.ts";
 import type { OverlayPin } from "../../../../../pipelines/src/core/promotion/overlay.ts";
 import { parseRecord, renderRecord } from "../../../../../pipelines/src/core/promotion/records.ts";
@@ -54,7 +57,8 @@ export function memoryArtefacts(records: ArtefactRecord[] = [], latest?: Artefac
   return {
     read: async (which: string) => {
       const found = which === "latest" ? latest : records.find((r) => r.commit === which);
-      if (!found) throw new Error(`no artefact record for ${which}`);
+      // Absent is its own error, as the host reader throws it (sources.ts reads any other as invalid).
+      if (!found) throw new MissingArtefactRecord(`no artefact record for ${which}`);
       return found;
     },
     all: async () => records,
