@@ -28,11 +28,9 @@ export interface PromotionModel {
 
 /** The tier a digest must have passed before it may enter `tier`. */
 export function previousTier(model: PromotionModel, tier: string): string | undefined {
-  const config = tierConfig(model, tier);
-  const declared = config.promotion?.from;
-  if (declared !== undefined) return declared ?? undefined;
-  const index = model.order.indexOf(tier);
-  return index > 0 ? model.order[index - 1] : undefined;
+  // Only the chain promotion.from declares: the schema requires it on every tier, so the
+  // order list never stands in for it (a tier that declares none starts a chain).
+  return tierConfig(model, tier).promotion?.from ?? undefined;
 }
 
 /** The tier that promotes from `tier`, if any. */

@@ -34,14 +34,15 @@ describe("promotion chain from configuration", () => {
     expect(previousTier(direct, "prod")).toBe("test");
   });
 
-  it("falls back to the order list when promotion.from is not declared", () => {
+  it("never takes the order list for the chain: a tier without promotion.from has no previous tier", () => {
+    // The schema requires promotion.from on every tier; only a partial model can lack it.
     const implicit: PromotionModel = {
       project: "p",
       order: ["a", "b", "c"],
       tiers: { a: {}, b: {}, c: {} },
     };
-    expect(previousTier(implicit, "c")).toBe("b");
-    expect(previousTier(implicit, "a")).toBeUndefined();
+    expect(previousTier(implicit, "c")).toBeUndefined();
+    expect(nextTier(implicit, "a")).toBeUndefined();
   });
 
   it("refuses to promote into the start of the chain and names unknown tiers", () => {
