@@ -1,7 +1,8 @@
 /**
  * Alert rules checked without promtool: promtool installs through the Go module proxy (no
- * `replace` in github.com/prometheus/prometheus's go.mod), but its cold build did not fit this
- * machine's budget (docs/machines.md, "promtool"). Each rendered alert's `expr` is parsed by
+ * `replace` in github.com/prometheus/prometheus's go.mod), but its cold build costs ~20 min of
+ * CPU, so it is not pinned (docs/machines.md#promtool; test/integration/alert-rules-promtool.test.ts
+ * runs it where it is installed). Each rendered alert's `expr` is parsed by
  * @prometheus-io/lezer-promql, the PromQL grammar the Prometheus project ships for its own web
  * UI (web/ui/module/lezer-promql in prometheus/prometheus), and the objects pass the
  * PrometheusRule CRD schema (kubernetes.test.ts). Evaluation semantics are not covered here.
