@@ -115,6 +115,55 @@ describe("tiers env dev (real Docker engine)", () => {
     ]);
   });
 
+  it("real scrapes after traffic: api request counts and latency, worker queue depth and lease expiries", async () => {
+    // Traffic through the running stack: a job posted to the api, claimed by the worker's
+    // container, shown done by the api. Then each container's /metrics (prom-client text) is
+    // scraped from the host, as the tier's Prometheus would (core/observability/kubernetes.ts
+    // metricNames are the series its alerts read).
+    const api = `http://127.0.0.1:${env.TIERS_API_HTTP_PORT}`;
+    const posted = await fetch(`${api}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ kind: "wordcount", payload: "scraped by the dev tier test" }),
+    });
+    expect(posted.status).toBe(202);
+    const { id } = (await posted.json()) as { id: string };
+    const deadline = Date.now() + 60_000;
+    let status = "";
+    while (status !== "done" && Date.now() < deadline) {
+      status = ((await (await fetch(`${api}/jobs/${id}`)).json()) as { status: string }).status;
+      if (status !== "done") await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(status, `job ${id} never finished within 60 s`).toBe("done");
+
+    const apiSeries = await (await fetch(`${api}/metrics`)).text();
+    expect(apiSeries).toMatch(
+      /^tiers_http_requests_total\{method="POST",route="\/jobs",status="202"\} [1-9]/m,
+    );
+    expect(apiSeries).toMatch(
+      /^tiers_http_requests_total\{method="GET",route="\/jobs\/:id",status="200"\} [1-9]/m,
+    );
+    expect(apiSeries).toMatch(
+      /^tiers_http_request_duration_seconds_bucket\{le="\+Inf",method="POST",route="\/jobs",status="202"\} [1-9]/m,
+    );
+    expect(apiSeries).toMatch(
+      /^tiers_http_request_duration_seconds_count\{method="POST",route="\/jobs",status="202"\} [1-9]/m,
+    );
+
+    const worker = await fetch(`http://127.0.0.1:${env.TIERS_WORKER_HEALTH_PORT}/metrics`);
+    expect(worker.status).toBe(200);
+    expect(worker.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const workerSeries = await worker.text();
+    // The queue is drained (the gauge is read from PostgreSQL at scrape time) and no lease
+    // expired: one worker, a job far shorter than its lease.
+    expect(workerSeries).toMatch(/^# TYPE tiers_worker_queue_depth gauge$/m);
+    expect(workerSeries).toMatch(/^tiers_worker_queue_depth 0$/m);
+    expect(workerSeries).toMatch(/^# TYPE tiers_worker_lease_expiries_total counter$/m);
+    expect(workerSeries).toMatch(/^tiers_worker_lease_expiries_total 0$/m);
+    expect(workerSeries).toMatch(/^tiers_jobs_processed_total\{outcome="done"\} [1-9]/m);
+    expect(workerSeries).toContain('service="worker",tier="dev"');
+  });
+
   it("mounts the source for hot reload: a host edit is visible inside the container", async () => {
     const probe = join("services", "api", "src", `hot-reload-probe-${process.pid}.txt`);
     await writeFile(join(repo.root, probe), "edited on the host\n");

@@ -85,6 +85,22 @@ describe("tiers env test run (real Docker engine)", () => {
       failed: 0,
       skipped: 0,
     });
+    // Real scrapes in the test tier: each service's suite starts the service in its test
+    // container against the tier's PostgreSQL, drives traffic and scrapes /metrics over HTTP
+    // (request counts and latency; the worker's queue depth and a real lease expiry).
+    for (const service of ["api", "worker"]) {
+      expect(
+        report.services.find((s) => s.service === service)?.tests?.files,
+        `${service}: test/integration/service.test.ts ran in the tier and passed`,
+      ).toContainEqual(
+        expect.objectContaining({
+          file: "test/integration/service.test.ts",
+          project: "integration",
+          outcome: "passed",
+          failed: 0,
+        }),
+      );
+    }
     for (const service of report.services) {
       expect(service.tests?.failed, service.service).toBe(0);
       expect(service.tests?.passed, service.service).toBeGreaterThan(0);

@@ -91,8 +91,13 @@ describe("tiers plan (real CLI process)", () => {
       diff: string;
       changes: Array<{ service: string; from: string | null; to: string }>;
       gates: Array<{ gate: string; ok: boolean }>;
+      flags: Array<{ flag: string; from: boolean; to: boolean }>;
     };
     expect(plan.ok).toBe(true);
+    // The fixture's test tier turns verbose_errors on; staging leaves it at its default (off).
+    expect(plan.flags.map((f) => [f.flag, f.from, f.to])).toEqual([
+      ["verbose_errors", true, false],
+    ]);
     expect(plan.changes.map((c) => [c.service, c.from, c.to])).toEqual([
       ["api", null, first.images.api!.digest],
       ["worker", null, first.images.worker!.digest],
@@ -120,6 +125,10 @@ describe("tiers plan (real CLI process)", () => {
     for (const line of text.stdout.trim().split("\n")) expect(line.startsWith("🜄 ")).toBe(true);
     expect(text.stderr).toMatch(/🜄 .*✗ passage \[api\]: has not passed staging/);
     expect(text.stderr).toMatch(/verdict: BLOCKED/);
+    expect(text.stdout).toContain("🜄 flags: same values as staging");
+    const flagged = await cli(root, ["plan", "--env", "staging", "--commit", first.commit]);
+    expect(flagged.stdout).toContain("🜃 flags that change (test → staging):");
+    expect(flagged.stdout).toMatch(/🜃 {3}verbose_errors: on → off \(A failed request/);
   });
 });
 
@@ -481,6 +490,10 @@ describe("tiers env <tier> bless and status, tiers status (real CLI processes)",
     expect(tier.stdout).toMatch(/🜃 {3}passage: {3}✓ releases\/passages\/staging\/sha256-/);
     expect(tier.stdout).toMatch(/🜃 {3}[0-9a-f]{12} .* promote staging: api@/);
     expect(tier.stdout).toMatch(/🜃 waiting below: api@sha256:/);
+    // Where staging's dashboards and alerts live, from its observability and alerting config.
+    expect(tier.stdout).toContain(
+      "🜃 signals: dashboards https://grafana.tiers.example/d/tiers?var-tier=staging  alerts error_rate, p95_latency, availability → ",
+    );
 
     const ladder = await cli(root, ["status"]);
     expect(ladder.code).toBe(0);
@@ -500,6 +513,16 @@ describe("tiers env <tier> bless and status, tiers status (real CLI processes)",
       new RegExp(`🜁 test +ephemeral +commit ${second.commit.slice(0, 12)}`),
     );
     expect(ladder.stdout).toMatch(/🜂 dev +compose +latest published: commit/);
+    expect(ladder.stdout).toMatch(
+      /🜄 {3}signals: dashboards https:\/\/grafana\.tiers\.example\/d\/tiers\?var-tier=prod {2}alerts .* https:\/\/alertmanager\.tiers\.example\/#\/alerts\?filter=tier%3Dprod {2}logs /,
+    );
+    expect(ladder.stdout).toMatch(/🜂 {3}signals: dashboards none {2}alerts none \(not monitored\)/);
+    const json = JSON.parse((await cli(root, ["status", "--json"])).stdout) as {
+      tiers: { tier: string; observability: { dashboards: string | null } }[];
+    };
+    expect(json.tiers.find((t) => t.tier === "prod")?.observability.dashboards).toBe(
+      "https://grafana.tiers.example/d/tiers?var-tier=prod",
+    );
 
     // A rejected pin no longer holds its passage in the ladder.
     await reject({ root, digest: first.images.api!.digest, reason: "bad", env: cleanEnv() });

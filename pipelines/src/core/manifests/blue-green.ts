@@ -17,6 +17,13 @@ export type Colour = "blue" | "green";
 export const colours: readonly Colour[] = ["blue", "green"];
 /** The pod label (and Service selector key) that carries the colour. */
 export const colourLabel = "color";
+/**
+ * The label only a `<name>-preview` Service carries. It shares the service's name label with
+ * the live Service, so a selector meant for live traffic (the ServiceMonitor) leaves it out by
+ * this label; otherwise Prometheus scrapes the idle colour as if it served users, and on a first
+ * deploy, when both Services pick the same colour, every pod twice.
+ */
+export const previewLabel = { key: "app.kubernetes.io/component", value: "preview" } as const;
 
 /** The other colour. */
 export function otherColour(colour: Colour): Colour {

@@ -18,6 +18,7 @@ export * from "./blue-green.ts";
 export * from "./documents.ts";
 export * from "./drift.ts";
 export * from "./findings.ts";
+export * from "./label-selector.ts";
 export * from "./migration.ts";
 export * from "./naming.ts";
 export * from "./observability-drift.ts";

@@ -11,6 +11,8 @@ import { monitoringObjects } from "../observability/kubernetes.ts";
 import { flagEnvironment } from "../observability/runtime-environment.ts";
 import { type KubeObject, objectId } from "./documents.ts";
 import type { ManifestFinding } from "./findings.ts";
+import { type LabelSelector, selectorMatches } from "./label-selector.ts";
+import { serviceResource } from "./naming.ts";
 
 const regenerate = "run scripts/render-observability.ts to regenerate the overlay";
 
@@ -40,6 +42,11 @@ export function checkObservabilityDrift(
         path: "spec",
         message: `differs from what environments/${tier.tier}.yaml says (observability, alerting); ${regenerate}`,
       });
+    }
+    if (got && want.kind === "ServiceMonitor") {
+      findings.push(
+        ...checkMonitorSelects(objects, got, serviceResource(tier, want.metadata.name)),
+      );
     }
   }
   for (const got of rendered) {
@@ -83,4 +90,32 @@ export function checkObservabilityDrift(
     }
   }
   return findings;
+}
+
+/**
+ * A ServiceMonitor must pick exactly its service's live Service among the rendered Services
+ * (its namespace's, which is where Prometheus Operator looks by default). A second match, such
+ * as a blue-green preview Service, makes Prometheus scrape the idle colour as live traffic, and
+ * the same pods twice whenever both Services pick one colour.
+ */
+function checkMonitorSelects(
+  objects: readonly KubeObject[],
+  monitor: KubeObject,
+  live: string,
+): ManifestFinding[] {
+  const selector = ((monitor.spec as { selector?: LabelSelector } | undefined)?.selector ??
+    {}) as LabelSelector;
+  const picked = objects
+    .filter((o) => o.kind === "Service" && selectorMatches(selector, o.metadata.labels ?? {}))
+    .map((o) => o.metadata.name)
+    .sort();
+  if (picked.length === 1 && picked[0] === live) return [];
+  return [
+    {
+      rule: "drift/monitoring",
+      object: objectId(monitor),
+      path: "spec.selector",
+      message: `selects ${picked.length ? picked.map((n) => `Service/${n}`).join(", ") : "no Service"}; it must select only Service/${live} (another match is scraped as a second copy of the service)`,
+    },
+  ];
 }

@@ -10,7 +10,9 @@
 import { stringify } from "yaml";
 import { type AlertName, alertNames } from "../environment/observability-schema.ts";
 import type { Tier } from "../environment/schema.ts";
+import { blueGreenServices, previewLabel } from "../manifests/blue-green.ts";
 import type { KubeObject } from "../manifests/documents.ts";
+import type { LabelSelector } from "../manifests/label-selector.ts";
 import { flagEnvironment } from "./runtime-environment.ts";
 
 /** Series the services expose (services/runtime/src/metrics.ts); the alerts read them. */
@@ -29,7 +31,22 @@ function metricsPort(ports: Record<string, number>): string {
   return name;
 }
 
-/** One ServiceMonitor per service, selecting its Service by name; none when not monitored. */
+/**
+ * The Services a service's ServiceMonitor selects: exactly its live Service. A blue-green
+ * service also has a preview Service with the same name label, left out by its preview label
+ * (core/manifests/blue-green.ts); the manifest drift check holds the rendered overlay to "one
+ * Service per monitor" (core/manifests/observability-drift.ts).
+ */
+function monitorSelector(tier: Tier, service: string): LabelSelector {
+  const matchLabels = { "app.kubernetes.io/name": service };
+  if (!blueGreenServices(tier).includes(service)) return { matchLabels };
+  return {
+    matchLabels,
+    matchExpressions: [{ key: previewLabel.key, operator: "NotIn", values: [previewLabel.value] }],
+  };
+}
+
+/** One ServiceMonitor per service, selecting its live Service only; none when not monitored. */
 export function serviceMonitors(tier: Tier): KubeObject[] {
   if (!tier.features.monitoring) return [];
   const { path, interval_seconds } = tier.observability.metrics;
@@ -38,7 +55,7 @@ export function serviceMonitors(tier: Tier): KubeObject[] {
     kind: "ServiceMonitor",
     metadata: { name: service, labels: { "app.kubernetes.io/name": service } },
     spec: {
-      selector: { matchLabels: { "app.kubernetes.io/name": service } },
+      selector: monitorSelector(tier, service),
       endpoints: [{ port: metricsPort(spec.ports), path, interval: `${interval_seconds}s` }],
     },
   }));

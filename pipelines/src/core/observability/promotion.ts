@@ -1,7 +1,7 @@
 /**
  * What promotion shows about observability: the flags whose value changes between two tiers,
- * and where each tier's dashboards and alerts live. Pure, for `tiers plan` and `tiers status`
- * to print (they are not wired yet: see docs/environments/index.md).
+ * and where each tier's dashboards and alerts live. Pure: `tiers plan` carries the differences
+ * in its plan (core/promotion/plan.ts), `tiers status` each tier's location in its rung.
  */
 import { tierOf } from "../environment/index.ts";
 import type { EnvironmentModel } from "../environment/model.ts";
@@ -49,36 +49,51 @@ export interface ObservabilityLocation {
   logs: { destination: string; retention_days: number };
 }
 
+/** Where `tierName`'s dashboards, alerts and logs live, from its merged config. */
+export function observabilityLocation(
+  model: EnvironmentModel,
+  tierName: string,
+): ObservabilityLocation {
+  const tier = tierOf(model, tierName);
+  return {
+    tier: tierName,
+    marker: tier.marker,
+    monitored: tier.features.monitoring,
+    dashboards: tier.observability.dashboards,
+    alerts: {
+      receiver: tier.alerting.route.receiver,
+      url: tier.alerting.route.url,
+      // Unmonitored tiers render no PrometheusRule, so none of their alerts can fire.
+      enabled: tier.features.monitoring
+        ? Object.entries(tier.alerting.rules)
+            .filter(([, rule]) => rule.enabled)
+            .map(([alert]) => alert)
+        : [],
+    },
+    logs: { ...tier.observability.logs },
+  };
+}
+
 /** Per tier, in promotion order: dashboards, alert route and logs. */
 export function observabilityLocations(model: EnvironmentModel): ObservabilityLocation[] {
-  return model.order.map((name) => {
-    const tier = tierOf(model, name);
-    return {
-      tier: name,
-      marker: tier.marker,
-      monitored: tier.features.monitoring,
-      dashboards: tier.observability.dashboards,
-      alerts: {
-        receiver: tier.alerting.route.receiver,
-        url: tier.alerting.route.url,
-        // Unmonitored tiers render no PrometheusRule, so none of their alerts can fire.
-        enabled: tier.features.monitoring
-          ? Object.entries(tier.alerting.rules)
-              .filter(([, rule]) => rule.enabled)
-              .map(([alert]) => alert)
-          : [],
-      },
-      logs: { ...tier.observability.logs },
-    };
-  });
+  return model.order.map((name) => observabilityLocation(model, name));
+}
+
+/** One tier's location without its name, e.g. `dashboards https://…  alerts … → tiers-oncall …`. */
+export function formatLocation(l: ObservabilityLocation): string {
+  const alerts = l.alerts.enabled.length
+    ? `alerts ${l.alerts.enabled.join(", ")} → ${l.alerts.receiver} ${l.alerts.url ?? "(no alert view)"}`
+    : "alerts none (not monitored)";
+  return `dashboards ${l.dashboards ?? "none"}  ${alerts}  logs ${l.logs.destination} ${l.logs.retention_days}d`;
 }
 
 /** One line per tier, e.g. `🜄 prod  dashboards https://…  alerts tiers-oncall https://…`. */
 export function formatLocations(locations: readonly ObservabilityLocation[]): string[] {
-  return locations.map((l) => {
-    const alerts = l.alerts.enabled.length
-      ? `alerts ${l.alerts.enabled.join(", ")} → ${l.alerts.receiver} ${l.alerts.url ?? "(no alert view)"}`
-      : "alerts none (not monitored)";
-    return `${l.marker} ${l.tier}  dashboards ${l.dashboards ?? "none"}  ${alerts}  logs ${l.logs.destination} ${l.logs.retention_days}d`;
-  });
+  return locations.map((l) => `${l.marker} ${l.tier}  ${formatLocation(l)}`);
+}
+
+/** `pause_enqueue: off → on (POST /jobs answers 503 …)`: one flag a promotion changes. */
+export function formatFlagDifference(d: FlagDifference): string {
+  const onOff = (v: boolean) => (v ? "on" : "off");
+  return `${d.flag}: ${onOff(d.from)} → ${onOff(d.to)} (${d.description})`;
 }

@@ -2,6 +2,7 @@
  * The promotion plan: exactly what `tiers promote` would change and whether it may. Building
  * and rendering it is pure; `tiers plan` prints it and changes nothing.
  */
+import { type FlagDifference, formatFlagDifference } from "../observability/promotion.ts";
 import { unifiedDiff } from "./diff.ts";
 import { gateLine, type OutputLine } from "./gates.ts";
 import { findPin, type OverlayPin, type PinEdit, setPins } from "./overlay.ts";
@@ -24,6 +25,8 @@ export interface PromotionPlan {
   /** Which evidence verifier checks passages: `cosign` signatures or `local` git records. */
   evidence: "cosign" | "local";
   changes: PlannedChange[];
+  /** Flags whose value differs between `from` and `tier`: the same digest behaves differently. */
+  flags: FlagDifference[];
   /** True when every candidate is already pinned: promoting changes nothing. */
   unchanged: boolean;
   /** Unified diff of the overlay ("" when nothing changes). */
@@ -82,6 +85,8 @@ export function buildPlan(input: {
   commit: string | null;
   evidence: "cosign" | "local";
   changes: PlannedChange[];
+  /** Flag values that change on the way (core/observability/promotion.ts flagDifferences). */
+  flags?: FlagDifference[];
   gates: GateResult[];
   /** Candidates that never resolved to a digest: not plannable, though their gates say why. */
   unresolved?: number;
@@ -101,6 +106,7 @@ export function buildPlan(input: {
     commit: input.commit,
     evidence: input.evidence,
     changes: input.changes,
+    flags: input.flags ?? [],
     unchanged,
     diff,
     overlayAfter: input.overlayAfter,
@@ -130,6 +136,11 @@ export function planLines(plan: PromotionPlan): OutputLine[] {
         ? `${shortDigest(c.to)} (already pinned)`
         : `${shortDigest(c.from ?? undefined)} → ${shortDigest(c.to)}`;
     info(`  ${c.service}: ${move}  [${c.repository}@${c.to}]`);
+  }
+  if (plan.flags.length === 0) info(`flags: same values as ${plan.from}`);
+  else {
+    info(`flags that change (${plan.from} → ${plan.tier}):`);
+    for (const d of plan.flags) info(`  ${formatFlagDifference(d)}`);
   }
   if (plan.overlay === null) info("overlay: none (this tier has no Kustomize overlay to pin)");
   else if (plan.diff) {

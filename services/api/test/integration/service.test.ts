@@ -54,6 +54,46 @@ describe("api service on a real PostgreSQL", () => {
     expect(await shown.json()).toMatchObject({ status: "queued", kind: "checksum", attempts: 0 });
   });
 
+  it("a tier's flag values change what it does: TIERS_FLAG_PAUSE_ENQUEUE=true refuses new jobs", async () => {
+    // The variable the pipeline derives from the tier's flags (environments/*.yaml flags →
+    // core/observability/runtime-environment.ts flagEnvironment), read by @tiers/runtime flagsOf.
+    const url = await freshDatabaseUrl();
+    const post = (base: string) =>
+      fetch(`${base}/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind: "checksum", payload: "flagged" }),
+      });
+    const paused = await api({
+      DATABASE_URL: url,
+      MIGRATE_ON_START: "true",
+      TIERS_FLAG_PAUSE_ENQUEUE: "true",
+    });
+    const refused = await post(paused.base);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/pause_enqueue/);
+    const open = await api({ DATABASE_URL: url });
+    expect((await post(open.base)).status).toBe(202);
+    // Nothing was enqueued while paused: the one job is the second service's.
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      expect((await db.query("SELECT count(*)::int AS n FROM jobs")).rows[0].n).toBe(1);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("refuses to start on a flag value that is not true or false, naming the variable", async () => {
+    await expect(
+      startApi({
+        ...testTier,
+        DATABASE_URL: await freshDatabaseUrl(),
+        TIERS_FLAG_PAUSE_ENQUEUE: "yes",
+      }),
+    ).rejects.toThrow(/TIERS_FLAG_PAUSE_ENQUEUE/);
+  });
+
   it("is alive but not ready while migrations are pending, naming them", async () => {
     const { base } = await api({ DATABASE_URL: await freshDatabaseUrl() });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

@@ -81,6 +81,93 @@ describe("api and worker together on a real PostgreSQL", () => {
     expect(apiMetrics).toContain('tiers_jobs_enqueued_total{kind="checksum"} 1');
   });
 
+  it("scrapes show the queue's depth while jobs wait, and a lease that expired under a slow job", async () => {
+    // The series the tiers' alerts and dashboards read (pipelines/src/core/observability/
+    // kubernetes.ts metricNames), scraped over HTTP from both real workers. In the test tier this
+    // runs inside the worker's test container against the tier's PostgreSQL.
+    const url = await freshDatabaseUrl();
+    const api = await startApi({ ...testTier, DATABASE_URL: url, MIGRATE_ON_START: "true" });
+    postgres.defer(() => api.close());
+    const apiBase = `http://127.0.0.1:${api.port}`;
+    const post = async (kind: string, payload: string) => {
+      const res = await fetch(`${apiBase}/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind, payload }),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const sample = (text: string, series: string) =>
+      Number(new RegExp(`^${series} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+
+    // A slow worker with a one-second lease holds its first job until released.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => {};
+    const inHand = new Promise<void>((resolve) => (started = resolve));
+    const slow = await startWorker(
+      {
+        ...testTier,
+        DATABASE_URL: url,
+        WORKER_ID: "slow",
+        WORKER_POLL_INTERVAL_MS: "20",
+        WORKER_LEASE_SECONDS: "1",
+      },
+      {
+        processors: {
+          wordcount: async (payload) => {
+            started();
+            await gate;
+            return wordcount(payload);
+          },
+          checksum,
+        },
+      },
+    );
+    postgres.defer(() => slow.close());
+    const held = await post("wordcount", "held past its lease");
+    await inHand;
+    const waiting = [await post("checksum", "waits"), await post("checksum", "waits too")];
+    // Busy with the first job, the slow worker leaves the other two waiting.
+    expect(
+      sample(await scrape(slow.port), "tiers_worker_queue_depth"),
+      "two jobs queued behind the held one",
+    ).toBeGreaterThanOrEqual(2);
+    expect(sample(await scrape(slow.port), "tiers_worker_lease_expiries_total")).toBe(0);
+
+    // A second worker takes the queue, and the held job once its lease has expired.
+    const fast = await startWorker({
+      ...testTier,
+      DATABASE_URL: url,
+      WORKER_ID: "fast",
+      WORKER_POLL_INTERVAL_MS: "20",
+    });
+    postgres.defer(() => fast.close());
+    // All three done by the second worker before the slow one is released, so the slow one
+    // finds nothing left to claim afterwards.
+    for (const id of [held, ...waiting]) {
+      await waitFor(async () => {
+        const job = (await (await fetch(`${apiBase}/jobs/${id}`)).json()) as { status: string };
+        return job.status === "done" ? job : undefined;
+      }, `job ${id} to be finished by the second worker`);
+    }
+    // The slow worker finishes late: its result is refused, counted as a lease expiry.
+    release();
+    await waitFor(
+      async () => (slow.worker.counts["lease-lost"] > 0 ? true : undefined),
+      "the slow worker to find its lease lost",
+    );
+    const late = await scrape(slow.port);
+    expect(sample(late, "tiers_worker_lease_expiries_total")).toBe(1);
+    expect(late).toMatch(/^# TYPE tiers_worker_lease_expiries_total counter$/m);
+    const drained = await scrape(fast.port);
+    expect(sample(drained, "tiers_worker_queue_depth")).toBe(0);
+    expect(sample(drained, 'tiers_jobs_processed_total\\{outcome="done"\\}')).toBe(3);
+    expect(sample(drained, "tiers_worker_lease_expiries_total")).toBe(0);
+  });
+
   it("reports not ready until the API's migrations created the schema", async () => {
     const url = await freshDatabaseUrl();
     const lines: string[] = [];

@@ -12,6 +12,7 @@ import {
   exposedPorts,
   type KubeObject,
   namespaceOf,
+  previewLabel,
   remoteRefOf,
   secretEnvName,
   secretObjectName,
@@ -159,7 +160,10 @@ export function fixtureObjects(tier: Tier, runtime: Record<string, string>): Kub
         objects.push({
           apiVersion: "v1",
           kind: "Service",
-          metadata: meta(name, { "app.kubernetes.io/name": service }),
+          metadata: meta(name, {
+            "app.kubernetes.io/name": service,
+            ...(name === names.preview ? { [previewLabel.key]: previewLabel.value } : {}),
+          }),
           spec: {
             selector: { "app.kubernetes.io/name": service, color: colour },
             ports: servicePorts,

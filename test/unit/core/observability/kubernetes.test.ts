@@ -20,7 +20,13 @@ describe("monitoring objects derived from the tier", () => {
       [
         "api",
         {
-          selector: { matchLabels: { "app.kubernetes.io/name": "api" } },
+          // Blue-green api: the preview Service shares the name label and is left out.
+          selector: {
+            matchLabels: { "app.kubernetes.io/name": "api" },
+            matchExpressions: [
+              { key: "app.kubernetes.io/component", operator: "NotIn", values: ["preview"] },
+            ],
+          },
           endpoints: [{ port: "http", path: "/metrics", interval: "15s" }],
         },
       ],

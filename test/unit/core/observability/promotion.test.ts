@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
   flagDifferences,
+  formatFlagDifference,
+  formatLocation,
   formatLocations,
+  observabilityLocation,
   observabilityLocations,
 } from "../../../../pipelines/src/core/observability/promotion.ts";
 import { edit } from "../environment/fixtures.ts";
@@ -71,6 +74,23 @@ describe("observabilityLocations: where each tier's dashboards and alerts live",
     expect(lines[0]).toBe("🜂 dev  dashboards none  alerts none (not monitored)  logs stdout 1d");
     expect(lines[3]).toContain(
       "alerts error_rate, p95_latency, availability → tiers-oncall https://alertmanager",
+    );
+  });
+
+  it("one tier's location, as `tiers status` prints it under the tier's marker", () => {
+    const prod = observabilityLocation(model(), "prod");
+    expect(prod).toEqual(observabilityLocations(model())[3]);
+    expect(formatLocation(prod)).toBe(
+      "dashboards https://grafana.tiers.example/d/tiers?var-tier=prod  alerts error_rate, p95_latency, availability → tiers-oncall https://alertmanager.tiers.example/#/alerts?filter=tier%3Dprod  logs cloudwatch 30d",
+    );
+  });
+});
+
+describe("formatFlagDifference: one line of `tiers plan`", () => {
+  it("names the flag, both values and what it does", () => {
+    const [d] = flagDifferences(model(), "test", "staging");
+    expect(formatFlagDifference(d!)).toBe(
+      "verbose_errors: on → off (A failed request's 500 answer carries the error message (internals in responses).)",
     );
   });
 });

@@ -128,6 +128,35 @@ describe("plan", () => {
     expect(plan.diff).toBe("");
     expect(renderPlan(plan)).toContain("verdict: nothing to do — already pinned");
   });
+
+  it("lists the flags whose value changes on the way, and says so when none does", () => {
+    const edit = computeOverlayEdit(overlay, readPins(overlay, where), candidates, where);
+    const base = {
+      tier: "staging",
+      from: "test",
+      overlay: where,
+      overlayBefore: overlay,
+      overlayAfter: edit.after,
+      commit: null,
+      evidence: "local" as const,
+      changes: edit.changes,
+      gates: [],
+    };
+    const changed = buildPlan({
+      ...base,
+      flags: [{ flag: "verbose_errors", description: "Errors in answers.", from: true, to: false }],
+    });
+    const lines = renderPlan(changed);
+    const at = lines.indexOf("flags that change (test → staging):");
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toBe("  verbose_errors: on → off (Errors in answers.)");
+    expect(planToJson(changed)).toMatchObject({
+      flags: [{ flag: "verbose_errors", from: true, to: false }],
+    });
+    const same = buildPlan(base);
+    expect(same.flags).toEqual([]);
+    expect(renderPlan(same)).toContain("flags: same values as test");
+  });
 });
 
 describe("records and references", () => {

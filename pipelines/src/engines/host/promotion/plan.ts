@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { unpromotedDigest } from "../../../core/manifests/pins.ts";
+import { flagDifferences } from "../../../core/observability/promotion.ts";
 import { hasOverlay, requirePromotable } from "../../../core/promotion/chain.ts";
 import {
   type EvidenceKind,
@@ -86,6 +87,7 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
     commit: commits.length === 1 ? (commits[0] ?? null) : null,
     evidence: kind,
     changes: pinning.changes,
+    flags: flagDifferences(model, from, request.tier),
     gates,
     unresolved: candidates.length - digested.length,
   });

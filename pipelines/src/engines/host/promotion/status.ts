@@ -3,6 +3,10 @@ import { type ArtefactRecord, ociLabel } from "../../../core/artefact.ts";
 import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { unpromotedDigest } from "../../../core/manifests/pins.ts";
+import {
+  type ObservabilityLocation,
+  observabilityLocation,
+} from "../../../core/observability/promotion.ts";
 import { chainStart, hasOverlay } from "../../../core/promotion/chain.ts";
 import { chooseEvidence, passageSigningPolicy } from "../../../core/promotion/evidence.ts";
 import { describeInvalid, presentOrThrow } from "../../../core/promotion/record-read.ts";
@@ -42,6 +46,8 @@ export interface TierStatus {
   tier: string;
   marker: string;
   runtime: string;
+  /** Where the tier's dashboards, alerts and logs live (its observability and alerting config). */
+  observability: ObservabilityLocation;
   pins: PinStatus[];
   /** Overlay commits that moved a pin, newest first. */
   history: Array<{ commit: string; date: string; author: string; subject: string }>;
@@ -89,6 +95,7 @@ export async function tierStatus(options: {
     tier: options.tier,
     marker: tier.marker,
     runtime: tier.runtime,
+    observability: observabilityLocation(model, options.tier),
     pins: [],
     history: [],
     records: await historyRecords(sources.records, options.tier, max),

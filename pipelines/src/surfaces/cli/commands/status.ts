@@ -1,6 +1,7 @@
 /** `tiers status`: the whole ladder at a glance. `tiers env <tier> status` is in env/promotion.ts. */
 import type { Command } from "commander";
 import type { Reporter } from "../../../core/log.ts";
+import { formatLocation } from "../../../core/observability/promotion.ts";
 import { shortDigest } from "../../../core/promotion/refs.ts";
 import { ladderStatus, type TierStatus } from "../../../engines/host/promotion/status.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
@@ -14,10 +15,12 @@ export function printRung(
 ): void {
   const say = (text: string) => reporter.info(status.tier, text, status.marker);
   const warn = (text: string) => reporter.warn(status.tier, text, status.marker);
+  const signals = () => say(`  signals: ${formatLocation(status.observability)}`);
   if (isStart) {
     say(
       `${status.tier.padEnd(8)} ${status.runtime.padEnd(10)} ${published ?? "nothing published yet"}`,
     );
+    signals();
     return;
   }
   const live = status.pins.filter((p) => p.digest);
@@ -45,6 +48,7 @@ export function printRung(
   } else {
     say(`  waiting: nothing${status.waitingWhy ? ` (${status.waitingWhy.split(";")[0]})` : ""}`);
   }
+  signals();
 }
 
 export const registerStatus: RegisterCommand = (program) => {
@@ -58,7 +62,8 @@ export const registerStatus: RegisterCommand = (program) => {
       "after",
       `
 Top tier first: each tier's marker, the commit and digests it runs, whether its passage
-holds, and what waits to be promoted from the tier below. Changes nothing.
+holds, what waits to be promoted from the tier below, and where its signals live (dashboards,
+alerts and their receiver, logs: observability and alerting in its tier file). Changes nothing.
 
 Examples:
   $ tiers status                 the ladder at a glance

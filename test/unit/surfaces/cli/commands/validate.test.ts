@@ -99,6 +99,43 @@ describe("tiers validate", () => {
     }
   }
 
+  it.each([
+    [
+      "an alert threshold that can never fire",
+      "prod.yaml",
+      (t: string) => t.replace("error_rate: { threshold: 0.01,", "error_rate: { threshold: 1.5,"),
+      "threshold: 1.5",
+      "policy/alert-threshold",
+      /alerting\.rules\.error_rate\.threshold is 1\.5/,
+    ],
+    [
+      "an unknown flag",
+      "dev.yaml",
+      (t: string) =>
+        t.replace(
+          "  verbose_errors: { value: true }",
+          "  verbose_errors: { value: true }\n  verbose_erors: { value: true }",
+        ),
+      "verbose_erors:",
+      "policy/unknown-flag",
+      /unknown flag "verbose_erors".*declared: pause_enqueue, verbose_errors/,
+    ],
+  ])(
+    "exits 1 on %s in %s, at its file:line",
+    async (_what, file, change, needle, rule, message) => {
+      const dir = repository({ [file]: change });
+      const { code, stdout } = await tiers("--root", dir, "validate");
+      expect(code).toBe(1);
+      const problems = stdout.split("\n").filter((l) => problemLine.test(l));
+      expect(problems, stdout).toHaveLength(1);
+      const [, where, line, , said, ruleId] = problemLine.exec(problems[0]!)!;
+      expect(where).toBe(`environments/${file}`);
+      expect(Number(line)).toBe(lineNumberOf(dir, file, needle));
+      expect(ruleId).toBe(rule);
+      expect(said).toMatch(message);
+    },
+  );
+
   it("prints the problem lines first, then a summary line per tier starting with its marker", async () => {
     const dir = repository({
       "prod.yaml": (t) =>

@@ -4,6 +4,7 @@
  * env/index.ts adds them to the action table.
  */
 import { ExitCode } from "../../../../core/errors.ts";
+import { formatLocation } from "../../../../core/observability/promotion.ts";
 import { shortDigest } from "../../../../core/promotion/refs.ts";
 import { tierStatus } from "../../../../engines/host/promotion/status.ts";
 import type { CliContext } from "../../context.ts";
@@ -58,6 +59,7 @@ export async function printTierStatus(cli: CliContext, tier: string, flags: Prom
   const say = (text: string) => cli.reporter.info(tier, text, status.marker);
   const bad = (text: string) => cli.reporter.error(tier, text, status.marker);
   say(`${tier} (${status.runtime})`);
+  say(`signals: ${formatLocation(status.observability)}`);
   if (status.pins.length === 0) say("pinned: nothing");
   for (const p of status.pins) {
     if (!p.digest) {
