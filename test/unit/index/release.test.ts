@@ -27,13 +27,13 @@ import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invoca
 import {
   commit,
   constructorArguments,
+  fixtureRoot,
   OfflinePipeline,
   type OfflineSettings,
   OfflineTiers,
   offlineTiers,
   ok,
   repo,
-  repositoryRoot,
 } from "../../support/dagger/offline.ts";
 import {
   envVariables,
@@ -312,7 +312,7 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
 
   it("renders the overlay in the kubectl image and plans without a cluster (--dry-run)", async () => {
     const tiers = offlineTiers();
-    tiers.tool = renderOrUnreachable(repositoryRoot);
+    tiers.tool = renderOrUnreachable(fixtureRoot);
     const out = await tiers.deploy("staging", undefined, undefined, true);
     expect(tiers.calls).toHaveLength(1);
     const [render] = tiers.calls;
@@ -326,7 +326,7 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
     // A checkout where staging has a promoted pin, so the deploy gets as far as the cluster.
     temp = await mkdtemp(join(tmpdir(), "tiers-dagger-deploy-"));
     for (const dir of ["environments", "k8s", "compose"]) {
-      await cp(join(repositoryRoot, dir), join(temp, dir), { recursive: true });
+      await cp(join(fixtureRoot, dir), join(temp, dir), { recursive: true });
     }
     const overlay = join(temp, "k8s/overlays/staging/kustomization.yaml");
     const text = await readFile(overlay, "utf8");

@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { type Problem, validateSources } from "../../../../pipelines/src/core/environment/index.ts";
-import { asSources, edit, locate, removeLine, shippedFiles } from "./fixtures.ts";
+import { asSources, edit, fixtureFiles, locate, removeLine } from "./fixtures.ts";
 
-/** Validates the shipped files with `change` applied, returning the problems. */
+/** Validates the fixture repository's files with `change` applied, returning the problems. */
 function problemsAfter(change: (files: Record<string, string>) => void): Problem[] {
-  const files = shippedFiles();
+  const files = fixtureFiles();
   change(files);
   return validateSources(asSources(files)).problems;
 }
 
 describe("tier policies (each violation is located in the file the value came from)", () => {
-  it("the shipped environments pass every policy", () => {
-    expect(validateSources(asSources(shippedFiles())).problems).toEqual([]);
+  it("the fixture repository's environments pass every policy", () => {
+    expect(validateSources(asSources(fixtureFiles())).problems).toEqual([]);
   });
 
   it("staging may not enable hot reload", () => {
@@ -127,7 +127,7 @@ describe("tier policies (each violation is located in the file the value came fr
   });
 
   it("staging may not run an image by a mutable tag, even one inherited from base.yaml", () => {
-    const files = shippedFiles();
+    const files = fixtureFiles();
     const base = files["base.yaml"]!;
     files["staging.yaml"] = edit(
       files["staging.yaml"]!,
@@ -226,8 +226,8 @@ describe("tier policies (each violation is located in the file the value came fr
         tier: "staging",
       }),
     ]);
-    // dev.yaml ships with a literal local password; the shipped files pass (first test).
-    expect(shippedFiles()["dev.yaml"]).toContain('database_url: "postgresql://tiers:tiers@');
+    // dev.yaml holds a literal local password; the fixture files pass (first test).
+    expect(fixtureFiles()["dev.yaml"]).toContain('database_url: "postgresql://tiers:tiers@');
   });
 
   it("a string secret that names a known scheme counts as a reference", () => {

@@ -59,7 +59,7 @@ async function chain() {
   return { model, order: model.order, kubernetes };
 }
 
-describe("GitHub Actions workflows", () => {
+describe("sample: GitHub Actions workflows", () => {
   it("pass the Actions workflow linter, and the linter does catch a broken file", async () => {
     for (const file of workflows) {
       const text = await read(file);
@@ -210,7 +210,7 @@ describe("GitHub Actions workflows", () => {
   });
 });
 
-describe("GitLab CI", () => {
+describe("sample: GitLab CI", () => {
   const load = async () => parse(await read(".gitlab-ci.yml"), { merge: true }) as Yaml;
   /** GitLab's `extends`: templates deep-merged in order, then the job's own keys. */
   const resolve = (doc: Yaml, job: Yaml): Yaml => {
@@ -289,7 +289,7 @@ describe("GitLab CI", () => {
   });
 });
 
-describe("records the pipeline pushes", () => {
+describe("sample: records the pipeline pushes", () => {
   it("do not start another GitLab pipeline (the toolbox commits as `tiers pipeline`)", async () => {
     const doc = parse(await read(".gitlab-ci.yml")) as Yaml;
     const [skip] = doc.workflow.rules as Yaml[];
