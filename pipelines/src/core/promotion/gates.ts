@@ -4,6 +4,7 @@
  * same verdict and every verdict says why. Any fact that could not be established fails its
  * gate: the gates fail closed.
  */
+import { developmentImageLabel } from "../artefact.ts";
 import { gateNames } from "../environment/schema.ts";
 import type { GateResult, RejectionRecord } from "./records.ts";
 import { isDigest } from "./refs.ts";
@@ -138,9 +139,14 @@ export function candidateGates(
       const key = devLabelKey(project);
       const value = facts.labels.value[key];
       results.push(
-        value === "dev"
-          ? gate("no-dev-image", false, `image is labelled ${key}=dev (a development build)`, s)
-          : gate("no-dev-image", true, `no ${key}=dev label`, s),
+        value === developmentImageLabel
+          ? gate(
+              "no-dev-image",
+              false,
+              `image is labelled ${key}=${developmentImageLabel} (a development build)`,
+              s,
+            )
+          : gate("no-dev-image", true, `no ${key}=${developmentImageLabel} label`, s),
       );
     } else {
       results.push(gate("no-dev-image", false, `labels could not be read: ${facts.labels.why}`, s));

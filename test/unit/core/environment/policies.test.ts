@@ -242,3 +242,32 @@ describe("tier policies (each violation is located in the file the value came fr
     ).toEqual([]);
   });
 });
+
+describe("which tiers the policies bind comes from the model, not from tier names", () => {
+  /** The fixture with `from` renamed to `to` (file, tier: and every promotion.from). */
+  const renamed = (files: Record<string, string>, from: string, to: string) => {
+    files[`${to}.yaml`] = files[`${from}.yaml`]!.replace(`tier: ${from}`, `tier: ${to}`);
+    delete files[`${from}.yaml`];
+    for (const name of Object.keys(files)) {
+      files[name] = files[name]!.replace(`from: ${from} `, `from: ${to} `);
+    }
+  };
+
+  it("the end of the chain is the production tier, whatever it is called", () => {
+    const problems = problemsAfter((f) => {
+      renamed(f, "prod", "live");
+      f["live.yaml"] = edit(f["live.yaml"]!, "mtls: true", "mtls: false");
+    });
+    expect(problems.map((p) => [p.tier, p.rule])).toEqual([["live", "policy/prod-mtls"]]);
+  });
+
+  it("every Kubernetes tier is a release tier, and a compose tier is not", () => {
+    const problems = problemsAfter((f) => {
+      renamed(f, "staging", "qa");
+      f["qa.yaml"] = edit(f["qa.yaml"]!, "hot_reload: false", "hot_reload: true");
+    });
+    expect(problems.map((p) => [p.tier, p.rule])).toEqual([["qa", "policy/no-dev-features"]]);
+    // dev is the chain's start on compose: hot reload is its point, not a violation.
+    expect(fixtureFiles()["dev.yaml"]).toContain("hot_reload: true");
+  });
+});

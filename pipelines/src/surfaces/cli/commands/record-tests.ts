@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { loadModel, tierOfRuntime } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { recordTestReport } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
@@ -75,10 +76,11 @@ Examples:
         passed,
         summary,
       });
+      const tier = tierOfRuntime(await loadModel(cli.root), "ephemeral");
       cli.reporter.info(
-        "test",
+        tier,
         `recorded: tests ${passed ? "passed" : "FAILED"} for ${report.commit.slice(0, 12)} — ${summary} (commit ${commit.slice(0, 12)})`,
-        await markerOf(cli.root, "test"),
+        await markerOf(cli.root, tier),
       );
     });
 };
