@@ -161,7 +161,7 @@ export class Tiers {
     const pipeline = this.pipeline();
     const context = await pipeline.context({ baseImage });
     const revision = await pipeline.revision(repo, commit);
-    const spec = builtService(await pipeline.stack(context, "dev", revision.commit), service);
+    const spec = builtService(await pipeline.stack(context, "compose", revision.commit), service);
     return pipeline.image(context, spec, target, revision, await caSecret(extraCaBundle));
   }
 

@@ -12,6 +12,14 @@ import { TiersError } from "./errors.ts";
 
 /** The Dockerfile targets every service has; only `production` images are promotable. */
 export const buildTargets = ["production", "development", "test"] as const;
+/**
+ * The value of the `<project>.environment` label a development build carries, which the
+ * no-dev-image gate refuses. A label vocabulary word, not a tier name: images keep it whatever
+ * the tiers are called.
+ */
+export const developmentImageLabel = "dev";
+/** Each Dockerfile stage by its role, named once (buildTargets). */
+export const [productionTarget, developmentTarget, testTarget] = buildTargets;
 export type BuildTarget = (typeof buildTargets)[number];
 
 export function isBuildTarget(value: string): value is BuildTarget {
@@ -105,7 +113,7 @@ export function imageLabels(input: LabelInput): Record<string, string> {
     [own.service]: service,
     [own.target]: target,
   };
-  if (target === "development") labels[own.environment] = "dev";
+  if (target === developmentTarget) labels[own.environment] = developmentImageLabel;
   if (revision.dirty) labels[own.dirty] = "true";
   return labels;
 }

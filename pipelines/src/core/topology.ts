@@ -15,8 +15,11 @@ import { dirname, join, normalize, posix } from "node:path";
 import { TiersError } from "./errors.ts";
 import { parseYaml } from "./yaml.ts";
 
-/** The tiers that run from compose files. */
-export type ComposeTier = "dev" | "test";
+/**
+ * A tier that runs from compose files (a compose or ephemeral tier of the model): any name the
+ * chain declares, never a fixed list; core/environment/roles.ts says which tier that is.
+ */
+export type ComposeTier = string;
 
 /** Where the compose files live, relative to the repository root. */
 export const composeDir = "compose";

@@ -22,6 +22,11 @@ import { Tiers } from "../../../pipelines/src/index.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
 
 export const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
+/**
+ * The fixture repository (test/fixtures/repo): tests about tiers run there, so they hold
+ * whatever tier model the repository itself ships.
+ */
+export const fixtureRoot = fileURLToPath(new URL("../../fixtures/repo/", import.meta.url));
 /** HEAD of the offline checkout. */
 export const commit = "0123456789abcdef0123456789abcdef01234567";
 export const remoteUrl = "https://example.test/tiers.git";
@@ -89,7 +94,8 @@ export class OfflinePipeline extends DaggerPipeline {
 
 export class OfflineTiers extends Tiers implements OfflineState {
   dirty = false;
-  root = repositoryRoot;
+  // The fixture repository by default: the module's tier logic runs on a model the tests own.
+  root = fixtureRoot;
   calls: RecordedCall[] = [];
   tool: FakeTool = () => ({ exitCode: 1, stdout: "", stderr: "no fake answer scripted" });
 

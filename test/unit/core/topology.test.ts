@@ -15,7 +15,8 @@ import {
   topologyFrom,
 } from "../../../pipelines/src/core/topology.ts";
 
-const root = resolve(import.meta.dirname, "../../..");
+// The fixture repository (test/fixtures/repo), not the shipped sample.
+const root = resolve(import.meta.dirname, "../../fixtures/repo");
 
 describe("the compose files agree with the environment model", () => {
   it("dev: same built services, infrastructure, container ports, health paths and build paths", async () => {

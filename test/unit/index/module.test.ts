@@ -18,7 +18,7 @@ import { serviceBuild, servicesToBuild } from "../../../pipelines/src/engines/ho
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { toolImageRef } from "../../../pipelines/src/tools/images.ts";
 import { introspect } from "../../support/dagger/introspect.ts";
-import { commit, offlineTiers, repo, repositoryRoot } from "../../support/dagger/offline.ts";
+import { commit, fixtureRoot, offlineTiers, repo } from "../../support/dagger/offline.ts";
 import {
   chainOf,
   envVariables,
@@ -54,7 +54,7 @@ describe("validate (no Dagger engine here; the terraform step runs on this machi
   it("validates the environments with the CLI's loader, then checks terraform formatting in its pinned image", async () => {
     const t = tiers();
     // The same invocation on this machine's terraform (preinstalled): the vector really works.
-    t.tool = (invocation) => runHost(invocation, { root: repositoryRoot, reject: false });
+    t.tool = (invocation) => runHost(invocation, { root: fixtureRoot, reject: false });
     const out = await t.validate();
     expect(out).toMatch(/environments valid: dev → test → staging → prod \(4 tiers\)/);
     const [fmt] = t.calls;
@@ -95,7 +95,7 @@ describe("build (builds the query: no Dagger engine here)", () => {
   });
 
   it("passes the same build arguments as the host engine's docker build (argument vector only on the host side)", async () => {
-    const [service] = await servicesToBuild(repositoryRoot, ["api"]);
+    const [service] = await servicesToBuild(fixtureRoot, ["api"]);
     const image = await tiers().build("api", repo, "production", undefined, "local/node:22");
     const dagger = (opsNamed(image, "dockerBuild")[0]?.args.buildArgs ?? []) as {
       name: string;
@@ -187,7 +187,7 @@ describe("test (builds the query: no Dagger engine here)", () => {
   it("loads migrations and fixtures with the API's own runner, exactly as compose.test.yaml says", async () => {
     const { api, worker } = await testRunners(tiers().pipeline(), { repo });
     const composeTest = parse(
-      await readFile(join(repositoryRoot, "compose/compose.test.yaml"), "utf8"),
+      await readFile(join(fixtureRoot, "compose/compose.test.yaml"), "utf8"),
     ) as { services: Record<string, { command?: string[] }> };
     const command = composeTest.services.api?.command;
     // The API runner's command is compose's: the schema runner with --fixtures, then the suite.
@@ -218,7 +218,7 @@ describe("test (builds the query: no Dagger engine here)", () => {
     const temp = await mkdtemp(join(tmpdir(), "tiers-dagger-compose-"));
     try {
       for (const dir of ["environments", "compose", "services"]) {
-        await cp(join(repositoryRoot, dir), join(temp, dir), {
+        await cp(join(fixtureRoot, dir), join(temp, dir), {
           recursive: true,
           filter: (path) => !path.includes("node_modules"),
         });

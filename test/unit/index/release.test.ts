@@ -29,13 +29,13 @@ import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invoca
 import {
   commit,
   constructorArguments,
+  fixtureRoot,
   OfflinePipeline,
   type OfflineSettings,
   OfflineTiers,
   offlineTiers,
   ok,
   repo,
-  repositoryRoot,
 } from "../../support/dagger/offline.ts";
 import {
   envVariables,
@@ -314,7 +314,7 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
 
   it("renders the overlay in the kubectl image and plans without a cluster (--dry-run)", async () => {
     const tiers = offlineTiers();
-    tiers.tool = renderOrUnreachable(repositoryRoot);
+    tiers.tool = renderOrUnreachable(fixtureRoot);
     const out = await tiers.deploy("staging", undefined, undefined, true);
     expect(tiers.calls).toHaveLength(1);
     const [render] = tiers.calls;
@@ -328,7 +328,7 @@ describe("deploy (argument vectors only: no cluster, no Dagger engine here)", ()
   async function pinnedCheckout(passed: boolean): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), "tiers-dagger-deploy-"));
     for (const sub of ["environments", "k8s", "compose"]) {
-      await cp(join(repositoryRoot, sub), join(dir, sub), { recursive: true });
+      await cp(join(fixtureRoot, sub), join(dir, sub), { recursive: true });
     }
     const overlay = join(dir, "k8s/overlays/staging/kustomization.yaml");
     const text = await readFile(overlay, "utf8");

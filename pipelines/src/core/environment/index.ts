@@ -33,8 +33,16 @@ export {
   flagValues,
   type Observability,
 } from "./observability-schema.ts";
-export { isPinnedByDigest, productionTier, releaseTiers, repositoryOf } from "./policies.ts";
+export { isPinnedByDigest, repositoryOf } from "./policies.ts";
 export { ConfigError, formatProblem, type Problem, type RuleId, rules } from "./problems.ts";
+export {
+  isReleaseTier,
+  productionTierOf,
+  type Runtime,
+  releaseTiersOf,
+  tierOfRuntime,
+  tiersOfRuntime,
+} from "./roles.ts";
 export {
   type Dependency,
   type Features,

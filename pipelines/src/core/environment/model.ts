@@ -9,6 +9,7 @@ import { describeValue, type IssueProblem, problemsFromIssue } from "./issues.ts
 import { deepMerge, isMapping } from "./merge.ts";
 import { checkChainPolicies, checkPolicies, type UncheckedTier } from "./policies.ts";
 import { type Problem, rules, sortProblems } from "./problems.ts";
+import { productionTier } from "./roles.ts";
 import { baseOnlyKeys, type Tier, tierOnlyKeys, tierSchema } from "./schema.ts";
 import { type Located, type OriginTree, originAt, parseSource } from "./source.ts";
 
@@ -100,6 +101,14 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
   const tiers: Record<string, Tier> = {};
   const origins: Record<string, OriginTree> = {};
   const links: ChainLink[] = [];
+  // The production tier is the end of the chain, known before any tier's policies run. While
+  // the chain is broken there is no end to hold to them; the chain's own problem fails first.
+  const production = productionTier(
+    promotionChain(
+      preliminaryLinks(tierFiles),
+      tierFiles.map((f) => tierOfFile(f.file)),
+    ).order ?? [],
+  );
   for (const source of tierFiles) {
     const name = tierOfFile(source.file);
     let located = source.located;
@@ -151,7 +160,9 @@ export function validateSources(sources: readonly SourceFile[]): ValidationResul
       value.marker = defaultMarkers[name];
     }
     const result = tierSchema.safeParse(value);
-    const policyProblems = checkPolicies(name, value as UncheckedTier, merged.origin);
+    const policyProblems = checkPolicies(name, value as UncheckedTier, merged.origin, {
+      production: production === name,
+    });
     problems.push(...policyProblems);
     if (!result.success) {
       // An unknown flag lacks base.yaml's default and description; its policy problem says so.
@@ -236,4 +247,22 @@ function topLevelProblem(file: string, located: Located): Problem {
     message: `expected a mapping of keys at the top of ${file}, got ${describeValue(located.value)}`,
     rule: rules.type,
   };
+}
+
+/** Each readable tier file's `promotion.from`, before any tier is merged or checked. */
+function preliminaryLinks(tierFiles: readonly { file: string; located?: { value: unknown } }[]) {
+  const links: ChainLink[] = [];
+  for (const source of tierFiles) {
+    const value = source.located?.value;
+    const promotion = isMapping(value) ? value.promotion : undefined;
+    const from = isMapping(promotion) ? promotion.from : undefined;
+    if (typeof from === "string" || from === null) {
+      links.push({
+        tier: tierOfFile(source.file),
+        from,
+        origin: { file: source.file, at: { line: 1, column: 1 } },
+      });
+    }
+  }
+  return links;
 }

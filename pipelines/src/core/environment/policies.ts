@@ -1,7 +1,9 @@
 /**
  * Policies that keep tiers apart. They run on a merged tier that already passed the schema,
- * and each has its own rule id and message. Which tiers they bind is fixed here on purpose:
- * configuration may add tiers, but cannot talk staging or prod out of these rules.
+ * and each has its own rule id and message. Which tiers they bind follows from the model, never
+ * from a tier's name: every Kubernetes tier is a release tier, and the end of the promotion chain
+ * is the production tier. A configuration may rename or add tiers, but cannot talk the tiers
+ * that serve users out of these rules.
  */
 
 // model.ts imports this file too; baseFile is only read when a policy runs, after both loaded.
@@ -9,13 +11,9 @@ import { baseFile } from "./files.ts";
 import { pathText } from "./issues.ts";
 import { alertNames } from "./observability-schema.ts";
 import { type Problem, type RuleId, rules } from "./problems.ts";
+import { isReleaseTier } from "./roles.ts";
 import { isSecretRef, secretSchemes, type Tier } from "./schema.ts";
 import { type OriginTree, originAt } from "./source.ts";
-
-/** Tiers that run release images only: no dev features, no mutable tags, no literal secrets. */
-export const releaseTiers: readonly string[] = ["staging", "prod"];
-/** The tier that additionally requires mTLS and persistence. */
-export const productionTier = "prod";
 
 /** True when `image` names a content digest (`name@sha256:<64 hex>`), which cannot move. */
 export function isPinnedByDigest(image: string): boolean {
@@ -37,7 +35,12 @@ export function repositoryOf(image: string): string {
 }
 
 /** Every policy problem of one merged tier named `name`. Values of a wrong type are skipped. */
-export function checkPolicies(name: string, tier: UncheckedTier, origins: OriginTree): Problem[] {
+export function checkPolicies(
+  name: string,
+  tier: UncheckedTier,
+  origins: OriginTree,
+  roles: { production: boolean },
+): Problem[] {
   const problems: Problem[] = [];
   const at: Report = (path, rule, message) => {
     const { origin } = originAt(origins, path);
@@ -56,7 +59,7 @@ export function checkPolicies(name: string, tier: UncheckedTier, origins: Origin
   const dependencies = Object.entries(record(tier.dependencies)).map(
     ([k, v]) => [k, record(v)] as const,
   );
-  const release = releaseTiers.includes(name);
+  const release = isReleaseTier(tier);
 
   if (release) {
     if (features.hot_reload === true) {
@@ -84,7 +87,7 @@ export function checkPolicies(name: string, tier: UncheckedTier, origins: Origin
     }
   }
 
-  if (name === productionTier) {
+  if (roles.production) {
     if (features.mtls === false) {
       at(
         ["features", "mtls"],
@@ -132,7 +135,7 @@ export function checkPolicies(name: string, tier: UncheckedTier, origins: Origin
       }
     }
   }
-  checkTracingSampleRate(name, tier, at);
+  if (roles.production) checkTracingSampleRate(name, tier, at);
   checkDevOnlyFlags(name, tier, at);
   checkUnknownFlags(tier, origins, at);
   checkAlertThresholds(tier, at);
@@ -145,10 +148,10 @@ type Report = (path: PropertyKey[], rule: RuleId, message: string) => void;
 /** The most of its traces prod keeps: sampling everything there costs more than it tells. */
 export const prodMaxSampleRate = 0.1;
 
-/** policy/tracing-sample-rate: prod keeps at most `prodMaxSampleRate` of its traces. */
+/** policy/tracing-sample-rate: the production tier keeps at most `prodMaxSampleRate` of its traces. */
 function checkTracingSampleRate(name: string, tier: UncheckedTier, at: Report): void {
   const rate = record(record(tier.observability).tracing).sample_rate;
-  if (name !== productionTier || typeof rate !== "number" || rate <= prodMaxSampleRate) return;
+  if (typeof rate !== "number" || rate <= prodMaxSampleRate) return;
   at(
     ["observability", "tracing", "sample_rate"],
     rules.tracingSampleRate,
@@ -158,7 +161,7 @@ function checkTracingSampleRate(name: string, tier: UncheckedTier, at: Report): 
 
 /** policy/dev-only-flag: a flag marked dev_only is off in every release tier. */
 function checkDevOnlyFlags(name: string, tier: UncheckedTier, at: Report): void {
-  if (!releaseTiers.includes(name)) return;
+  if (!isReleaseTier(tier)) return;
   for (const [flag, value] of Object.entries(record(tier.flags))) {
     const spec = record(value);
     if (spec.dev_only !== true) continue;

@@ -4,7 +4,7 @@
  * same verdict and every verdict says why. Any fact that could not be established fails its
  * gate: the gates fail closed.
  */
-import { projectLabel } from "../artefact.ts";
+import { developmentImageLabel, projectLabel } from "../artefact.ts";
 import { gateNames } from "../environment/schema.ts";
 import { describeInvalid, type RecordRead } from "./record-read.ts";
 import type { GateResult, RejectionRecord } from "./records.ts";
@@ -141,9 +141,14 @@ export function candidateGates(
       const key = devLabelKey(project);
       const value = facts.labels.value[key];
       results.push(
-        value === "dev"
-          ? gate("no-dev-image", false, `image is labelled ${key}=dev (a development build)`, s)
-          : gate("no-dev-image", true, `no ${key}=dev label`, s),
+        value === developmentImageLabel
+          ? gate(
+              "no-dev-image",
+              false,
+              `image is labelled ${key}=${developmentImageLabel} (a development build)`,
+              s,
+            )
+          : gate("no-dev-image", true, `no ${key}=${developmentImageLabel} label`, s),
       );
     } else {
       results.push(gate("no-dev-image", false, `labels could not be read: ${facts.labels.why}`, s));

@@ -6,6 +6,7 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import type { Container, GitRepository, Secret, Service } from "@dagger.io/dagger";
+import { testTarget } from "../../core/artefact.ts";
 import { formatProblem, validateRepository } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import * as terraformTool from "../../tools/terraform.ts";
@@ -57,7 +58,7 @@ export async function testRunners(
 ): Promise<Record<string, Container>> {
   const context = await pipeline.context({ baseImage: options.baseImage });
   const revision = await pipeline.revision(options.repo, options.commit);
-  const services = await pipeline.stack(context, "test", revision.commit);
+  const services = await pipeline.stack(context, "ephemeral", revision.commit);
   const built = Object.values(services).filter((s) => s.build);
   if (options.service && !built.some((s) => s.name === options.service)) {
     throw new UsageError(`unknown service "${options.service}"`, {
@@ -69,7 +70,7 @@ export async function testRunners(
     source: pipeline.source,
     services,
     buildImage: (spec: StackService) =>
-      pipeline.image(context, spec, "test", revision, options.extraCaBundle),
+      pipeline.image(context, spec, testTarget, revision, options.extraCaBundle),
     volumePrefix: `${context.project}-test`,
   };
   // A test runner is never another runner's dependency: bind infrastructure only.
@@ -110,7 +111,7 @@ export async function devStack(
 ): Promise<Service> {
   const context = await pipeline.context({ baseImage: options.baseImage });
   const revision = await pipeline.revision(options.repo);
-  const services = await pipeline.stack(context, "dev", revision.commit);
+  const services = await pipeline.stack(context, "compose", revision.commit);
   const running = stackServicesAsDagger({
     source: pipeline.source,
     services,

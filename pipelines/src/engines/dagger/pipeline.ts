@@ -26,8 +26,9 @@ import {
   type Revision,
 } from "../../core/artefact.ts";
 import { loadModel } from "../../core/environment/index.ts";
+import { tierOfRuntime } from "../../core/environment/roles.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
-import { type ComposeTier, composeFilesFor } from "../../core/topology.ts";
+import { composeFilesFor } from "../../core/topology.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import { buildSettings, tierVariables } from "../host/build.ts";
 import {
@@ -40,7 +41,7 @@ import { resolveRemote } from "./remote.ts";
 import { headRevision } from "./revision.ts";
 import { type DaggerRunOptions, registryAuth, runDagger } from "./run.ts";
 import { mergedCompose, type StackService, stackServices } from "./stack.ts";
-import type { ModuleSettings, StageContext, StageInputs } from "./stage-inputs.ts";
+import type { LocalRuntime, ModuleSettings, StageContext, StageInputs } from "./stage-inputs.ts";
 import { buildImage } from "./stages.ts";
 import { gitAuthHeader } from "./toolbox.ts";
 import { materialize } from "./workspace.ts";
@@ -133,9 +134,10 @@ export class DaggerPipeline implements StageInputs {
   /** The compose topology of a tier, merged and interpolated as the host engine does. */
   async stack(
     context: StageContext,
-    tier: ComposeTier,
+    runtime: LocalRuntime,
     commit: string,
   ): Promise<Record<string, StackService>> {
+    const tier = tierOfRuntime(context.model, runtime);
     const files = await Promise.all(
       composeFilesFor(tier).map(async (path) => ({
         path,

@@ -58,7 +58,7 @@ export async function publishPlan(
     });
   }
   const { registryUsername, registryPassword } = pipeline.settings;
-  const services = await pipeline.stack(context, "dev", revision.commit);
+  const services = await pipeline.stack(context, "compose", revision.commit);
   const images = Object.values(services)
     .filter((s) => s.build)
     .map((spec) => {
@@ -112,7 +112,7 @@ export async function publishedImages(
   runOptions: DaggerRunOptions,
 ): Promise<Record<string, PublishedImage>> {
   const images: Record<string, PublishedImage> = {};
-  const services = Object.values(await pipeline.stack(context, "dev", commit)).filter(
+  const services = Object.values(await pipeline.stack(context, "compose", commit)).filter(
     (s) => s.build,
   );
   for (const spec of services) {

@@ -7,7 +7,11 @@
 import type { Container, Directory, GitRepository, Secret } from "@dagger.io/dagger";
 import type { BuildTarget, Revision } from "../../core/artefact.ts";
 import type { EnvironmentModel } from "../../core/environment/index.ts";
-import type { ComposeTier } from "../../core/topology.ts";
+import type { Runtime } from "../../core/environment/roles.ts";
+
+/** The runtimes whose tier runs from compose files. */
+export type LocalRuntime = Exclude<Runtime, "kubernetes">;
+
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import type { DaggerRunOptions } from "./run.ts";
 import type { StackService } from "./stack.ts";
@@ -54,7 +58,7 @@ export interface StageInputs {
   context(overrides?: { baseImage?: string | undefined }): Promise<StageContext>;
   stack(
     context: StageContext,
-    tier: ComposeTier,
+    runtime: LocalRuntime,
     commit: string,
   ): Promise<Record<string, StackService>>;
   image(

@@ -14,7 +14,7 @@ import {
   projectLabel,
   type Revision,
 } from "../../core/artefact.ts";
-import { loadModel, runtimeEnvironment } from "../../core/environment/index.ts";
+import { loadModel, runtimeEnvironment, tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { builtServices, loadTopology, type ServiceTopology } from "../../core/topology.ts";
@@ -141,7 +141,9 @@ export async function servicesToBuild(
   root: string,
   wanted: readonly string[] | undefined,
 ): Promise<ServiceTopology[]> {
-  const all = builtServices(await loadTopology(root, "dev", {}));
+  // The compose tier's topology lists what is built here (core/environment/roles.ts).
+  const composeTier = tierOfRuntime(await loadModel(root), "compose");
+  const all = builtServices(await loadTopology(root, composeTier, {}));
   if (!wanted?.length) return all;
   const unknown = wanted.filter((name) => !all.some((s) => s.name === name));
   if (unknown.length) {

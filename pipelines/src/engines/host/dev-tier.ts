@@ -5,7 +5,8 @@
  * starts the stack, waits until every service is healthy and prints the URLs.
  */
 import { execa } from "execa";
-import { imageTag } from "../../core/artefact.ts";
+import { developmentTarget, imageTag } from "../../core/artefact.ts";
+import { loadModel, tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { composeFilesFor, loadTopology, type Topology } from "../../core/topology.ts";
@@ -21,15 +22,20 @@ import {
 import { programFor, runHost } from "./run.ts";
 import { diagnoseServices, serviceStates, waitHealthy } from "./test-tier.ts";
 
-const tier = "dev";
-
 export interface DevRequest {
   root: string;
+  /** The compose tier to act on; default: the model's compose tier (core/environment/roles.ts). */
+  tier?: string;
   reporter: Reporter;
   env?: NodeJS.ProcessEnv;
   /** Compose project name (default TIERS_DEV_PROJECT, else `<project>-dev`); tests pass a unique one. */
   projectName?: string;
   signal?: AbortSignal;
+}
+
+/** The compose tier a request acts on: the one it names, else the model's compose tier. */
+export async function composeTierOf(request: { root: string; tier?: string }): Promise<string> {
+  return request.tier ?? tierOfRuntime(await loadModel(request.root), "compose");
 }
 
 /** The compose project of the dev stack, with the variables that select the built images. */
@@ -38,11 +44,12 @@ export async function devProject(
   /** The tag `up` just built; otherwise derived from the current commit. */
   builtTag?: string,
 ): Promise<{ project: compose.ComposeProject; topology: Topology }> {
+  const tier = await composeTierOf(request);
   const env = request.env ?? process.env;
   const settings = await buildSettings(request.root, env);
   const revision = await readRevision(request.root);
-  const name = request.projectName ?? env.TIERS_DEV_PROJECT ?? `${settings.project}-dev`;
-  const tag = builtTag ?? imageTag(revision.commit, "development", revision.dirty);
+  const name = request.projectName ?? env.TIERS_DEV_PROJECT ?? `${settings.project}-${tier}`;
+  const tag = builtTag ?? imageTag(revision.commit, developmentTarget, revision.dirty);
   const variables = composeVariables(
     settings,
     [],
@@ -53,8 +60,8 @@ export async function devProject(
     },
     env,
   );
-  const project = { name, files: composeFilesFor("dev"), env: variables };
-  return { project, topology: await loadTopology(request.root, "dev", { ...env, ...variables }) };
+  const project = { name, files: composeFilesFor(tier), env: variables };
+  return { project, topology: await loadTopology(request.root, tier, { ...env, ...variables }) };
 }
 
 /** A published endpoint of a dev service. */
@@ -66,12 +73,13 @@ export interface DevUrl {
 
 /** `tiers env dev up`: build what is missing, start, wait for health, return the URLs. */
 export async function devUp(request: DevRequest & { timeoutSeconds?: number }): Promise<DevUrl[]> {
+  const tier = await composeTierOf(request);
   const { root, reporter } = request;
   const env = request.env ?? process.env;
   const images = await buildImages({
     root,
     reporter,
-    target: "development",
+    target: developmentTarget,
     tier,
     env,
     ...(request.signal ? { signal: request.signal } : {}),
@@ -154,6 +162,7 @@ export async function devUrls(
 
 /** `tiers env dev down [--volumes]`: stop and remove the stack; data survives without --volumes. */
 export async function devDown(request: DevRequest & { volumes?: boolean }): Promise<void> {
+  const tier = await composeTierOf(request);
   const { project } = await devProject(request);
   await request.reporter.step(
     tier,
@@ -198,6 +207,7 @@ export async function devStatus(request: DevRequest): Promise<DevServiceStatus[]
 export async function devLogs(
   request: DevRequest & { follow?: boolean; service?: string; tail?: number },
 ): Promise<void> {
+  const tier = await composeTierOf(request);
   const { project, topology } = await devProject(request);
   if (request.service && !topology.services[request.service]) {
     throw new UsageError(`no service "${request.service}" in the dev stack`, {

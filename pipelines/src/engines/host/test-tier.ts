@@ -11,7 +11,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { projectLabel } from "../../core/artefact.ts";
+import { projectLabel, testTarget } from "../../core/artefact.ts";
+import { loadModel, tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import {
@@ -30,8 +31,6 @@ import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
-
-const tier = "test";
 
 export type { CleanResult, ServiceResult, SuiteSummary } from "../../core/promotion/test-run.ts";
 
@@ -83,8 +82,15 @@ export function summariseSuite(lines: readonly string[]): SuiteSummary | undefin
   return totals ? { ...totals, files } : undefined;
 }
 
+/** The ephemeral tier a request acts on: the one it names, else the model's ephemeral tier. */
+export async function ephemeralTierOf(request: { root: string; tier?: string }): Promise<string> {
+  return request.tier ?? tierOfRuntime(await loadModel(request.root), "ephemeral");
+}
+
 export interface TestTierRequest {
   root: string;
+  /** The ephemeral tier to run; default: the model's ephemeral tier (core/environment/roles.ts). */
+  tier?: string;
   reporter: Reporter;
   services?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -105,6 +111,7 @@ export function testProjectName(project: string, id: string): string {
 
 /** Runs the test tier once; never leaves a container, network or volume behind. */
 export async function runTestTier(request: TestTierRequest): Promise<TestTierReport> {
+  const tier = await ephemeralTierOf(request);
   const { root, reporter } = request;
   const env = request.env ?? process.env;
   const started = performance.now();
@@ -159,7 +166,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     const images = await buildImages({
       root,
       reporter,
-      target: "test",
+      target: testTarget,
       tier,
       env,
       ...(request.services ? { services: request.services } : {}),
@@ -170,7 +177,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     durations.build = performance.now() - phase;
     project = {
       name: composeProject,
-      files: composeFilesFor("test"),
+      files: composeFilesFor(tier),
       env: composeVariables(
         settings,
         images,
@@ -469,10 +476,12 @@ export function ownerAlive(owner: string, host: string = hostname()): boolean {
  */
 export async function cleanTestTier(options: {
   root: string;
+  tier?: string;
   reporter: Reporter;
   runId?: string;
   env?: NodeJS.ProcessEnv;
 }): Promise<CleanResult> {
+  const tier = await ephemeralTierOf(options);
   const { root, reporter } = options;
   const env = options.env ?? process.env;
   const settings = await buildSettings(root, env);

@@ -3,7 +3,7 @@ import {
   promotionChain,
   validateSources,
 } from "../../../../pipelines/src/core/environment/index.ts";
-import { asSources, edit, locate, shippedFiles } from "./fixtures.ts";
+import { asSources, edit, fixtureFiles, locate } from "./fixtures.ts";
 
 const origin = (tier: string) => ({
   file: `environments/${tier}.yaml`,
@@ -33,8 +33,8 @@ describe("the promotion chain comes from configuration", () => {
     expect(result.order).toEqual(["dev", "test", "qa", "staging", "prod"]);
   });
 
-  it("the shipped files give dev → test → staging → prod", () => {
-    expect(validateSources(asSources(shippedFiles())).model?.order).toEqual([
+  it("the fixture repository's files give dev → test → staging → prod", () => {
+    expect(validateSources(asSources(fixtureFiles())).model?.order).toEqual([
       "dev",
       "test",
       "staging",
@@ -45,7 +45,7 @@ describe("the promotion chain comes from configuration", () => {
 
 describe("policy/promotion-chain: one chain over the declared tiers", () => {
   function chainProblems(change: (f: Record<string, string>) => void) {
-    const files = shippedFiles();
+    const files = fixtureFiles();
     change(files);
     return { files, problems: validateSources(asSources(files)).problems };
   }

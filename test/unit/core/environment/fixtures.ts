@@ -1,5 +1,5 @@
 /**
- * Test helpers: the shipped environment files as strings, edits that must apply, and an
+ * Test helpers: the fixture repository's environment files as strings, edits that must apply, and an
  * independent way to find where a text sits (line, column) so expected locations are computed
  * from the fixture, not from the code under test.
  */
@@ -9,9 +9,15 @@ import type { SourceFile } from "../../../../pipelines/src/core/environment/inde
 
 export const repoRoot = resolve(import.meta.dirname, "../../../..");
 
-/** The repository's own environments/*.yaml, keyed by file name (`prod.yaml`). */
-export function shippedFiles(): Record<string, string> {
-  const dir = join(repoRoot, "environments");
+/**
+ * The fixture repository (test/fixtures/repo): a frozen copy of the sample's configuration, so
+ * these tests keep passing whatever tier model or services a team gives the repository itself.
+ */
+export const fixtureRepo = join(repoRoot, "test/fixtures/repo");
+
+/** The fixture repository's environments/*.yaml, keyed by file name (`prod.yaml`). */
+export function fixtureFiles(): Record<string, string> {
+  const dir = join(fixtureRepo, "environments");
   const files: Record<string, string> = {};
   for (const name of readdirSync(dir).filter((n) => n.endsWith(".yaml"))) {
     files[name] = readFileSync(join(dir, name), "utf8");

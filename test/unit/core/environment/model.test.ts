@@ -16,7 +16,7 @@ import {
 import { parseSource } from "../../../../pipelines/src/core/environment/source.ts";
 import { TiersError } from "../../../../pipelines/src/core/errors.ts";
 import { nextTier, previousTier } from "../../../../pipelines/src/core/promotion/chain.ts";
-import { asSources, repoRoot, shippedFiles } from "./fixtures.ts";
+import { asSources, fixtureFiles, fixtureRepo } from "./fixtures.ts";
 
 const temps: string[] = [];
 afterEach(() => {
@@ -26,7 +26,7 @@ afterEach(() => {
 function copyOfRepository(): string {
   const dir = mkdtempSync(join(tmpdir(), "tiers-env-"));
   temps.push(dir);
-  cpSync(join(repoRoot, "environments"), join(dir, "environments"), { recursive: true });
+  cpSync(join(fixtureRepo, "environments"), join(dir, "environments"), { recursive: true });
   return dir;
 }
 
@@ -66,16 +66,16 @@ describe("deep merge of a tier file over base.yaml", () => {
   });
 });
 
-describe("the environment model of the shipped repository", () => {
-  it("has four tiers in promotion order with their markers", async () => {
-    const model = await loadModel(repoRoot);
+describe("the environment model of the fixture repository", () => {
+  it("has its four tiers in promotion order with their markers", async () => {
+    const model = await loadModel(fixtureRepo);
     expect(model.project).toBe("tiers");
     expect(model.order).toEqual(["dev", "test", "staging", "prod"]);
     expect(model.order.map((t) => model.tiers[t]!.marker)).toEqual(["🜂", "🜁", "🜃", "🜄"]);
   });
 
-  it("keeps what the sample system and the other areas rely on", async () => {
-    const model = await loadModel(repoRoot);
+  it("keeps what the other areas' tests rely on", async () => {
+    const model = await loadModel(fixtureRepo);
     const { dev, test, staging, prod } = model.tiers;
     expect(dev!.services.api!.ports).toEqual({ http: 8080, debug: 9229 });
     expect(dev!.services.worker!.ports.debug).toBe(9230);
@@ -95,13 +95,13 @@ describe("the environment model of the shipped repository", () => {
   });
 
   it("names resources <project>-<tier>-<service> and images <host>/<namespace>/<service>", async () => {
-    const model = await loadModel(repoRoot);
+    const model = await loadModel(fixtureRepo);
     expect(resourceName(model.project, "staging", "api")).toBe("tiers-staging-api");
     expect(imageRepository(model, "prod", "worker")).toBe("127.0.0.1:5000/tiers/worker");
   });
 
   it("answers the tier before and after, from the configured order", async () => {
-    const model = await loadModel(repoRoot);
+    const model = await loadModel(fixtureRepo);
     expect(previousTier(model, "prod")).toBe("staging");
     expect(previousTier(model, "dev")).toBeUndefined();
     expect(nextTier(model, "dev")).toBe("test");
@@ -110,7 +110,7 @@ describe("the environment model of the shipped repository", () => {
   });
 
   it("derives the runtime environment a service of a tier starts with", async () => {
-    const model = await loadModel(repoRoot);
+    const model = await loadModel(fixtureRepo);
     expect(runtimeEnvironment(model, "prod")).toEqual({
       TIERS_TIER: "prod",
       TIERS_MARKER: "🜄",
@@ -135,8 +135,8 @@ describe("the environment model of the shipped repository", () => {
   });
 
   it("validateSources is pure: the same strings give the same model", () => {
-    const a = validateSources(asSources(shippedFiles()));
-    const b = validateSources(asSources(shippedFiles()));
+    const a = validateSources(asSources(fixtureFiles()));
+    const b = validateSources(asSources(fixtureFiles()));
     expect(a).toEqual(b);
   });
 });
@@ -146,7 +146,7 @@ describe("loading from a repository root", () => {
     const dir = copyOfRepository();
     writeFileSync(
       join(dir, "environments/prod.yaml"),
-      shippedFiles()["prod.yaml"]!.replace("mtls: true", "mtls: false"),
+      fixtureFiles()["prod.yaml"]!.replace("mtls: true", "mtls: false"),
     );
     const error = await loadModel(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
@@ -170,7 +170,7 @@ describe("loading from a repository root", () => {
 
 describe("helpers other areas use", () => {
   it("imageRepository strips tag and digest from a given image, keeping a registry port", async () => {
-    const files = shippedFiles();
+    const files = fixtureFiles();
     files["dev.yaml"] = `${files["dev.yaml"]}\n`.replace(
       "  worker:\n    build: { target: development }",
       `  worker:\n    build: { target: development }\n  metrics:\n    image: 127.0.0.1:5000/tools/metrics:v1@sha256:${"b".repeat(64)}\n    ports: { http: 9102 }\n    health: { liveness: /m, readiness: /m }\n    resources: { requests: { cpu: 10m, memory: 32Mi }, limits: { cpu: 50m, memory: 64Mi } }\n    replicas: 1\n    autoscaling: { enabled: false, min: 1, max: 1, target_cpu: 80 }`,

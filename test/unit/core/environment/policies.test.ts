@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { type Problem, validateSources } from "../../../../pipelines/src/core/environment/index.ts";
-import { asSources, edit, locate, removeLine, shippedFiles } from "./fixtures.ts";
+import { asSources, edit, fixtureFiles, locate, removeLine } from "./fixtures.ts";
 
-/** Validates the shipped files with `change` applied, returning the problems. */
+/** Validates the fixture repository's files with `change` applied, returning the problems. */
 function problemsAfter(change: (files: Record<string, string>) => void): Problem[] {
-  const files = shippedFiles();
+  const files = fixtureFiles();
   change(files);
   return validateSources(asSources(files)).problems;
 }
 
 describe("tier policies (each violation is located in the file the value came from)", () => {
-  it("the shipped environments pass every policy", () => {
-    expect(validateSources(asSources(shippedFiles())).problems).toEqual([]);
+  it("the fixture repository's environments pass every policy", () => {
+    expect(validateSources(asSources(fixtureFiles())).problems).toEqual([]);
   });
 
   it("staging may not enable hot reload", () => {
@@ -127,7 +127,7 @@ describe("tier policies (each violation is located in the file the value came fr
   });
 
   it("staging may not run an image by a mutable tag, even one inherited from base.yaml", () => {
-    const files = shippedFiles();
+    const files = fixtureFiles();
     const base = files["base.yaml"]!;
     files["staging.yaml"] = edit(
       files["staging.yaml"]!,
@@ -226,8 +226,8 @@ describe("tier policies (each violation is located in the file the value came fr
         tier: "staging",
       }),
     ]);
-    // dev.yaml ships with a literal local password; the shipped files pass (first test).
-    expect(shippedFiles()["dev.yaml"]).toContain('database_url: "postgresql://tiers:tiers@');
+    // dev.yaml holds a literal local password; the fixture files pass (first test).
+    expect(fixtureFiles()["dev.yaml"]).toContain('database_url: "postgresql://tiers:tiers@');
   });
 
   it("a string secret that names a known scheme counts as a reference", () => {
@@ -240,5 +240,34 @@ describe("tier policies (each violation is located in the file the value came fr
         );
       }),
     ).toEqual([]);
+  });
+});
+
+describe("which tiers the policies bind comes from the model, not from tier names", () => {
+  /** The fixture with `from` renamed to `to` (file, tier: and every promotion.from). */
+  const renamed = (files: Record<string, string>, from: string, to: string) => {
+    files[`${to}.yaml`] = files[`${from}.yaml`]!.replace(`tier: ${from}`, `tier: ${to}`);
+    delete files[`${from}.yaml`];
+    for (const name of Object.keys(files)) {
+      files[name] = files[name]!.replace(`from: ${from} `, `from: ${to} `);
+    }
+  };
+
+  it("the end of the chain is the production tier, whatever it is called", () => {
+    const problems = problemsAfter((f) => {
+      renamed(f, "prod", "live");
+      f["live.yaml"] = edit(f["live.yaml"]!, "mtls: true", "mtls: false");
+    });
+    expect(problems.map((p) => [p.tier, p.rule])).toEqual([["live", "policy/prod-mtls"]]);
+  });
+
+  it("every Kubernetes tier is a release tier, and a compose tier is not", () => {
+    const problems = problemsAfter((f) => {
+      renamed(f, "staging", "qa");
+      f["qa.yaml"] = edit(f["qa.yaml"]!, "hot_reload: false", "hot_reload: true");
+    });
+    expect(problems.map((p) => [p.tier, p.rule])).toEqual([["qa", "policy/no-dev-features"]]);
+    // dev is the chain's start on compose: hot reload is its point, not a violation.
+    expect(fixtureFiles()["dev.yaml"]).toContain("hot_reload: true");
   });
 });

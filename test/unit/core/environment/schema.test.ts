@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type Problem, validateSources } from "../../../../pipelines/src/core/environment/index.ts";
-import { asSources, edit, locate, removeLine, shippedFiles } from "./fixtures.ts";
+import { asSources, edit, fixtureFiles, locate, removeLine } from "./fixtures.ts";
 
 function validateWith(change: (files: Record<string, string>) => void) {
-  const files = shippedFiles();
+  const files = fixtureFiles();
   change(files);
   return { files, result: validateSources(asSources(files)) };
 }
@@ -150,7 +150,7 @@ describe("schema errors name the original file:line:col, the key path and what w
     expect(problem).toMatchObject({ file: "environments/dev.yaml", rule: "yaml/syntax" });
     expect(problem.message).toMatch(/^YAML syntax error: /);
     // The parser notices the unclosed list on the line after it starts.
-    const runtimeLine = locate(shippedFiles()["dev.yaml"]!, "runtime: compose").line;
+    const runtimeLine = locate(fixtureFiles()["dev.yaml"]!, "runtime: compose").line;
     expect(problem.line).toBeGreaterThanOrEqual(runtimeLine);
     expect(problem.line).toBeLessThanOrEqual(runtimeLine + 1);
   });
@@ -272,7 +272,7 @@ describe("tier files", () => {
   });
 
   it("a missing base.yaml is reported", () => {
-    const files = shippedFiles();
+    const files = fixtureFiles();
     delete files["base.yaml"];
     const problems = validateSources(asSources(files)).problems;
     expect(problems).toContainEqual(
@@ -283,7 +283,7 @@ describe("tier files", () => {
 
 describe("YAML features inside one file", () => {
   it("anchors and merge keys work, and a value from an anchor is located at its definition", () => {
-    const files = shippedFiles();
+    const files = fixtureFiles();
     files["base.yaml"] = edit(
       files["base.yaml"]!,
       "    resources:\n      requests: { cpu: 100m, memory: 128Mi }\n      limits: { cpu: 500m, memory: 256Mi }\n",
@@ -307,7 +307,7 @@ describe("YAML features inside one file", () => {
       },
     ]);
 
-    const local = shippedFiles();
+    const local = fixtureFiles();
     local["prod.yaml"] = edit(
       local["prod.yaml"]!,
       "services:\n  api:\n    resources:\n      requests: { cpu: 250m, memory: 256Mi }",
@@ -353,7 +353,7 @@ describe("YAML features inside one file", () => {
   });
 
   it("a .yml file is reported, not silently ignored", () => {
-    const files = shippedFiles();
+    const files = fixtureFiles();
     const sources = [...asSources(files), { file: "environments/qa.yml", text: "tier: qa\n" }];
     expect(validateSources(sources).problems).toEqual([
       {

@@ -18,7 +18,8 @@ import {
 } from "../../../../pipelines/src/core/manifests/index.ts";
 import { clone, fixtureObjects, get } from "./fixture.ts";
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
+// The fixture repository, not the shipped sample: these checks hold for any tier model.
+const root = fileURLToPath(new URL("../../../fixtures/repo/", import.meta.url));
 let model: EnvironmentModel;
 let staging: Tier;
 let prod: Tier;

@@ -10,7 +10,7 @@ import {
   prometheusRule,
   serviceMonitors,
 } from "../../../../pipelines/src/core/observability/kubernetes.ts";
-import { edit, repoRoot } from "../environment/fixtures.ts";
+import { edit, fixtureRepo } from "../environment/fixtures.ts";
 import { model } from "./fixture-model.ts";
 
 describe("monitoring objects derived from the tier", () => {
@@ -103,7 +103,7 @@ describe("monitoring objects derived from the tier", () => {
 
 describe("compose passes every runtime setting (drift check of compose/compose.yaml)", () => {
   it("x-runtime-environment names each variable runtimeEnvironment() sets for dev and test", () => {
-    const compose = parse(readFileSync(join(repoRoot, "compose/compose.yaml"), "utf8")) as {
+    const compose = parse(readFileSync(join(fixtureRepo, "compose/compose.yaml"), "utf8")) as {
       "x-runtime-environment": Record<string, string>;
     };
     const passed = Object.keys(compose["x-runtime-environment"]);

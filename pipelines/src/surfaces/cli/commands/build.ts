@@ -4,7 +4,13 @@
  * project labels). Building again without a change builds nothing.
  */
 import type { Command } from "commander";
-import { buildTargets, isBuildTarget } from "../../../core/artefact.ts";
+import {
+  buildTargets,
+  developmentTarget,
+  isBuildTarget,
+  testTarget,
+} from "../../../core/artefact.ts";
+import { loadModel, tierOfRuntime } from "../../../core/environment/index.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { buildImages } from "../../../engines/host/build.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
@@ -58,8 +64,14 @@ Examples:
           hint: `use one of: ${buildTargets.join(", ")}`,
         });
       }
-      const tier =
-        options.target === "development" ? "dev" : options.target === "test" ? "test" : undefined;
+      // A development build is for the compose tier, a test build for the ephemeral one.
+      const runtime =
+        options.target === developmentTarget
+          ? "compose"
+          : options.target === testTarget
+            ? "ephemeral"
+            : undefined;
+      const tier = runtime && tierOfRuntime(await loadModel(context.root), runtime);
       const images = await buildImages({
         root: context.root,
         reporter: context.reporter,

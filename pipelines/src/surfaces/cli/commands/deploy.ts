@@ -12,10 +12,10 @@ import { DeployError, deployTier } from "../../../engines/host/deploy.ts";
 import { deployKubeconfig } from "../../../engines/host/kubeconfig.ts";
 import { SecretStore } from "../../../engines/host/secrets.ts";
 import { defaultKubeconfigSecret } from "../../../tools/kubectl.ts";
-import { contextFrom, type RegisterCommand } from "../context.ts";
+import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
 
 /** Options of `tiers deploy`. */
-interface DeployCommandOptions {
+export interface DeployCommandOptions {
   /** Tier to deploy. */
   env?: string;
   /** Render, check and print; touch no cluster. */
@@ -34,7 +34,7 @@ export const registerDeploy: RegisterCommand = (program) => {
     .description(
       "apply a Kubernetes tier's pinned overlay, wait, smoke-check, roll back on failure",
     )
-    .option("--env <tier>", "tier to deploy (a tier whose runtime is kubernetes: staging, prod)")
+    .option("--env <tier>", "tier to deploy (a tier whose runtime is kubernetes)")
     .option("--dry-run", "render, check and show the plan and manifests; contact no cluster")
     .option("--manifests", "with --dry-run: print the manifests that would be applied")
     .option(
@@ -55,48 +55,52 @@ Examples:
   $ tiers deploy --env prod --kubeconfig ~/.kube/prod.yaml`,
     )
     .action(async (options: DeployCommandOptions, command: Command) => {
-      const context = contextFrom(command);
-      if (!options.env) {
-        throw new UsageError("missing --env <tier>", { hint: "e.g. tiers deploy --env staging" });
-      }
-      const model = await context.model();
-      const tier = tierOf(model, options.env);
-      const kubeconfig = deployKubeconfig(process.env, options.kubeconfig);
-      const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
-      try {
-        const result = await deployTier({
-          root: context.root,
-          tier: options.env,
-          model,
-          reporter: context.reporter,
-          secrets,
-          dryRun: Boolean(options.dryRun),
-          ...(options.context ? { context: options.context } : {}),
-        });
-        if (result.outcome === "dry-run") {
-          for (const finding of result.findings) {
-            context.reporter.error(options.env, formatFinding(finding), tier.marker);
-          }
-          if (options.manifests) context.reporter.raw(result.manifests);
-          if (result.findings.length)
-            throw new ManifestError(`k8s/overlays/${options.env}`, result.findings);
-          context.reporter.info(
-            options.env,
-            "dry run: overlay renders and passes every check",
-            tier.marker,
-          );
-        }
-      } catch (error) {
-        if (error instanceof DeployError) {
-          for (const step of error.result.steps) {
-            context.reporter.info(
-              options.env,
-              `${step.outcome === "ok" ? "✓" : step.outcome === "skipped" ? "○" : "✗"} ${step.name}${step.detail ? `: ${step.detail}` : ""}`,
-              tier.marker,
-            );
-          }
-        }
-        throw error;
-      }
+      await runDeploy(contextFrom(command), options);
     });
 };
+
+/** `tiers deploy` (and `tiers env <tier> deploy`): deploy one Kubernetes tier. */
+export async function runDeploy(context: CliContext, options: DeployCommandOptions): Promise<void> {
+  if (!options.env) {
+    throw new UsageError("missing --env <tier>", { hint: "e.g. tiers deploy --env staging" });
+  }
+  const model = await context.model();
+  const tier = tierOf(model, options.env);
+  const kubeconfig = deployKubeconfig(process.env, options.kubeconfig);
+  const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
+  try {
+    const result = await deployTier({
+      root: context.root,
+      tier: options.env,
+      model,
+      reporter: context.reporter,
+      secrets,
+      dryRun: Boolean(options.dryRun),
+      ...(options.context ? { context: options.context } : {}),
+    });
+    if (result.outcome === "dry-run") {
+      for (const finding of result.findings) {
+        context.reporter.error(options.env, formatFinding(finding), tier.marker);
+      }
+      if (options.manifests) context.reporter.raw(result.manifests);
+      if (result.findings.length)
+        throw new ManifestError(`k8s/overlays/${options.env}`, result.findings);
+      context.reporter.info(
+        options.env,
+        "dry run: overlay renders and passes every check",
+        tier.marker,
+      );
+    }
+  } catch (error) {
+    if (error instanceof DeployError) {
+      for (const step of error.result.steps) {
+        context.reporter.info(
+          options.env,
+          `${step.outcome === "ok" ? "✓" : step.outcome === "skipped" ? "○" : "✗"} ${step.name}${step.detail ? `: ${step.detail}` : ""}`,
+          tier.marker,
+        );
+      }
+    }
+    throw error;
+  }
+}

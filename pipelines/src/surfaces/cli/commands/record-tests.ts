@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { loadModel, tierOfRuntime } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import {
   isTestRunReportName,
@@ -65,10 +66,11 @@ Examples:
       const verdict = testRunVerdict(await readTestRunReport(file));
       const { passed, summary } = verdict;
       const commit = await recordTestReport({ root: cli.root, ...verdict });
+      const tier = tierOfRuntime(await cli.model(), "ephemeral");
       cli.reporter.info(
-        "test",
+        tier,
         `recorded: tests ${passed ? "passed" : "FAILED"} for ${verdict.commit.slice(0, 12)} — ${summary} (commit ${commit.slice(0, 12)})`,
-        await cli.marker("test"),
+        await cli.marker(tier),
       );
     });
 };

@@ -4,23 +4,21 @@ import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tiers } from "../../../../support/cli.ts";
 
-const repoRoot = resolve(import.meta.dirname, "../../../../..");
+// The fixture repository (test/fixtures/repo), not the shipped sample: see test/unit/sample.test.ts.
+const fixtureRepo = resolve(import.meta.dirname, "../../../../fixtures/repo");
 const temps: string[] = [];
 
 /**
- * A temporary repository holding a copy of the shipped environments/ and of the files the
+ * A temporary repository holding a copy of the fixture's environments/ and of the files the
  * model names (validate checks the repository against the model once the tier files pass).
  */
 function repository(edits: Record<string, (text: string) => string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "tiers-validate-"));
   temps.push(dir);
   for (const path of ["environments", "k8s", "compose", "terraform/live", "services", ".github"]) {
-    cpSync(join(repoRoot, path), join(dir, path), {
-      recursive: true,
-      filter: (source) => !source.includes("node_modules"),
-    });
+    cpSync(join(fixtureRepo, path), join(dir, path), { recursive: true });
   }
-  cpSync(join(repoRoot, ".gitlab-ci.yml"), join(dir, ".gitlab-ci.yml"));
+  cpSync(join(fixtureRepo, ".gitlab-ci.yml"), join(dir, ".gitlab-ci.yml"));
   for (const [file, change] of Object.entries(edits)) {
     const path = join(dir, "environments", file);
     writeFileSync(path, change(readFileSync(path, "utf8")));
@@ -48,7 +46,7 @@ afterEach(() => {
 const problemLine = /^(environments\/[a-z]+\.yaml):(\d+):(\d+): (.+) \[([a-z]+\/[a-z-]+)\]$/;
 
 describe("tiers validate", () => {
-  it("exits 0 on the shipped repository and summarises each tier behind its marker", async () => {
+  it("exits 0 on the fixture repository and summarises each tier behind its marker", async () => {
     const { code, stdout } = await tiers("--root", repository(), "validate");
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n");

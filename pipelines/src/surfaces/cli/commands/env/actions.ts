@@ -1,8 +1,9 @@
 /**
  * The contract of a `tiers env <tier> <action>`: what an action receives and returns, and the
- * table they are listed in. Each area's actions (env/local.ts, env/promotion.ts) implement it;
+ * table they are listed in (by runtime: a tier gets its runtime's actions). Each area's actions (env/local.ts, env/promotion.ts) implement it;
  * env/index.ts assembles the table and registers the command.
  */
+import type { Runtime } from "../../../../core/environment/index.ts";
 import type { CliContext } from "../../context.ts";
 
 /** Flags every env action may read (each action documents the ones it uses). */
@@ -40,5 +41,5 @@ export interface EnvAction {
   run(context: EnvActionContext): Promise<number | undefined>;
 }
 
-/** Tier -> action -> handler. */
-export type EnvActionTable = Record<string, Record<string, EnvAction>>;
+/** Runtime -> action -> handler: a tier is offered the actions of its runtime. */
+export type EnvActionTable = Record<Runtime, Record<string, EnvAction>>;

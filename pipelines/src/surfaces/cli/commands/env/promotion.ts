@@ -1,7 +1,8 @@
 /**
- * The promotion actions of `tiers env <tier>`: `bless` (the human ceremony) and `status`
- * (pins, passages, signatures and history), for every tier promotion moves digests into.
- * env/index.ts adds them to the action table.
+ * The actions of `tiers env <tier>` for a Kubernetes tier (every tier promotion moves digests
+ * into): `bless` (the human ceremony), `status` (pins, passages, signatures and history),
+ * `deploy` and `rollback` (the `tiers deploy` / `tiers rollback` commands for that tier).
+ * env/index.ts gives them to each tier whose runtime is kubernetes.
  */
 import { ExitCode } from "../../../../core/errors.ts";
 import { formatLocation } from "../../../../core/observability/promotion.ts";
@@ -9,8 +10,10 @@ import { shortDigest } from "../../../../core/promotion/refs.ts";
 import { tierStatus } from "../../../../engines/host/promotion/status.ts";
 import type { CliContext } from "../../context.ts";
 import { requireConsent } from "../../prompt.ts";
+import { runDeploy } from "../deploy.ts";
 import { type PromoteFlags, runPromotion } from "../promote.ts";
-import type { EnvAction, EnvActionContext, EnvActionTable } from "./actions.ts";
+import { runRollback } from "../rollback.ts";
+import type { EnvAction, EnvActionContext } from "./actions.ts";
 
 /** Flags the promotion actions read on top of the shared ones (actions.ts). */
 interface PromotionEnvFlags {
@@ -21,6 +24,12 @@ interface PromotionEnvFlags {
   deploy?: boolean;
   verify?: boolean;
   json?: boolean;
+  dryRun?: boolean;
+  manifests?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  to?: string;
+  reason?: string;
 }
 
 function flagsOf(context: EnvActionContext): PromotionEnvFlags {
@@ -104,8 +113,37 @@ const status: EnvAction = {
   },
 };
 
-/** The actions promotion adds to `tiers env <tier>`, for the tiers digests are promoted into. */
-export const promotionEnvActions: EnvActionTable = {
-  staging: { bless, status },
-  prod: { bless, status },
+const deploy: EnvAction = {
+  summary: "apply the tier's pinned overlay, wait, smoke-check, roll back on failure",
+  usage: "[--dry-run]",
+  async run(context) {
+    const flags = flagsOf(context);
+    await runDeploy(context.cli, {
+      env: context.tier,
+      dryRun: Boolean(flags.dryRun),
+      manifests: Boolean(flags.manifests),
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+    });
+    return ExitCode.ok;
+  },
 };
+
+const rollback: EnvAction = {
+  summary: "restore the tier's earlier pins (--to a digest or commit), recorded as a rollback",
+  usage: "[--to REF] [--reason TEXT]",
+  async run(context) {
+    const flags = flagsOf(context);
+    await runRollback(context.cli, {
+      env: context.tier,
+      ...(flags.to ? { to: flags.to } : {}),
+      ...(flags.reason ? { reason: flags.reason } : {}),
+      ...(flags.deploy === false ? { deploy: false } : {}),
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    });
+    return ExitCode.ok;
+  },
+};
+
+/** A Kubernetes tier's actions: what promotion moves into it, and how it is deployed. */
+export const kubernetesEnvActions: Record<string, EnvAction> = { bless, status, deploy, rollback };

@@ -59,7 +59,7 @@ async function chain() {
   return { model, order: model.order, kubernetes };
 }
 
-describe("GitHub Actions workflows", () => {
+describe("sample: GitHub Actions workflows", () => {
   it("pass the Actions workflow linter, and the linter does catch a broken file", async () => {
     for (const file of workflows) {
       const text = await read(file);
@@ -239,7 +239,7 @@ describe("GitHub Actions workflows", () => {
   });
 });
 
-describe("GitLab CI", () => {
+describe("sample: GitLab CI", () => {
   const load = async () => parse(await read(".gitlab-ci.yml"), { merge: true }) as Yaml;
   /** GitLab's `extends`: templates deep-merged in order, then the job's own keys. */
   const resolve = (doc: Yaml, job: Yaml): Yaml => {
@@ -324,7 +324,7 @@ describe("GitLab CI", () => {
   });
 });
 
-describe("GitLab CI infrastructure jobs", () => {
+describe("sample: GitLab CI infrastructure jobs", () => {
   it("plan and apply each CI tier's infrastructure ahead of its promotion, only where declared", async () => {
     const { model } = await chain();
     const doc = parse(await read(".gitlab-ci.yml"), { merge: true }) as Yaml;
@@ -345,7 +345,7 @@ describe("GitLab CI infrastructure jobs", () => {
   });
 });
 
-describe("records the pipeline pushes", () => {
+describe("sample: records the pipeline pushes", () => {
   it("do not start another GitLab pipeline (the toolbox commits as `tiers pipeline`)", async () => {
     const doc = parse(await read(".gitlab-ci.yml")) as Yaml;
     const [skip] = doc.workflow.rules as Yaml[];
