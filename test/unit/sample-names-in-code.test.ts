@@ -124,6 +124,7 @@ describe("sample: no tier or service name of the sample in pipelines/src", () =>
       'const a = "prod";',
       'type T = "dev" | "other";',
       "const b = `staging`;",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the probe is source text holding a template
       "const c = `${a}-prod`;",
     ].join("\n");
     expect(

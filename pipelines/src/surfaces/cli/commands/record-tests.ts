@@ -7,7 +7,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { loadModel, tierOfRuntime } from "../../../core/environment/index.ts";
+import { tierOfRuntime } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import {
   isTestRunReportName,
