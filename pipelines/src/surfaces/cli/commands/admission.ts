@@ -8,7 +8,6 @@
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { loadModel } from "../../../core/environment/index.ts";
 import { admissionFile, admissionFiles } from "../../../core/manifests/admission.ts";
 import { pipelineMarker } from "../../../core/markers.ts";
 import { layout } from "../../../core/repository/consistency.ts";
@@ -42,8 +41,9 @@ Examples:
   $ tiers --root ../other admission generate   another checkout`,
     )
     .action(async (_options: unknown, command: Command) => {
-      const { root, reporter } = contextFrom(command);
-      const model = await loadModel(root);
+      const cli = contextFrom(command);
+      const { root, reporter } = cli;
+      const model = await cli.model();
       let changed = 0;
       for (const name of model.order) {
         const tier = model.tiers[name]!;

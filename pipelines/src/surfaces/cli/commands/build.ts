@@ -10,7 +10,7 @@ import {
   isBuildTarget,
   testTarget,
 } from "../../../core/artefact.ts";
-import { loadModel, tierOfRuntime } from "../../../core/environment/index.ts";
+import { tierOfRuntime } from "../../../core/environment/index.ts";
 import { UsageError } from "../../../core/errors.ts";
 import { buildImages } from "../../../engines/host/build.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
@@ -71,7 +71,7 @@ Examples:
           : options.target === testTarget
             ? "ephemeral"
             : undefined;
-      const tier = runtime && tierOfRuntime(await loadModel(context.root), runtime);
+      const tier = runtime && tierOfRuntime(await context.model(), runtime);
       const images = await buildImages({
         root: context.root,
         reporter: context.reporter,

@@ -6,7 +6,7 @@
  * declared tiers / that tier's actions.
  */
 import type { Command } from "commander";
-import { loadModel, type Runtime } from "../../../../core/environment/index.ts";
+import type { Runtime } from "../../../../core/environment/index.ts";
 import { ExitCode, UsageError } from "../../../../core/errors.ts";
 import { contextFrom, type RegisterCommand } from "../../context.ts";
 import type { EnvAction, EnvActionTable, EnvFlags } from "./actions.ts";
@@ -114,7 +114,7 @@ export const registerEnv: RegisterCommand = (program) => {
         command: Command,
       ) => {
         const cli = contextFrom(command);
-        const model = await loadModel(cli.root);
+        const model = await cli.model();
         const declared = model.order.map((name) => ({
           name,
           runtime: model.tiers[name]!.runtime,
