@@ -19,6 +19,7 @@ import { evidenceVerifier } from "../signing.ts";
 import { waitingCandidates } from "./candidates.ts";
 import { listPassages, passageCheck } from "./passage-records.ts";
 import { hostSources, type PromotionSources, type RecordReader } from "./sources.ts";
+import { tierWindowVerdict } from "./time-facts.ts";
 
 export interface PinStatus {
   service: string;
@@ -42,6 +43,8 @@ export interface TierStatus {
   /** What waits in the tier below (digests not pinned here yet). */
   waiting: Array<{ service: string; digest: string; commit: string | null }>;
   waitingWhy?: string;
+  /** Whether the tier's windows let a promotion in now, why, and when the next one opens. */
+  window?: { open: boolean; why: string };
 }
 
 async function historyRecords(records: RecordReader, tier: string, max: number) {
@@ -67,6 +70,7 @@ export async function tierStatus(options: {
   verifySignatures?: boolean;
   max?: number;
   sources?: Partial<PromotionSources>;
+  now?: () => Date;
 }): Promise<TierStatus> {
   const model = options.model ?? (await loadModel(options.root));
   const tier = tierOf(model, options.tier);
@@ -83,6 +87,10 @@ export async function tierStatus(options: {
     records: await historyRecords(sources.records, options.tier, max),
     waiting: [],
   };
+  if ((tier.windows ?? []).length > 0) {
+    const verdict = tierWindowVerdict(tier, (options.now ?? (() => new Date()))());
+    status.window = { open: verdict.open, why: verdict.why };
+  }
   const pinned: Array<{ service: string; image: string; digest: string; repository: string }> = [];
   if (hasOverlay(model, options.tier)) {
     for (const pin of (await sources.records.pinsAt(options.tier)) ?? []) {

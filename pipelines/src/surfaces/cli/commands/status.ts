@@ -45,6 +45,11 @@ export function printRung(
   } else {
     say(`  waiting: nothing${status.waitingWhy ? ` (${status.waitingWhy.split(";")[0]})` : ""}`);
   }
+  if (status.window) {
+    (status.window.open ? say : warn)(
+      `  window: ${status.window.open ? "open" : "CLOSED"} — ${status.window.why}`,
+    );
+  }
 }
 
 export const registerStatus: RegisterCommand = (program) => {
