@@ -12,6 +12,7 @@ import { recordOverride } from "../../../pipelines/src/engines/host/promotion/ov
 import { computePlan } from "../../../pipelines/src/engines/host/promotion/plan.ts";
 import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
 import { recordTestReport } from "../../../pipelines/src/engines/host/promotion/records.ts";
+import { rollback } from "../../../pipelines/src/engines/host/promotion/rollback.ts";
 import { requirePrerequisites } from "../../support/docker.ts";
 import { runTiers } from "../../support/repo.ts";
 import {
@@ -265,5 +266,21 @@ describe("an emergency fix through a freeze (CLI)", () => {
       ok: true,
       waiver: { by: "oncall", reason: "INC-9 payment outage" },
     });
+
+    // A freeze never blocks the way back, unless the tier says windows_apply_to_rollback.
+    await configure(root, "staging.yaml", ["windows_apply_to_rollback"], true);
+    git(root, "commit", "-qam", "staging: windows apply to rollbacks");
+    const head = git(root, "rev-parse", "HEAD");
+    await expect(
+      rollback({ root, tier: "staging", env: cleanEnv(), deploy: "skip" }),
+    ).rejects.toThrow(/rollback of staging refused: inside deny "test freeze"/);
+    expect(git(root, "rev-parse", "HEAD")).toBe(head);
+    await configure(root, "staging.yaml", ["windows_apply_to_rollback"], false);
+    git(root, "commit", "-qam", "staging: rollbacks ignore windows");
+    // With one promotion only there is nothing earlier to restore: the rollback gets past the
+    // window and stops at its own check, which is what "not blocked by the freeze" can show here.
+    await expect(
+      rollback({ root, tier: "staging", env: cleanEnv(), deploy: "skip" }),
+    ).rejects.toThrow(/^staging has no earlier pins to roll back to/);
   });
 });
