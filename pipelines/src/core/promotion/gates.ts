@@ -51,8 +51,17 @@ export interface CandidateFacts {
   soak?: { ok: boolean; why: string };
   /** Recorded overrides of time gates for this digest, already limited to the tier's allow-list. */
   waivers?: Partial<Record<OverridableGate, Waiver>>;
-  /** Overrides recorded for gates the tier does not let be waived (named in the verdict). */
-  refusedWaivers?: Partial<Record<OverridableGate, Waiver>>;
+  /**
+   * Overrides recorded but not counted, and why: the tier does not let the gate be waived, or
+   * the override is by whoever runs this promotion (separation of duties, as for approvals).
+   */
+  refusedWaivers?: Partial<Record<OverridableGate, RefusedWaiver>>;
+}
+
+/** An override that is recorded but does not count, and why. */
+export interface RefusedWaiver {
+  waiver: Waiver;
+  why: string;
 }
 
 /** Facts about the tier as a whole. */
@@ -117,7 +126,7 @@ function gate(name: GateName, ok: boolean, why: string, service?: string): GateR
 export function withWaiver(
   result: GateResult,
   waiver: Waiver | undefined,
-  refused?: Waiver,
+  refused?: RefusedWaiver,
 ): GateResult {
   if (result.ok) return result;
   if (waiver) {
@@ -131,7 +140,7 @@ export function withWaiver(
   if (refused) {
     return {
       ...result,
-      why: `${result.why}; an override by ${refused.by} is recorded, but this tier's promotion.overrides does not list ${result.gate}`,
+      why: `${result.why}; an override by ${refused.waiver.by} is recorded but does not count: ${refused.why}`,
     };
   }
   return result;

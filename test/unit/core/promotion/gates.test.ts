@@ -248,13 +248,20 @@ describe("time gates: soak and window, and their overrides", () => {
     const refused = soakOf(
       candidateGates(
         "tiers",
-        facts({ soak: { ok: false, why: "soaking" }, refusedWaivers: { soak: waiver } }),
+        facts({
+          soak: { ok: false, why: "soaking" },
+          refusedWaivers: {
+            soak: { waiver, why: "this tier's promotion.overrides does not list soak" },
+          },
+        }),
         timed,
       ),
     );
     expect(refused?.ok).toBe(false);
     expect(refused?.waiver).toBeUndefined();
-    expect(refused?.why).toMatch(/promotion.overrides does not list soak/);
+    expect(refused?.why).toBe(
+      "soaking; an override by oncall is recorded but does not count: this tier's promotion.overrides does not list soak",
+    );
   });
 
   it("a passing gate ignores an override (nothing to waive, nothing recorded)", () => {

@@ -67,6 +67,9 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   // One clock for every time verdict of this plan (tests set it; see request.now).
   const now = (request.now ?? (() => new Date()))();
   const history = soak ? await tierHistory(sources.records, from) : undefined;
+  // Separation of duties: whoever runs the promotion never counts as one of its approvers, nor
+  // waives its time gates.
+  const actor = await whoAmI(repo, env);
   const facts: CandidateFacts[] = [];
   const overrides: Array<Awaited<ReturnType<typeof digestOverrides>>> = [];
   for (const c of candidates) {
@@ -78,7 +81,7 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
       c,
       required.has("signature"),
     );
-    const o = await digestOverrides(sources.records, request.tier, tier, c.digest);
+    const o = await digestOverrides(sources.records, request.tier, tier, c.digest, actor);
     overrides.push(o);
     if (soak && history) {
       const verdict = candidateSoak(from, soak, history, c, now);
@@ -87,14 +90,13 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
     facts.push({ ...f, waivers: o.waivers, refusedWaivers: o.refused });
   }
   const gates: GateResult[] = facts.flatMap((f) => candidateGates(model.project, f, required));
-  // Separation of duties: whoever runs the promotion never counts as one of its approvers.
-  const actor = await whoAmI(repo, env);
   const approvals = await approvalsFacts(request.tier, model, sources, candidates, env, actor);
   const windows = required.has("window")
     ? windowFacts(
         tier,
         now,
         overrides.map((o) => o.waivers),
+        overrides.map((o) => o.refused),
       )
     : {};
   gates.push(...tierGates({ approvals, ...windows }, required));

@@ -7,7 +7,7 @@
 import type { Tier } from "../../../core/environment/index.ts";
 import type { OverridableGate } from "../../../core/environment/time-schema.ts";
 import { TiersError } from "../../../core/errors.ts";
-import type { Candidate, Fact, TierFacts } from "../../../core/promotion/gates.ts";
+import type { Candidate, Fact, RefusedWaiver, TierFacts } from "../../../core/promotion/gates.ts";
 import {
   type HistoryRecord,
   historySchema,
@@ -70,14 +70,15 @@ export async function digestOverrides(
   tierName: string,
   tier: Tier,
   digest: string | undefined,
+  actor?: string,
 ): Promise<{
   waivers: Partial<Record<OverridableGate, Waiver>>;
-  refused: Partial<Record<OverridableGate, Waiver>>;
+  refused: Partial<Record<OverridableGate, RefusedWaiver>>;
   /** Why the override record could not be read, when it could not (it then waives nothing). */
   problem?: string;
 }> {
   const waivers: Partial<Record<OverridableGate, Waiver>> = {};
-  const refused: Partial<Record<OverridableGate, Waiver>> = {};
+  const refused: Partial<Record<OverridableGate, RefusedWaiver>> = {};
   if (!digest) return { waivers, refused };
   let record: OverrideRecord | undefined;
   try {
@@ -88,7 +89,24 @@ export async function digestOverrides(
   const allowed = new Set(tier.promotion.overrides ?? []);
   for (const o of record?.overrides ?? []) {
     const waiver = { by: o.by, at: o.at, reason: o.reason };
-    (allowed.has(o.gate) ? waivers : refused)[o.gate] = waiver;
+    if (!allowed.has(o.gate)) {
+      refused[o.gate] = {
+        waiver,
+        why: `this tier's promotion.overrides does not list ${o.gate}`,
+      };
+    } else if (actor !== undefined && o.by === actor) {
+      // Separation of duties, as for approvals (gates.ts, approvalsVerdict): whoever runs the
+      // promotion cannot waive its gates; another person's override still counts.
+      if (!waivers[o.gate]) {
+        refused[o.gate] = {
+          waiver,
+          why: `${actor} runs this promotion and cannot waive its own gate (separation of duties)`,
+        };
+      }
+    } else {
+      waivers[o.gate] = waiver;
+      delete refused[o.gate];
+    }
   }
   return { waivers, refused };
 }
@@ -114,13 +132,20 @@ export function windowFacts(
   tier: Tier,
   now: Date,
   waivers: ReadonlyArray<Partial<Record<OverridableGate, Waiver>>>,
+  refused: ReadonlyArray<Partial<Record<OverridableGate, RefusedWaiver>>> = [],
 ): Pick<TierFacts, "window" | "windowWaiver"> {
   const verdict = tierWindowVerdict(tier, now);
   const all = waivers.map((w) => w.window);
   const waiver =
     all.length > 0 && all.every((w): w is Waiver => w !== undefined) ? all[0] : undefined;
+  // Name an override that does not count, so "I recorded one" is never a silent no.
+  const uncounted = refused.map((r) => r.window).find((r) => r !== undefined);
+  const note =
+    !verdict.open && !waiver && uncounted
+      ? `; an override by ${uncounted.waiver.by} is recorded but does not count: ${uncounted.why}`
+      : "";
   return {
-    window: { ok: verdict.open, why: verdict.why },
+    window: { ok: verdict.open, why: `${verdict.why}${note}` },
     ...(waiver ? { windowWaiver: waiver } : {}),
   };
 }

@@ -95,7 +95,14 @@ overrides:
     expect(split.waivers).toEqual({
       window: { by: "b", at: "2026-03-01T10:00:00Z", reason: "r2" },
     });
-    expect(split.refused.soak?.by).toBe("a");
+    expect(split.refused.soak).toMatchObject({
+      waiver: { by: "a" },
+      why: "this tier's promotion.overrides does not list soak",
+    });
+    // Whoever runs the promotion cannot waive its own gate; someone else's override counts.
+    const own = await digestOverrides(good, "prod", tier, digest, "b");
+    expect(own.waivers).toEqual({});
+    expect(own.refused.window?.why).toMatch(/^b runs this promotion and cannot waive its own gate/);
     const broken = reader({
       [`releases/overrides/prod/sha256-${"d".repeat(64)}.yaml`]: "kind: override\n",
     });
