@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { alertingSchema, flagsSchema, observabilitySchema } from "./observability-schema.ts";
+import { promotionCriteriaSchema, promotionOverridesSchema, windowsSchema } from "./time-schema.ts";
 
 /** Secret manager schemes a reference may use: `<scheme>:<path>`. */
 export const secretSchemes = ["env", "file", "vault", "aws-sm", "gcp-sm", "azure-kv"] as const;
@@ -282,7 +283,15 @@ export const tierSchema = z
       /** The tier an artefact must have passed before it may enter this one; null = start. */
       from: name.nullable(),
       gates: z.array(z.enum(gateNames)),
+      /** Time criteria (issue 16): how long a digest must have soaked in the tier below. */
+      criteria: promotionCriteriaSchema.optional(),
+      /** Time gates a recorded approval with a reason may waive in this tier (none by default). */
+      overrides: promotionOverridesSchema.optional(),
     }),
+    /** When promotion, bless and deploy may run (allow/deny recurrences); none = always. */
+    windows: windowsSchema.optional(),
+    /** Whether windows also refuse a rollback; off by default, so a freeze never blocks the way back. */
+    windows_apply_to_rollback: z.boolean().optional(),
     features: z.strictObject({
       hot_reload: z.boolean(),
       debug_ports: z.boolean(),

@@ -6,8 +6,9 @@
  */
 import { developmentImageLabel, projectLabel } from "../artefact.ts";
 import { gateNames } from "../environment/schema.ts";
+import type { OverridableGate } from "../environment/time-schema.ts";
 import { describeInvalid, type RecordRead } from "./record-read.ts";
-import type { GateResult, RejectionRecord } from "./records.ts";
+import type { GateResult, RejectionRecord, Waiver } from "./records.ts";
 import { isDigest } from "./refs.ts";
 
 /** What one evidence verifier concluded about one passage. */
@@ -49,11 +50,30 @@ export interface CandidateFacts {
   registryDigest: Fact<string>;
   /** The digest's rejection record: absent passes `not-rejected`; present or invalid fail it. */
   rejection: RecordRead<RejectionRecord>;
+  /** The soak verdict (core/promotion/soak.ts), when the tier asks for a soak. */
+  soak?: { ok: boolean; why: string };
+  /** Recorded overrides of time gates for this digest, already limited to the tier's allow-list. */
+  waivers?: Partial<Record<OverridableGate, Waiver>>;
+  /**
+   * Overrides recorded but not counted, and why: the tier does not let the gate be waived, or
+   * the override is by whoever runs this promotion (separation of duties, as for approvals).
+   */
+  refusedWaivers?: Partial<Record<OverridableGate, RefusedWaiver>>;
+}
+
+/** An override that is recorded but does not count, and why. */
+export interface RefusedWaiver {
+  waiver: Waiver;
+  why: string;
 }
 
 /** Facts about the tier as a whole. */
 export interface TierFacts {
   approvals: { ok: boolean; why: string };
+  /** The window verdict (core/promotion/windows.ts), when the tier declares windows. */
+  window?: { ok: boolean; why: string };
+  /** A window override, when every candidate digest carries one the tier allows. */
+  windowWaiver?: Waiver;
 }
 
 /**
@@ -69,14 +89,26 @@ export const configurableGates = gateNames;
  */
 export const invariantGates = ["immutable-reference", "registry-digest", "tests-passed"] as const;
 
-export type GateName = (typeof configurableGates)[number] | (typeof invariantGates)[number];
+/**
+ * Gates that follow from a tier's time settings rather than `promotion.gates`: `soak` when
+ * `promotion.criteria.soak` is set, `window` when `windows:` has entries.
+ */
+export const timeGates = ["soak", "window"] as const;
+
+export type GateName =
+  | (typeof configurableGates)[number]
+  | (typeof invariantGates)[number]
+  | (typeof timeGates)[number];
 
 /** The gates a promotion into a tier checks: its configured ones plus the invariants. */
 export function requiredGates(
   configured: readonly string[],
   signingRequired: boolean,
+  timed: { soak?: boolean; window?: boolean } = {},
 ): Set<GateName> {
   const set = new Set<GateName>(invariantGates);
+  if (timed.soak) set.add("soak");
+  if (timed.window) set.add("window");
   for (const name of configured) {
     if ((configurableGates as readonly string[]).includes(name)) set.add(name as GateName);
   }
@@ -87,6 +119,34 @@ export function requiredGates(
 
 function gate(name: GateName, ok: boolean, why: string, service?: string): GateResult {
   return service === undefined ? { gate: name, ok, why } : { gate: name, ok, why, service };
+}
+
+/**
+ * A time gate's result with overrides applied: a failing verdict with an allowed override
+ * passes and carries the waiver (so the passage record keeps it); an override the tier does
+ * not allow is named but changes nothing. A passing verdict ignores overrides.
+ */
+export function withWaiver(
+  result: GateResult,
+  waiver: Waiver | undefined,
+  refused?: RefusedWaiver,
+): GateResult {
+  if (result.ok) return result;
+  if (waiver) {
+    return {
+      ...result,
+      ok: true,
+      why: `WAIVED by ${waiver.by} at ${waiver.at} ("${waiver.reason}"); the gate said: ${result.why}`,
+      waiver,
+    };
+  }
+  if (refused) {
+    return {
+      ...result,
+      why: `${result.why}; an override by ${refused.waiver.by} is recorded but does not count: ${refused.why}`,
+    };
+  }
+  return result;
 }
 
 /** The label that marks development images; policy keeps them out of later tiers. */
@@ -189,6 +249,18 @@ export function candidateGates(
   }
 
   if (want("not-rejected")) results.push(notRejectedGate(facts.rejection, s));
+
+  if (want("soak")) {
+    // No soak fact means nobody measured it: fail closed.
+    const soak = facts.soak ?? { ok: false, why: "the soak was not measured" };
+    results.push(
+      withWaiver(
+        gate("soak", soak.ok, soak.why, s),
+        facts.waivers?.soak,
+        facts.refusedWaivers?.soak,
+      ),
+    );
+  }
   return results;
 }
 
@@ -220,11 +292,17 @@ export function notRejectedGate(
   }
 }
 
-/** Tier-wide gates (approvals), limited to `required`. */
+/** Tier-wide gates (approvals, window), limited to `required`. */
 export function tierGates(facts: TierFacts, required: ReadonlySet<GateName>): GateResult[] {
-  return required.has("approvals")
-    ? [gate("approvals", facts.approvals.ok, facts.approvals.why)]
-    : [];
+  const results: GateResult[] = [];
+  if (required.has("approvals")) {
+    results.push(gate("approvals", facts.approvals.ok, facts.approvals.why));
+  }
+  if (required.has("window")) {
+    const window = facts.window ?? { ok: false, why: "the windows were not evaluated" };
+    results.push(withWaiver(gate("window", window.ok, window.why), facts.windowWaiver));
+  }
+  return results;
 }
 
 /** Approval policy of a tier, as configuration states it. */

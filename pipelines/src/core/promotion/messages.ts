@@ -73,6 +73,17 @@ export function approvalMessage(tier: string, digest: string, by: string): strin
   return `approve ${tier}: ${digest.slice(0, 19)} by ${by}\n`;
 }
 
+/** The message of an override commit: which gate, for which digest, by whom and why. */
+export function overrideMessage(
+  tier: string,
+  digest: string,
+  gate: string,
+  by: string,
+  reason: string,
+): string {
+  return `override ${tier}: ${gate} waived for ${digest.slice(0, 19)} by ${by}\n\nReason: ${reason}\n`;
+}
+
 /** The message of a test-report commit. */
 export function testReportMessage(commit: string, passed: boolean, summary: string): string {
   return `tests ${passed ? "passed" : "FAILED"} for ${commit.slice(0, 12)}: ${summary}\n`;

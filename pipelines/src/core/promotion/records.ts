@@ -7,6 +7,7 @@
  *   releases/passages/<tier>/sha256-<hex>.yaml     a digest passed <tier>'s gates
  *   releases/rejections/sha256-<hex>.yaml          a digest may never be promoted again
  *   releases/approvals/<tier>/sha256-<hex>.yaml    who approved a digest for <tier>
+ *   releases/overrides/<tier>/sha256-<hex>.yaml    who waived a time gate (soak, window) and why
  *   releases/history/<tier>/<stamp>-<action>.yaml  each promotion and rollback of <tier>
  *   releases/tests/<commit>.yaml                   the test tier's verdict on a commit
  */
@@ -20,12 +21,22 @@ export const releasesDir = "releases";
 
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>");
 
+/** A recorded override that waived a failing time gate (`tiers approve --override`). */
+export const waiverSchema = z.strictObject({
+  by: z.string().min(1),
+  at: z.string(),
+  reason: z.string().min(1),
+});
+export type Waiver = z.infer<typeof waiverSchema>;
+
 /** One gate's outcome, as printed by `tiers plan` and kept in records. */
 export const gateResultSchema = z.object({
   gate: z.string(),
   ok: z.boolean(),
   why: z.string(),
   service: z.string().optional(),
+  /** Set when the gate failed on its facts and a recorded override let it pass. */
+  waiver: waiverSchema.optional(),
 });
 export type GateResult = z.infer<typeof gateResultSchema>;
 
@@ -72,6 +83,31 @@ export const approvalSchema = z.strictObject({
     .min(1),
 });
 export type ApprovalRecord = z.infer<typeof approvalSchema>;
+
+/**
+ * Overrides of time gates for one digest entering one tier: each names the gate, who waived
+ * it, when and why. Only gates the tier lists in `promotion.overrides` can be waived.
+ */
+export const overrideSchema = z.strictObject({
+  kind: z.literal("override"),
+  tier: z.string(),
+  digest,
+  overrides: z
+    .array(
+      z.strictObject({
+        gate: z.enum(["soak", "window"]),
+        by: z.string().min(1),
+        at: z.string(),
+        reason: z.string().min(1),
+      }),
+    )
+    .min(1),
+});
+export type OverrideRecord = z.infer<typeof overrideSchema>;
+
+export function overridePath(tier: string, digestValue: string): string {
+  return `${releasesDir}/overrides/${tier}/${digestFileName(digestValue)}.yaml`;
+}
 
 export const pinChangeSchema = z.object({
   service: z.string(),

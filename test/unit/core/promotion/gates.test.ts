@@ -240,3 +240,87 @@ describe("approvals verdict", () => {
     );
   });
 });
+
+describe("time gates: soak and window, and their overrides", () => {
+  const timed = requiredGates([], false, { soak: true, window: true });
+  const waiver = { by: "oncall", at: "2026-03-27T12:00:00.000Z", reason: "INC-42 hotfix" };
+  const soakOf = (results: ReturnType<typeof candidateGates>) =>
+    results.find((g) => g.gate === "soak");
+
+  it("are required only when the tier asks for them", () => {
+    expect(requiredGates([], false).has("soak")).toBe(false);
+    expect(requiredGates([], false).has("window")).toBe(false);
+    expect(timed.has("soak") && timed.has("window")).toBe(true);
+  });
+
+  it("a soak not over fails with its time left; without a measured soak it fails closed", () => {
+    const soaking = facts({ soak: { ok: false, why: "soaking: 20m left of 1h" } });
+    expect(soakOf(candidateGates("tiers", soaking, timed))).toEqual({
+      gate: "soak",
+      ok: false,
+      why: "soaking: 20m left of 1h",
+      service: "api",
+    });
+    expect(soakOf(candidateGates("tiers", facts(), timed))).toMatchObject({
+      ok: false,
+      why: "the soak was not measured",
+    });
+  });
+
+  it("an allowed override waives a failing soak and the result carries the waiver", () => {
+    const waived = soakOf(
+      candidateGates(
+        "tiers",
+        facts({ soak: { ok: false, why: "soaking: 20m left of 1h" }, waivers: { soak: waiver } }),
+        timed,
+      ),
+    );
+    expect(waived).toMatchObject({ ok: true, waiver });
+    expect(waived?.why).toMatch(/^WAIVED by oncall .*"INC-42 hotfix".*soaking: 20m left/);
+  });
+
+  it("an override the tier does not allow changes nothing but is named", () => {
+    const refused = soakOf(
+      candidateGates(
+        "tiers",
+        facts({
+          soak: { ok: false, why: "soaking" },
+          refusedWaivers: {
+            soak: { waiver, why: "this tier's promotion.overrides does not list soak" },
+          },
+        }),
+        timed,
+      ),
+    );
+    expect(refused?.ok).toBe(false);
+    expect(refused?.waiver).toBeUndefined();
+    expect(refused?.why).toBe(
+      "soaking; an override by oncall is recorded but does not count: this tier's promotion.overrides does not list soak",
+    );
+  });
+
+  it("a passing gate ignores an override (nothing to waive, nothing recorded)", () => {
+    const passing = soakOf(
+      candidateGates(
+        "tiers",
+        facts({ soak: { ok: true, why: "soaked 2h ≥ 1h" }, waivers: { soak: waiver } }),
+        timed,
+      ),
+    );
+    expect(passing).toEqual({ gate: "soak", ok: true, why: "soaked 2h ≥ 1h", service: "api" });
+  });
+
+  it("the window gate is tier-wide, fails closed unevaluated, and takes a window waiver", () => {
+    const approvals = { ok: true, why: "none needed" };
+    expect(tierGates({ approvals }, timed)).toEqual([
+      { gate: "window", ok: false, why: "the windows were not evaluated" },
+    ]);
+    const closed = { ok: false, why: 'inside deny "freeze"; next window opens …' };
+    expect(tierGates({ approvals, window: closed }, timed)[0]?.ok).toBe(false);
+    expect(tierGates({ approvals, window: closed, windowWaiver: waiver }, timed)[0]).toMatchObject({
+      gate: "window",
+      ok: true,
+      waiver,
+    });
+  });
+});

@@ -33,6 +33,7 @@ import { resolveCandidates } from "./candidates.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import type { PromotionRequest } from "./request.ts";
 import { hostSources, type PromotionSources, readRecord } from "./sources.ts";
+import { candidateSoak, digestOverrides, tierHistory, windowFacts } from "./time-facts.ts";
 
 /** A computed plan with everything promote needs to act on it. */
 export interface PlanContext {
@@ -60,18 +61,47 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   const verifier = evidenceVerifier(kind, { root: request.root, project: model.project, env });
   const candidates = await resolveCandidates(request, model, sources);
 
-  const required = requiredGates(tier.promotion.gates, tier.signing.required);
+  const soak = tier.promotion.criteria?.soak;
+  const required = requiredGates(tier.promotion.gates, tier.signing.required, {
+    soak: soak !== undefined,
+    window: (tier.windows ?? []).length > 0,
+  });
+  // One clock for every time verdict of this plan (tests set it; see request.now).
+  const now = (request.now ?? (() => new Date()))();
+  const history = soak ? await tierHistory(sources.records, from) : undefined;
+  // Separation of duties: whoever runs the promotion never counts as one of its approvers, nor
+  // waives its time gates.
+  const actor = await whoAmI(repo, env);
   const facts: CandidateFacts[] = [];
+  const overrides: Array<Awaited<ReturnType<typeof digestOverrides>>> = [];
   for (const c of candidates) {
-    facts.push(
-      await candidateFacts(request.tier, model, sources, verifier, c, required.has("signature")),
+    const f = await candidateFacts(
+      request.tier,
+      model,
+      sources,
+      verifier,
+      c,
+      required.has("signature"),
     );
+    const o = await digestOverrides(sources.records, request.tier, tier, c.digest, actor);
+    overrides.push(o);
+    if (soak && history) {
+      const verdict = candidateSoak(from, soak, history, c, now);
+      f.soak = o.problem ? { ...verdict, why: `${verdict.why}; ${o.problem}` } : verdict;
+    }
+    facts.push({ ...f, waivers: o.waivers, refusedWaivers: o.refused });
   }
   const gates: GateResult[] = facts.flatMap((f) => candidateGates(model.project, f, required));
-  // Separation of duties: whoever runs the promotion never counts as one of its approvers.
-  const actor = await whoAmI(repo, env);
   const approvals = await approvalsFacts(request.tier, model, sources, candidates, env, actor);
-  gates.push(...tierGates({ approvals }, required));
+  const windows = required.has("window")
+    ? windowFacts(
+        tier,
+        now,
+        overrides.map((o) => o.waivers),
+        overrides.map((o) => o.refused),
+      )
+    : {};
+  gates.push(...tierGates({ approvals, ...windows }, required));
 
   const digested = candidates.filter((c): c is Candidate & { digest: string } => Boolean(c.digest));
   const pinning = hasOverlay(model, request.tier)

@@ -32,6 +32,7 @@ import { PromotionRepo, whoAmI } from "../history.ts";
 import { type Deployer, type DeployMode, type DeployReport, runDeploy } from "./deploy-step.ts";
 import { locked, requireCleanOverlay } from "./lock.ts";
 import { readRecord } from "./sources.ts";
+import { requireOpenWindow } from "./time-facts.ts";
 
 export interface RollbackWrite {
   tier: string;
@@ -170,7 +171,11 @@ export async function planRollback(
 /** Restores earlier pins from the overlay's git history and records it as a rollback. */
 export async function rollback(request: RollbackRequest): Promise<RollbackOutcome> {
   const model = request.model ?? (await loadModel(request.root));
-  tierOf(model, request.tier);
+  const tier = tierOf(model, request.tier);
+  // A freeze must never block the way back, unless the tier says it should.
+  if (tier.windows_apply_to_rollback) {
+    requireOpenWindow(request.tier, tier, (request.now ?? (() => new Date()))(), "rollback");
+  }
   if (!hasOverlay(model, request.tier)) {
     throw new TiersError(`${request.tier} has no overlay pin to roll back`, {
       where: `environments/${request.tier}.yaml (runtime)`,

@@ -31,6 +31,7 @@ import {
   readArtefact,
   readRecord,
 } from "./sources.ts";
+import { tierWindowVerdict } from "./time-facts.ts";
 
 export interface PinStatus {
   service: string;
@@ -56,6 +57,8 @@ export interface TierStatus {
   /** What waits in the tier below (digests not pinned here yet). */
   waiting: Array<{ service: string; digest: string; commit: string | null }>;
   waitingWhy?: string;
+  /** Whether the tier's windows let a promotion in now, why, and when the next one opens. */
+  window?: { open: boolean; why: string };
 }
 
 async function historyRecords(records: RecordReader, tier: string, max: number) {
@@ -84,6 +87,7 @@ export async function tierStatus(options: {
   sources?: Partial<PromotionSources>;
   /** Shared by the tiers of one `tiers status`, so a record two tiers ask for is read once. */
   repo?: PromotionRepo;
+  now?: () => Date;
 }): Promise<TierStatus> {
   const model = options.model ?? (await loadModel(options.root));
   const tier = tierOf(model, options.tier);
@@ -101,6 +105,10 @@ export async function tierStatus(options: {
     records: await historyRecords(sources.records, options.tier, max),
     waiting: [],
   };
+  if ((tier.windows ?? []).length > 0) {
+    const verdict = tierWindowVerdict(tier, (options.now ?? (() => new Date()))());
+    status.window = { open: verdict.open, why: verdict.why };
+  }
   const pinned: Array<{ service: string; image: string; digest: string; repository: string }> = [];
   if (hasOverlay(model, options.tier)) {
     for (const pin of (await sources.records.pinsAt(options.tier)) ?? []) {

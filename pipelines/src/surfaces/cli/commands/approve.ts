@@ -2,8 +2,17 @@
 import type { Command } from "commander";
 import { UsageError } from "../../../core/errors.ts";
 import { parseDigest } from "../../../core/promotion/refs.ts";
+import { recordOverride } from "../../../engines/host/promotion/overrides.ts";
 import { approve } from "../../../engines/host/promotion/records.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
+
+interface ApproveFlags {
+  env?: string;
+  digest?: string;
+  note?: string;
+  override?: string;
+  reason?: string;
+}
 
 export const registerApprove: RegisterCommand = (program) => {
   program
@@ -12,20 +21,49 @@ export const registerApprove: RegisterCommand = (program) => {
     .option("--env <tier>", "the tier the approval is for")
     .option("--digest <sha256>", "the digest approved")
     .option("--note <text>", "a note kept with the approval")
+    .option(
+      "--override <gate>",
+      "waive a time gate (soak or window) for this digest, where the tier's promotion.overrides allows it",
+    )
+    .option("--reason <text>", "with --override: why (required; kept in the passage record)")
     .addHelpText(
       "after",
       `
 The approver is the git user (or the CI actor). Approving twice changes nothing; a tier that
 needs N approvals needs N distinct approvers in releases/approvals/<tier>/<digest>.yaml.
 
-Example:
-  $ tiers approve --env prod --digest sha256:… --note "reviewed the canary"`,
+With --override soak|window and --reason, it records instead an override of that time gate in
+releases/overrides/<tier>/<digest>.yaml; the next promotion of the digest passes the gate as
+WAIVED and its passage record keeps who, when and why.
+
+Examples:
+  $ tiers approve --env prod --digest sha256:… --note "reviewed the canary"
+  $ tiers approve --env prod --digest sha256:… --override window --reason "INC-42 hotfix"`,
     )
-    .action(async (flags: { env?: string; digest?: string; note?: string }, cmd: Command) => {
+    .action(async (flags: ApproveFlags, cmd: Command) => {
       const cli = contextFrom(cmd);
       if (!flags.env) throw new UsageError("missing --env <tier>");
       if (!flags.digest) throw new UsageError("missing --digest <sha256:…>");
       const digest = parseDigest(flags.digest);
+      if (flags.override !== undefined || flags.reason !== undefined) {
+        if (flags.override === undefined) throw new UsageError("--reason goes with --override");
+        const result = await recordOverride({
+          root: cli.root,
+          tier: flags.env,
+          digest,
+          gate: flags.override,
+          reason: flags.reason ?? "",
+        });
+        const marker = await cli.marker(flags.env);
+        cli.reporter.info(
+          flags.env,
+          result.changed
+            ? `override of ${flags.override} recorded for ${digest} entering ${flags.env} (commit ${result.commit?.slice(0, 12)})`
+            : `you already recorded an override of ${flags.override} for ${digest} — nothing changed`,
+          marker,
+        );
+        return;
+      }
       const result = await approve({
         root: cli.root,
         tier: flags.env,

@@ -10,6 +10,7 @@ import { UsageError } from "../../../core/errors.ts";
 import { formatFinding, ManifestError } from "../../../core/manifests/index.ts";
 import { DeployError, deployTier } from "../../../engines/host/deploy.ts";
 import { deployKubeconfig } from "../../../engines/host/kubeconfig.ts";
+import { requireOpenWindow } from "../../../engines/host/promotion/time-facts.ts";
 import { SecretStore } from "../../../engines/host/secrets.ts";
 import { defaultKubeconfigSecret } from "../../../tools/kubectl.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
@@ -66,6 +67,9 @@ export async function runDeploy(context: CliContext, options: DeployCommandOptio
   }
   const model = await context.model();
   const tier = tierOf(model, options.env);
+  // A deploy applies pins to a cluster: outside the tier's windows it waits (a dry run
+  // touches nothing, so it is always allowed).
+  if (!options.dryRun) requireOpenWindow(options.env, tier, new Date(), "deploy");
   const kubeconfig = deployKubeconfig(process.env, options.kubeconfig);
   const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
   try {

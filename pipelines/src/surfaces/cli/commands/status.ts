@@ -49,6 +49,11 @@ export function printRung(
     say(`  waiting: nothing${status.waitingWhy ? ` (${status.waitingWhy.split(";")[0]})` : ""}`);
   }
   signals();
+  if (status.window) {
+    (status.window.open ? say : warn)(
+      `  window: ${status.window.open ? "open" : "CLOSED"} — ${status.window.why}`,
+    );
+  }
 }
 
 export const registerStatus: RegisterCommand = (program) => {

@@ -88,6 +88,11 @@ export async function printTierStatus(cli: CliContext, tier: string, flags: Prom
       `waiting below: ${status.waiting.map((w) => `${w.service}@${shortDigest(w.digest)}`).join(", ")} — \`tiers plan --env ${tier}\``,
     );
   }
+  if (status.window) {
+    (status.window.open ? say : bad)(
+      `window: ${status.window.open ? "✓ open" : "✗ closed"} — ${status.window.why}`,
+    );
+  }
   if (status.history.length) say("pin history (git log of the overlay):");
   for (const h of status.history)
     say(`  ${h.commit.slice(0, 12)} ${h.date.slice(0, 19)} ${h.author}: ${h.subject}`);
