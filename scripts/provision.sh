@@ -17,7 +17,7 @@ Makes this machine ready for the tiers pipeline (run as root; safe to re-run):
   3. serves a registry on 127.0.0.1:5000 (no auth, data in /var/lib/tiers-registry)
   4. builds local/debian:bookworm, local/node:22-bookworm-slim, local/postgres:15-bookworm and
      local/busybox:latest without any container registry (skipped when already up to date)
-  5. go installs the pinned Go tools (cosign) into /usr/local/bin unless the right version is
+  5. go installs the pinned Go tools (cosign, actionlint, promtool) into /usr/local/bin unless the right version is
      there; a cold build may take several minutes on 2 cores (log: /var/log/tiers-go-<tool>.log)
   6. writes .tiers/machine.env (TIERS_BASE_IMAGE, TIERS_POSTGRES_IMAGE, TIERS_REGISTRY, ...)
 

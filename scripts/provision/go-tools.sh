@@ -7,10 +7,13 @@
 # version is the tag of the cosign image the Dagger module runs (toolImages.cosign in
 # pipelines/src/tools/images.ts); test/unit/provision/go-tools.test.ts fails when they drift.
 # actionlint is the real GitHub Actions linter (expressions, shellcheck-free job checks), next
-# to the schema-only @action-validator/core in test/unit/ci/templates.test.ts.
+# to the schema-only @action-validator/core in test/unit/ci/templates.test.ts. promtool is
+# Prometheus's own rule checker and rule unit tester, for the PrometheusRules the overlays carry
+# (its cold build is the heaviest: ~20 min of CPU, docs/machines.md#promtool).
 GO_TOOLS=(
   "cosign github.com/sigstore/cosign/v2/cmd/cosign v2.4.3"
   "actionlint github.com/rhysd/actionlint/cmd/actionlint v1.7.12"
+  "promtool github.com/prometheus/prometheus/cmd/promtool v0.316.0"
 )
 
 # Where the binaries go: on every PATH, so the tiers host runner and `tiers doctor` find them.

@@ -6,9 +6,9 @@
  * Prometheus's own PromQL parser. `promtool test rules` then runs prod's ErrorRate alert over
  * synthetic series, as Prometheus would evaluate it. Unit-test file format:
  * https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/
- * promtool is not pinned in scripts/provision/go-tools.sh yet: its cold build costs about 20 min
- * of CPU (docs/machines.md#promtool), so where it is not on PATH these tests are skipped, and
- * say so; the PromQL grammar and CRD schema checks (test/unit/core/observability) always run.
+ * Where promtool is missing the tests fail, naming provision (its cold build is ~20 min of CPU,
+ * docs/machines.md#promtool); the PromQL grammar and CRD schema checks
+ * (test/unit/core/observability) run beside it.
  * Verified with promtool from `go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0`.
  */
 import { spawnSync } from "node:child_process";
@@ -65,9 +65,14 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe.skipIf(!installed)(
-  "the sample's alert rules on the real promtool (skipped where promtool is not installed: not pinned, docs/machines.md#promtool)",
-  () => {
+describe("sample: the alert rules on the real promtool (pinned in scripts/provision/go-tools.sh)", () => {
+  it("promtool is installed (scripts/provision.sh go-installs it)", () => {
+    expect(
+      installed,
+      "promtool is not on PATH: run scripts/provision.sh (go-tools.sh pins it)",
+    ).toBe(true);
+  });
+  describe.skipIf(!installed)("with promtool", () => {
     it("every monitored Kubernetes tier's rendered PrometheusRule passes `promtool check rules`", async () => {
       const tiers = Object.values(model.tiers)
         .filter((t) => t.runtime === "kubernetes" && t.features.monitoring)
@@ -134,5 +139,5 @@ describe.skipIf(!installed)(
       expect(tested.status, tested.stdout + tested.stderr).toBe(0);
       expect(tested.stdout).toMatch(/SUCCESS/);
     });
-  },
-);
+  });
+});
