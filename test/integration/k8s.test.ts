@@ -452,7 +452,7 @@ describe("deploy to staging, rolling (argument vectors only: no cluster here)", 
     // Only the migration step's own calls: no dry run, apply of the workloads, rollout or undo.
     expect(cluster.lines()).toEqual([
       "delete job tiers-staging-api-migrate",
-      "apply 5 objects",
+      "apply 6 objects",
       "get job tiers-staging-api-migrate",
       "get job tiers-staging-api-migrate",
       "logs job/tiers-staging-api-migrate",
@@ -504,7 +504,7 @@ describe("deploy to prod, blue-green (argument vectors only: no cluster here)", 
     expect(error.message).toContain('migrate: column "payload" does not exist');
     expect(cluster.lines()).toEqual([
       "delete job tiers-prod-api-migrate",
-      "apply 5 objects",
+      "apply 6 objects",
       "get job tiers-prod-api-migrate",
       "logs job/tiers-prod-api-migrate",
     ]);

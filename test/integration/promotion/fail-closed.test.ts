@@ -378,6 +378,10 @@ describe("deploy verifies signatures where the tier's policy requires them (real
       "environments/staging.yaml",
       (await readFile(file, "utf8")).replace(`file:${staging.key}`, `file:${rogue.key}`),
     );
+    // The admission policy stays as it is: in key mode it reads the public key from the
+    // tier's ConfigMap, not from the key file's path (core/manifests/admission.ts).
+    const generated = await runTiers(r.root, ["admission", "generate"], { env });
+    expect(generated.stdout).toContain("admission policies unchanged");
     const refused = await runTiers(r.root, ["deploy", "--env", "staging", "--dry-run"], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/deploy of staging refused: 2 pin\(s\) do not hold/);

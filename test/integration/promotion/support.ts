@@ -13,6 +13,8 @@ import {
   type ArtefactRecord,
   serializeArtefactRecord,
 } from "../../../pipelines/src/core/artefact.ts";
+import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
+import { admissionFile, admissionFiles } from "../../../pipelines/src/core/manifests/admission.ts";
 import { docker } from "../../support/docker.ts";
 import {
   type CleanupReport,
@@ -100,7 +102,38 @@ export async function makeRepo(tweak?: (root: string) => Promise<void>): Promise
   }
   await addProtectedLastTier(root);
   if (tweak) await tweak(root);
+  await followAdmission(root);
   return commitInitial(root);
+}
+
+/**
+ * Keeps each overlay's admission policy equal to its tier's signing block after the scenario
+ * edited it, as `tiers admission generate` would, including the `resources:` entry, so a
+ * deploy's drift check judges the pins and not a stale policy.
+ */
+async function followAdmission(root: string): Promise<void> {
+  const model = await loadModel(root);
+  for (const name of model.order) {
+    const tier = model.tiers[name]!;
+    const dir = join(root, "k8s", "overlays", name);
+    const kustomization = join(dir, "kustomization.yaml");
+    const text = await readFile(kustomization, "utf8").catch(() => undefined);
+    if (tier.runtime !== "kubernetes" || text === undefined) continue;
+    const policy = admissionFiles(tier)[admissionFile];
+    const entry = /^ {2}- admission-policy\.yaml.*\n/m;
+    if (policy === undefined) {
+      await rm(join(dir, admissionFile), { force: true });
+      await writeFile(kustomization, text.replace(entry, ""));
+    } else {
+      await writeFile(join(dir, admissionFile), policy);
+      if (!entry.test(text)) {
+        await writeFile(
+          kustomization,
+          text.replace(/^resources:\n/m, `resources:\n  - ${admissionFile}\n`),
+        );
+      }
+    }
+  }
 }
 
 /** The fixture chain above test, in promotion order (makeRepo's tiers plus addProtectedLastTier's). */

@@ -19,6 +19,7 @@ import { timeoutFor } from "../../core/limits.ts";
 import { toolImages } from "../../tools/images.ts";
 import type { MachineSettings } from "./machine.ts";
 import { programFor } from "./run.ts";
+import type { VersionCache } from "./version-cache.ts";
 
 export interface ProbeOptions {
   /** Resolved machine settings: the registry address and image references to check. */
@@ -26,6 +27,12 @@ export interface ProbeOptions {
   env?: NodeJS.ProcessEnv;
   /** Per-command timeout in milliseconds (default 8000). */
   timeoutMs?: number;
+  /**
+   * Remembered version answers of unchanged binaries (engines/host/version-cache.ts). Only the
+   * plain `--version` questions use it; the engine, the registry, images and anything that
+   * depends on more than one file (docker plugins) are asked every time.
+   */
+  versionCache?: VersionCache;
 }
 
 interface Answer {
@@ -101,11 +108,17 @@ async function probeProgram(
   parse: (stdout: string) => string | undefined,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  cache?: VersionCache,
 ): Promise<ProgramProbe> {
   const path = await locate(program, env);
   if (!path) return {};
-  const answer = await ask(path, args, env, timeoutMs);
+  const remembered = await cache?.get(path, args);
+  const answer: Answer =
+    remembered !== undefined
+      ? { ok: true, stdout: remembered, stderr: "" }
+      : await ask(path, args, env, timeoutMs);
   const version = answer.ok ? parse(answer.stdout) : undefined;
+  if (version && remembered === undefined) await cache?.set(path, args, answer.stdout);
   if (version) return { path, version };
   return { path, problem: firstLine(answer.stderr) || "did not report a version" };
 }
@@ -129,10 +142,17 @@ async function probeDockerClient(
   path: string,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  cache?: VersionCache,
 ): Promise<DockerClientProbe> {
-  const answer = await ask(path, ["version", "--format", "{{.Client.Version}}"], env, timeoutMs);
+  const question = ["version", "--format", "{{.Client.Version}}"];
+  const remembered = await cache?.get(path, question);
+  const answer: Answer =
+    remembered !== undefined
+      ? { ok: true, stdout: remembered, stderr: "" }
+      : await ask(path, question, env, timeoutMs);
   // `docker version` exits 1 when the server is down but still prints the client part first.
   const version = versionIn(answer.stdout);
+  if (version && remembered === undefined) await cache?.set(path, question, answer.stdout);
   if (!version) {
     return {
       path,
@@ -192,7 +212,11 @@ async function probeRegistry(
 }
 
 /** PostgreSQL server binaries where the services' tests look for them. */
-async function probeHostPostgres(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProgramProbe> {
+async function probeHostPostgres(
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  cache?: VersionCache,
+): Promise<ProgramProbe> {
   const dirs = ["/usr/local/bin"];
   try {
     const versions = await readdir("/usr/lib/postgresql");
@@ -210,7 +234,7 @@ async function probeHostPostgres(env: NodeJS.ProcessEnv, timeoutMs: number): Pro
   }
   postgres ??= (await locate("initdb", env)) ? await locate("postgres", env) : undefined;
   if (!postgres) return {};
-  return probeProgram(postgres, ["--version"], versionIn, env, timeoutMs);
+  return probeProgram(postgres, ["--version"], versionIn, env, timeoutMs, cache);
 }
 
 async function probeImage(
@@ -244,7 +268,7 @@ async function probeImage(
 export async function probeMachine(options: ProbeOptions): Promise<MachineProbe> {
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 8000;
-  const { settings } = options;
+  const { settings, versionCache: cache } = options;
   const clientPath = await locate(programFor("docker", env), env);
   const pathClient = await locate("docker", env);
   const differentPathClient =
@@ -253,10 +277,10 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
   const [engine, dockerClient, pathDockerClient] = await Promise.all([
     probeEngine(clientPath, env, timeoutMs),
     clientPath
-      ? probeDockerClient(clientPath, env, timeoutMs)
+      ? probeDockerClient(clientPath, env, timeoutMs, cache)
       : Promise.resolve<DockerClientProbe>({ buildkit: false }),
     differentPathClient
-      ? probeDockerClient(pathClient, env, timeoutMs)
+      ? probeDockerClient(pathClient, env, timeoutMs, cache)
       : Promise.resolve(undefined),
   ]);
 
@@ -287,6 +311,7 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
       versionIn,
       env,
       timeoutMs,
+      cache,
     ),
     clientPath
       ? probeProgram(clientPath, ["compose", "version", "--short"], versionIn, env, timeoutMs).then(
@@ -294,14 +319,15 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
         )
       : Promise.resolve<ProgramProbe>({}),
     probeRegistry(settings.registry, timeoutMs),
-    probeProgram(programFor("skopeo", env), ["--version"], versionIn, env, timeoutMs),
-    probeKubectl(env, timeoutMs),
+    probeProgram(programFor("skopeo", env), ["--version"], versionIn, env, timeoutMs, cache),
+    probeKubectl(env, timeoutMs, cache),
     probeProgram(
       programFor("terraform", env),
       ["version", "-json"],
       (out) => json<{ terraform_version?: string }>(out)?.terraform_version ?? versionIn(out),
       env,
       timeoutMs,
+      cache,
     ),
     probeProgram(
       programFor("cosign", env),
@@ -309,10 +335,11 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
       (out) => versionIn(json<{ gitVersion?: string }>(out)?.gitVersion ?? out),
       env,
       timeoutMs,
+      cache,
     ),
-    probeProgram("dagger", ["version"], versionIn, env, timeoutMs),
-    probeProgram(programFor("git", env), ["--version"], versionIn, env, timeoutMs),
-    probeHostPostgres(env, timeoutMs),
+    probeProgram("dagger", ["version"], versionIn, env, timeoutMs, cache),
+    probeProgram(programFor("git", env), ["--version"], versionIn, env, timeoutMs, cache),
+    probeHostPostgres(env, timeoutMs, cache),
     ...images,
   ]);
 
@@ -343,6 +370,7 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
 async function probeKubectl(
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  cache?: VersionCache,
 ): Promise<MachineProbe["kubectl"]> {
   let kustomizeVersion: string | undefined;
   const probe = await probeProgram(
@@ -357,6 +385,7 @@ async function probeKubectl(
     },
     env,
     timeoutMs,
+    cache,
   );
   return kustomizeVersion ? { ...probe, kustomizeVersion } : probe;
 }

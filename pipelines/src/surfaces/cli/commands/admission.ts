@@ -50,6 +50,12 @@ Examples:
         if (tier.runtime !== "kubernetes") continue;
         const file = `${layout.overlaysDir}/${name}/${admissionFile}`;
         const want = admissionFiles(tier)[admissionFile];
+        if ((await readIfExists(root, layout.overlay(name))) === undefined) {
+          // No overlay to put it in: `tiers validate` names the missing overlay itself.
+          if (want !== undefined)
+            reporter.warn(name, `skipped: ${layout.overlay(name)} does not exist`, tier.marker);
+          continue;
+        }
         const got = await readIfExists(root, file);
         if (want === got) continue;
         changed++;

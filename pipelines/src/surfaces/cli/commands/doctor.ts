@@ -15,6 +15,7 @@ import {
 import type { Colour } from "../../../core/log.ts";
 import { loadMachineSettings } from "../../../engines/host/machine.ts";
 import { probeMachine } from "../../../engines/host/probe.ts";
+import { fileVersionCache, versionCacheFile } from "../../../engines/host/version-cache.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 
 const colours: Record<CheckStatus, Colour> = {
@@ -52,7 +53,9 @@ Examples:
     .action(async (options: { json?: boolean }, command: Command) => {
       const { root, reporter } = contextFrom(command);
       const settings = await loadMachineSettings(root);
-      const probe = await probeMachine({ settings });
+      const versionCache = fileVersionCache(versionCacheFile(root));
+      const probe = await probeMachine({ settings, versionCache });
+      await versionCache.save();
       const report = doctorReport(probe);
       if (options.json) {
         reporter.raw(
