@@ -25,6 +25,7 @@ step "three tiers: dev → test → prod"
 rm -r environments/staging.yaml k8s/overlays/staging terraform/live/staging.tfvars docs/environments/staging.md
 sed -i 's/^  from: staging/  from: test/' environments/prod.yaml
 tiers ci generate
+tiers admission generate
 check prod
 step "a qa tier: tiers add tier qa --after test --runtime kubernetes"
 tiers add tier qa --after test --runtime kubernetes
