@@ -3,6 +3,7 @@
  * (not the merged result), so an editor can jump straight to the line to fix.
  */
 import { TiersError } from "../errors.ts";
+import type { YamlProblem } from "../yaml.ts";
 
 /** Rule ids, one per check, so a report can be filtered and each rule documented. */
 export const rules = {
@@ -101,4 +102,16 @@ export class ConfigError extends TiersError {
     });
     this.problems = problems;
   }
+}
+
+/** A YAML read the parser refused (core/yaml.ts), as a located problem with its rule. */
+export function yamlReadProblem(problem: YamlProblem, message: string): Problem {
+  return {
+    file: problem.file,
+    line: problem.line,
+    column: problem.column,
+    path: "",
+    message,
+    rule: problem.kind === "syntax" ? rules.yamlSyntax : rules.yamlLimit,
+  };
 }

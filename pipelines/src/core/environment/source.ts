@@ -4,7 +4,7 @@
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, type Node } from "yaml";
 import { parseYamlDocuments } from "../yaml.ts";
-import { type Problem, rules } from "./problems.ts";
+import { type Problem, rules, yamlReadProblem } from "./problems.ts";
 
 export interface Position {
   line: number;
@@ -46,17 +46,14 @@ export function parseSource(file: string, text: string): ParsedSource {
   if (!parsed.ok) {
     return {
       file,
-      problems: parsed.problems.map((problem) => ({
-        file,
-        line: problem.line,
-        column: problem.column,
-        path: "",
-        message:
+      problems: parsed.problems.map((problem) =>
+        yamlReadProblem(
+          problem,
           problem.kind === "syntax"
             ? `YAML syntax error: ${lowerFirst(problem.message)}`
             : `YAML input refused: ${problem.message}`,
-        rule: problem.kind === "syntax" ? rules.yamlSyntax : rules.yamlLimit,
-      })),
+        ),
+      ),
     };
   }
   const { lineCounter } = parsed.value;

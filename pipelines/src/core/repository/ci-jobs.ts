@@ -4,7 +4,7 @@
  * every `--env <tier>` of its `dagger call`s. Pure; located at the job's key line.
  */
 import { isMap, isScalar, type YAMLMap } from "yaml";
-import { type Problem, rules } from "../environment/problems.ts";
+import { type Problem, yamlReadProblem } from "../environment/problems.ts";
 import { parseYamlDocuments } from "../yaml.ts";
 import type { CiJob } from "./consistency.ts";
 
@@ -24,14 +24,9 @@ export function ciJobsOf(file: string, text: string): { jobs: CiJob[]; problems:
   if (!parsed.ok) {
     return {
       jobs: [],
-      problems: parsed.problems.map((problem) => ({
-        file,
-        line: problem.line,
-        column: problem.column,
-        path: "",
-        message: `cannot read the CI jobs: ${problem.message}`,
-        rule: problem.kind === "syntax" ? rules.yamlSyntax : rules.yamlLimit,
-      })),
+      problems: parsed.problems.map((problem) =>
+        yamlReadProblem(problem, `cannot read the CI jobs: ${problem.message}`),
+      ),
     };
   }
   const { lineCounter } = parsed.value;

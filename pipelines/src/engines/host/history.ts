@@ -22,6 +22,21 @@ import { runHost } from "./run.ts";
 // The placeholder pin is defined once, with the manifests that carry it.
 export { unpromotedDigest } from "../../core/manifests/pins.ts";
 
+/** The read remembered under `key`, started by `read` on first use; a failed read is forgotten. */
+function remember<T>(
+  reads: Map<string, Promise<T>>,
+  key: string,
+  read: () => Promise<T>,
+): Promise<T> {
+  let pending = reads.get(key);
+  if (!pending) {
+    pending = read();
+    reads.set(key, pending);
+    pending.catch(() => reads.delete(key));
+  }
+  return pending;
+}
+
 /** A repository promotion reads and commits to. */
 export class PromotionRepo {
   constructor(
@@ -79,10 +94,8 @@ export class PromotionRepo {
    * failure (an unknown revision, a broken repository) throws: "could not read" is never "absent".
    */
   showAt(rev: string, path: string): Promise<string | undefined> {
-    const key = `${rev}:${path}`;
-    let text = this.shown.get(key);
-    if (!text) {
-      text = this.run(git.showFile(rev, path), true).then((result) => {
+    return remember(this.shown, `${rev}:${path}`, () =>
+      this.run(git.showFile(rev, path), true).then((result) => {
         if (result.exitCode === 0) return `${result.stdout}\n`.replace(/\n+$/, "\n");
         // git's own wording (object-name.c, diagnose_invalid_oid_path) for a path not in the tree.
         if (/does not exist in '|exists on disk, but not in '/.test(result.stderr))
@@ -91,11 +104,8 @@ export class PromotionRepo {
           where: `${path} (at ${rev.slice(0, 12)})`,
           hint: "check the revision and the repository (`git fsck`); records are read from git",
         });
-      });
-      this.shown.set(key, text);
-      text.catch(() => this.shown.delete(key));
-    }
-    return text;
+      }),
+    );
   }
 
   /**
@@ -114,13 +124,13 @@ export class PromotionRepo {
         result.exitCode === 0 ? git.parseCatFileBatch(`${result.stdout}\n`, specs) : undefined,
       );
       specs.forEach((spec, i) => {
-        const text = batch.then((texts) =>
-          texts?.[i] !== undefined
-            ? `${texts[i]}\n`.replace(/\n+$/, "\n")
-            : this.fallbackShow(spec, missing[i]!),
+        remember(this.shown, spec, () =>
+          batch.then((texts) =>
+            texts?.[i] !== undefined
+              ? `${texts[i]}\n`.replace(/\n+$/, "\n")
+              : this.fallbackShow(spec, missing[i]!),
+          ),
         );
-        this.shown.set(spec, text);
-        text.catch(() => this.shown.delete(spec));
       });
     }
     return Promise.all(wanted.map(({ rev, path }) => this.showAt(rev, path)));
@@ -145,15 +155,11 @@ export class PromotionRepo {
 
   /** Files under `dir` at a revision. */
   files(dir: string, rev = "HEAD"): Promise<string[]> {
-    const key = `${rev}:${dir}/`;
-    let listed = this.listed.get(key);
-    if (!listed) {
-      listed = this.run(git.listFiles(rev, dir), true).then((result) =>
+    const listed = remember(this.listed, `${rev}:${dir}/`, () =>
+      this.run(git.listFiles(rev, dir), true).then((result) =>
         result.exitCode === 0 ? result.stdout.split("\n").filter(Boolean) : [],
-      );
-      this.listed.set(key, listed);
-      listed.catch(() => this.listed.delete(key));
-    }
+      ),
+    );
     return listed.then((names) => [...names]);
   }
 

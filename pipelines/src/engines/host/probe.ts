@@ -66,6 +66,25 @@ async function ask(
   };
 }
 
+/**
+ * `ask`, answered from the version cache while the binary is unchanged; a fresh answer is
+ * remembered only when `answered` says it holds a version (a failure may be fixed later).
+ */
+async function askRemembering(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  cache: VersionCache | undefined,
+  answered: (answer: Answer) => boolean,
+): Promise<Answer> {
+  const remembered = await cache?.get(file, args);
+  if (remembered !== undefined) return { ok: true, stdout: remembered, stderr: "" };
+  const answer = await ask(file, args, env, timeoutMs);
+  if (answered(answer)) await cache?.set(file, args, answer.stdout);
+  return answer;
+}
+
 /** First line of an error output, short enough for one report line. */
 function firstLine(text: string): string {
   const line = text.split("\n").find((l) => l.trim() !== "") ?? "";
@@ -112,13 +131,10 @@ async function probeProgram(
 ): Promise<ProgramProbe> {
   const path = await locate(program, env);
   if (!path) return {};
-  const remembered = await cache?.get(path, args);
-  const answer: Answer =
-    remembered !== undefined
-      ? { ok: true, stdout: remembered, stderr: "" }
-      : await ask(path, args, env, timeoutMs);
+  const answer = await askRemembering(path, args, env, timeoutMs, cache, (a) =>
+    Boolean(a.ok && parse(a.stdout)),
+  );
   const version = answer.ok ? parse(answer.stdout) : undefined;
-  if (version && remembered === undefined) await cache?.set(path, args, answer.stdout);
   if (version) return { path, version };
   return { path, problem: firstLine(answer.stderr) || "did not report a version" };
 }
@@ -144,15 +160,16 @@ async function probeDockerClient(
   timeoutMs: number,
   cache?: VersionCache,
 ): Promise<DockerClientProbe> {
-  const question = ["version", "--format", "{{.Client.Version}}"];
-  const remembered = await cache?.get(path, question);
-  const answer: Answer =
-    remembered !== undefined
-      ? { ok: true, stdout: remembered, stderr: "" }
-      : await ask(path, question, env, timeoutMs);
   // `docker version` exits 1 when the server is down but still prints the client part first.
+  const answer = await askRemembering(
+    path,
+    ["version", "--format", "{{.Client.Version}}"],
+    env,
+    timeoutMs,
+    cache,
+    (a) => versionIn(a.stdout) !== undefined,
+  );
   const version = versionIn(answer.stdout);
-  if (version && remembered === undefined) await cache?.set(path, question, answer.stdout);
   if (!version) {
     return {
       path,
