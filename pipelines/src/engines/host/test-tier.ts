@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { projectLabel, testTarget } from "../../core/artefact.ts";
-import { loadModel, tierOfRuntime } from "../../core/environment/index.ts";
+import { tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import {
@@ -29,6 +29,7 @@ import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
+import { loadModelCached } from "./model-cache.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
 
@@ -84,7 +85,7 @@ export function summariseSuite(lines: readonly string[]): SuiteSummary | undefin
 
 /** The ephemeral tier a request acts on: the one it names, else the model's ephemeral tier. */
 export async function ephemeralTierOf(request: { root: string; tier?: string }): Promise<string> {
-  return request.tier ?? tierOfRuntime(await loadModel(request.root), "ephemeral");
+  return request.tier ?? tierOfRuntime(await loadModelCached(request.root), "ephemeral");
 }
 
 export interface TestTierRequest {
