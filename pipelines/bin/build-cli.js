@@ -59,7 +59,7 @@ export async function ensureBuilt(dir = pipelinesDir) {
   if (process.stderr.isTTY) process.stderr.write("tiers: sources changed, building the CLI…\n");
   const scratch = `${target}.tmp-${process.pid}`;
   await rm(scratch, { recursive: true, force: true });
-  await bundle(dir, scratch);
+  await bundle(dir, scratch, stamp);
   try {
     await rename(scratch, target);
   } catch (error) {
@@ -71,7 +71,7 @@ export async function ensureBuilt(dir = pipelinesDir) {
   return entry;
 }
 
-async function bundle(dir, outdir) {
+async function bundle(dir, outdir, stamp) {
   let esbuild;
   try {
     esbuild = await import("esbuild");
@@ -92,6 +92,10 @@ async function bundle(dir, outdir) {
     platform: "node",
     target: "node20.19",
     sourcemap: "linked",
+    // Less source for V8 to parse on every run (Node 20 keeps no compile cache): whitespace and
+    // syntax only, identifiers kept, so stack traces and error names stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
     // Bundled CommonJS dependencies (commander) call require() for Node built-ins.
     banner: {
       js: 'import { createRequire as __tiersRequire } from "node:module"; const require = __tiersRequire(import.meta.url);',
@@ -99,6 +103,9 @@ async function bundle(dir, outdir) {
     // Loaded at run time through createRequire (core/manifests/schema.ts), from node_modules;
     // libpg-query loads its WebAssembly file next to its own module, so it cannot be bundled.
     external: ["kubernetes-models", "kubernetes-models/*", "libpg-query"],
+    // The build's own identity, for caches whose entries are only valid for the code that
+    // wrote them (engines/host/model-cache.ts). Absent when sources run unbundled (tsx, vitest).
+    define: { __TIERS_BUILD_STAMP__: JSON.stringify(stamp) },
     logLevel: "warning",
   });
 }

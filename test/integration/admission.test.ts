@@ -129,6 +129,64 @@ describe("the admission policy on the real kubectl kustomize (no cluster here: r
       (p) => p.rule === "repository/admission-policy",
     );
     expect(problems.map((p) => p.file)).toEqual(["k8s/overlays/staging/kustomization.yaml"]);
+
+    // `tiers admission generate` lists it again, on its own line; nothing else of the file moves.
+    process.exitCode = 0;
+    const generated = await tiers("--root", dir, "admission", "generate");
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.stdout).toContain(
+      "listed admission-policy.yaml in k8s/overlays/staging/kustomization.yaml resources:",
+    );
+    const relisted = await readFile(file, "utf8");
+    expect(relisted.replace(/ {2}- admission-policy\.yaml\n/, "")).toBe(
+      text.replace(/ {2}- admission-policy\.yaml[^\n]*\n/, ""),
+    );
+    expect(policies(await render(dir, "staging"))).toHaveLength(1);
+  });
+
+  it("signing turned off: generate removes the policy and its resources: entry, and the overlay still renders", async () => {
+    const dir = await scratch("signing-off");
+    const tierFile = join(dir, "environments/staging.yaml");
+    await writeFile(
+      tierFile,
+      (await readFile(tierFile, "utf8")).replace(
+        "signing:\n  required: true\n  mode: key\n  key: file:KEYS/staging/cosign.key\n",
+        "signing:\n  required: false\n",
+      ),
+    );
+    const overlay = join(dir, "k8s/overlays/staging/kustomization.yaml");
+    const before = await readFile(overlay, "utf8");
+    const generated = await tiers("--root", dir, "admission", "generate");
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.stdout).toContain(
+      "removed k8s/overlays/staging/admission-policy.yaml (signing.required is off)",
+    );
+    const after = await readFile(overlay, "utf8");
+    expect(after).toBe(before.replace(/ {2}- admission-policy\.yaml[^\n]*\n/, ""));
+    // Before this, the entry stayed and kustomize failed on the missing file.
+    expect(policies(await render(dir, "staging"))).toEqual([]);
+    const again = await tiers("--root", dir, "admission", "generate");
+    expect(again.stdout).toContain("admission policies unchanged");
+  });
+
+  it("a flow-style resources: list is refused, naming the overlay, and no file changes", async () => {
+    const dir = await scratch("flow");
+    const overlay = join(dir, "k8s/overlays/staging/kustomization.yaml");
+    const text = await readFile(overlay, "utf8");
+    const flow = text.replace(
+      /resources:\n(?: {2}- [^\n]*\n)+/,
+      "resources: [namespace.yaml, database-secret.yaml, ../../base, monitoring.yaml]\n",
+    );
+    await writeFile(overlay, flow);
+    const policyFile = join(dir, "k8s/overlays/prod/admission-policy.yaml");
+    await writeFile(policyFile, "# stale\n");
+    const generated = await tiers("--root", dir, "admission", "generate");
+    expect(generated.code).not.toBe(0);
+    expect(generated.stderr).toContain("k8s/overlays/staging/kustomization.yaml");
+    expect(generated.stderr).toContain("flow list");
+    expect(await readFile(overlay, "utf8")).toBe(flow);
+    expect(await readFile(policyFile, "utf8")).toBe("# stale\n"); // prod was not written either
+    process.exitCode = 0;
   });
 });
 

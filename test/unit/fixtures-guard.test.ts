@@ -19,7 +19,14 @@ const sampleDirs = ["environments", "k8s", "compose", "terraform"];
 /** Exported constants of the support files that hold the repository root. */
 const rootExports = new Set(["repoRoot", "repositoryRoot"]);
 /** Functions that read a tier model, compose files or overlays from the root they are given. */
-const loaders = new Set(["loadModel", "loadTopology", "validateRepository", "servicesToBuild"]);
+const loaders = new Set([
+  "loadModel",
+  "loadModelCached",
+  "loadTopology",
+  "validateRepository",
+  "validateRepositoryCached",
+  "servicesToBuild",
+]);
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -101,11 +101,6 @@ export function run(project: ComposeProject, options: RunOptions): Invocation {
   return compose(project, args);
 }
 
-/** `ps -q [service]`: container IDs of the project (or one service). */
-export function psQuiet(project: ComposeProject, service?: string): Invocation {
-  return compose(project, ["ps", "-q", ...(service ? [service] : [])]);
-}
-
 export interface LogsOptions {
   follow?: boolean;
   tail?: number;

@@ -13,8 +13,7 @@ import {
   type ArtefactRecord,
   serializeArtefactRecord,
 } from "../../../pipelines/src/core/artefact.ts";
-import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
-import { admissionFile, admissionFiles } from "../../../pipelines/src/core/manifests/admission.ts";
+import { tiers } from "../../support/cli.ts";
 import { docker } from "../../support/docker.ts";
 import {
   type CleanupReport,
@@ -108,31 +107,13 @@ export async function makeRepo(tweak?: (root: string) => Promise<void>): Promise
 
 /**
  * Keeps each overlay's admission policy equal to its tier's signing block after the scenario
- * edited it, as `tiers admission generate` would, including the `resources:` entry, so a
- * deploy's drift check judges the pins and not a stale policy.
+ * edited it, with the real `tiers admission generate` (policy file and `resources:` entry), so
+ * a deploy's drift check judges the pins and not a stale policy.
  */
 async function followAdmission(root: string): Promise<void> {
-  const model = await loadModel(root);
-  for (const name of model.order) {
-    const tier = model.tiers[name]!;
-    const dir = join(root, "k8s", "overlays", name);
-    const kustomization = join(dir, "kustomization.yaml");
-    const text = await readFile(kustomization, "utf8").catch(() => undefined);
-    if (tier.runtime !== "kubernetes" || text === undefined) continue;
-    const policy = admissionFiles(tier)[admissionFile];
-    const entry = /^ {2}- admission-policy\.yaml.*\n/m;
-    if (policy === undefined) {
-      await rm(join(dir, admissionFile), { force: true });
-      await writeFile(kustomization, text.replace(entry, ""));
-    } else {
-      await writeFile(join(dir, admissionFile), policy);
-      if (!entry.test(text)) {
-        await writeFile(
-          kustomization,
-          text.replace(/^resources:\n/m, `resources:\n  - ${admissionFile}\n`),
-        );
-      }
-    }
+  const generated = await tiers("--root", root, "admission", "generate");
+  if (generated.code !== 0) {
+    throw new Error(`tiers admission generate failed in ${root}:\n${generated.stderr}`);
   }
 }
 

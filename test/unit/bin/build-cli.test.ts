@@ -84,6 +84,17 @@ describe("the tiers bin", () => {
     expect(result.stderr).toContain("run npm ci");
   });
 
+  it("bakes its own stamp into the build, for caches valid only for the code that wrote them", async () => {
+    const pipelines = await fakePipelines("unused");
+    await writeFile(
+      join(pipelines, "src/surfaces/cli/main.ts"),
+      `declare const __TIERS_BUILD_STAMP__: string;\nexport async function main(): Promise<number> {\n  process.stdout.write(__TIERS_BUILD_STAMP__);\n  return 0;\n}\n`,
+    );
+    const result = run(pipelines);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(sourceStamp(pipelines));
+  });
+
   it("runs this checkout from the build of its current sources", () => {
     const result = spawnSync(process.execPath, [tiersBin, "--help"], { encoding: "utf8" });
     expect(result.status).toBe(0);

@@ -4,7 +4,8 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { environmentsDir, type SourceFile } from "./model.ts";
+import { environmentsDir } from "./files.ts";
+import type { SourceFile } from "./model.ts";
 
 /**
  * Reads every `environments/*.yaml` file (and any `*.yml`, so validation can say to rename it

@@ -82,6 +82,67 @@ export function readResources(text: string, where: string): OverlayResource[] {
   });
 }
 
+/**
+ * The overlay text with `path` listed under `resources:` (or not), changed as surgically as a
+ * pin: one `- <path>` line is inserted after the last entry, with its indentation, or the
+ * entry's own line is removed; every other character stays. With no `resources:` list, one is
+ * appended. A flow-style list (`resources: [a, b]`) cannot be edited by lines and is refused,
+ * naming the file, rather than rewritten.
+ */
+export function setResourceListed(
+  text: string,
+  path: string,
+  listed: boolean,
+  where: string,
+): string {
+  const { doc } = parseOverlay(text, where);
+  const resources = doc.get("resources", true);
+  const entries = isSeq(resources) ? resources.items : [];
+  const present = entries.filter((item) => isScalar(item) && String(item.value) === path);
+  if (listed === present.length > 0) return text;
+  const lineOf = (offset: number) => {
+    const start = text.lastIndexOf("\n", offset - 1) + 1;
+    const next = text.indexOf("\n", offset);
+    return { start, end: next === -1 ? text.length : next + 1 };
+  };
+  const withNewline = text.length === 0 || text.endsWith("\n") ? text : `${text}\n`;
+  if (resources === undefined || resources === null) {
+    return `${withNewline}resources:\n  - ${path}\n`;
+  }
+  if (isScalar(resources) && resources.value === null && listed) {
+    // `resources:` with nothing after it: the entry goes on the line after the key.
+    const pair = isMap(doc.contents)
+      ? doc.contents.items.find((p) => isScalar(p.key) && p.key.value === "resources")
+      : undefined;
+    const keyRange = (pair?.key as Scalar | undefined)?.range;
+    if (!keyRange) throw new TiersError("cannot locate `resources:` in the overlay", { where });
+    const key = lineOf(keyRange[0]);
+    const head = key.end === text.length ? withNewline : text.slice(0, key.end);
+    return `${head}  - ${path}\n${text.slice(key.end)}`;
+  }
+  if (!isSeq(resources)) throw new TiersError("`resources:` must be a list of paths", { where });
+  if (resources.flow) {
+    throw new TiersError(
+      `\`resources:\` is a flow list, which cannot be edited without rewriting it; ${listed ? "add" : "remove"} ${path} by hand`,
+      { where },
+    );
+  }
+  if (!listed) {
+    let out = text;
+    for (const item of [...present].reverse()) {
+      const { start, end } = lineOf((item as Scalar).range![0]);
+      out = out.slice(0, start) + out.slice(end);
+    }
+    return out;
+  }
+  const at = (entries.at(-1) as Scalar | undefined)?.range?.[0];
+  if (at === undefined) throw new TiersError("cannot locate `resources:` entries", { where });
+  const line = lineOf(at);
+  const indent = text.slice(line.start, at).replace(/- *$/, "");
+  const after = line.end === text.length && !text.endsWith("\n") ? "\n" : "";
+  return `${text.slice(0, line.end)}${after}${indent}- ${path}\n${text.slice(line.end)}`;
+}
+
 /** Reads every image pin of an overlay. A missing `images:` list means no pins yet. */
 export function readPins(text: string, where: string): OverlayPin[] {
   const { doc, lineCounter } = parseOverlay(text, where);

@@ -14,7 +14,7 @@ import {
   projectLabel,
   type Revision,
 } from "../../core/artefact.ts";
-import { loadModel, runtimeEnvironment, tierOfRuntime } from "../../core/environment/index.ts";
+import { runtimeEnvironment, tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { builtServices, loadTopology, type ServiceTopology } from "../../core/topology.ts";
@@ -22,6 +22,7 @@ import * as docker from "../../tools/docker.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 import { loadMachineSettings, type MachineSettings } from "./machine.ts";
+import { loadModelCached } from "./model-cache.ts";
 import { runHost } from "./run.ts";
 
 /** What a build needs to know about this machine and project, resolved once. */
@@ -48,7 +49,7 @@ export async function buildSettings(
   root: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<BuildSettings> {
-  const model = await loadModel(root);
+  const model = await loadModelCached(root);
   const first = model.tiers[model.order[0]!]!;
   const machine = await loadMachineSettings(root, env);
   const explicit = (name: keyof MachineSettings["source"]) => machine.source[name] !== "default";
@@ -142,7 +143,7 @@ export async function servicesToBuild(
   wanted: readonly string[] | undefined,
 ): Promise<ServiceTopology[]> {
   // The compose tier's topology lists what is built here (core/environment/roles.ts).
-  const composeTier = tierOfRuntime(await loadModel(root), "compose");
+  const composeTier = tierOfRuntime(await loadModelCached(root), "compose");
   const all = builtServices(await loadTopology(root, composeTier, {}));
   if (!wanted?.length) return all;
   const unknown = wanted.filter((name) => !all.some((s) => s.name === name));
@@ -288,6 +289,9 @@ export function composeVariables(
  * model, for compose to hand to the services. NODE_ENV stays with each Dockerfile target.
  */
 export async function tierVariables(root: string, tier: string): Promise<Record<string, string>> {
-  const { NODE_ENV: _nodeEnv, ...variables } = runtimeEnvironment(await loadModel(root), tier);
+  const { NODE_ENV: _nodeEnv, ...variables } = runtimeEnvironment(
+    await loadModelCached(root),
+    tier,
+  );
   return variables;
 }

@@ -6,7 +6,7 @@
  */
 import { execa } from "execa";
 import { developmentTarget, imageTag } from "../../core/artefact.ts";
-import { loadModel, tierOfRuntime } from "../../core/environment/index.ts";
+import { tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { composeFilesFor, loadTopology, type Topology } from "../../core/topology.ts";
@@ -19,6 +19,7 @@ import {
   readRevision,
   tierVariables,
 } from "./build.ts";
+import { loadModelCached } from "./model-cache.ts";
 import { programFor, runHost } from "./run.ts";
 import { diagnoseServices, serviceStates, waitHealthy } from "./test-tier.ts";
 
@@ -35,7 +36,7 @@ export interface DevRequest {
 
 /** The compose tier a request acts on: the one it names, else the model's compose tier. */
 export async function composeTierOf(request: { root: string; tier?: string }): Promise<string> {
-  return request.tier ?? tierOfRuntime(await loadModel(request.root), "compose");
+  return request.tier ?? tierOfRuntime(await loadModelCached(request.root), "compose");
 }
 
 /** The compose project of the dev stack, with the variables that select the built images. */

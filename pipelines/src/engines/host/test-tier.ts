@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { projectLabel, testTarget } from "../../core/artefact.ts";
-import { loadModel, tierOfRuntime } from "../../core/environment/index.ts";
+import { tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import {
@@ -29,6 +29,7 @@ import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
+import { loadModelCached } from "./model-cache.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
 
@@ -84,7 +85,7 @@ export function summariseSuite(lines: readonly string[]): SuiteSummary | undefin
 
 /** The ephemeral tier a request acts on: the one it names, else the model's ephemeral tier. */
 export async function ephemeralTierOf(request: { root: string; tier?: string }): Promise<string> {
-  return request.tier ?? tierOfRuntime(await loadModel(request.root), "ephemeral");
+  return request.tier ?? tierOfRuntime(await loadModelCached(request.root), "ephemeral");
 }
 
 export interface TestTierRequest {
@@ -352,9 +353,16 @@ export async function waitHealthy(
         run,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Health changes only when a probe runs (every 0.5–1 s, compose/compose.yaml): a quarter
+    // second between looks adds little to the wait, and each look is two docker CLI calls.
+    await new Promise((resolve) => setTimeout(resolve, healthPollMs));
   }
 }
+
+/** Between two looks at the containers' health while waiting for it. */
+const healthPollMs = 250;
+/** The label compose puts on every container of a project (docker/compose compose/const.py). */
+const composeProjectLabel = "com.docker.compose.project";
 
 /**
  * After compose itself gave up (a dependency never became healthy), finds the first service,
@@ -382,7 +390,16 @@ export async function diagnoseServices(
   return undefined;
 }
 
-/** Container state of each service of a compose project (first container per service). */
+/**
+ * Container state of each service of a compose project (first container per service).
+ *
+ * The containers are found the way compose itself finds them, by the label it puts on each
+ * (`com.docker.compose.project=<name>`; docker/compose v1 compose/const.py LABEL_PROJECT, and
+ * Project.containers in compose/project.py filters on it), through the docker CLI: a Go
+ * process of a few tens of milliseconds instead of a `docker-compose ps` Python start of half a
+ * second, since health waits ask several times a second. The name needs no normalising: the
+ * schema allows lower-case letters, digits and '-' only, which compose keeps as they are.
+ */
 export async function serviceStates(
   root: string,
   project: compose.ComposeProject,
@@ -390,7 +407,9 @@ export async function serviceStates(
   run: (invocation: Invocation) => Promise<{ stdout: string }> = (invocation) =>
     runHost(invocation, { root }),
 ): Promise<Map<string, docker.ContainerState>> {
-  const ids = docker.parseIdList((await run(compose.psQuiet(project))).stdout);
+  const ids = docker.parseIdList(
+    (await run(docker.listByLabel("container", { [composeProjectLabel]: project.name }))).stdout,
+  );
   const states = new Map<string, docker.ContainerState>();
   if (ids.length === 0) return states;
   const inspected = docker.parseContainerInspect(

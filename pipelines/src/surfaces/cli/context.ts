@@ -24,8 +24,9 @@ export function contextFrom(command: Command): CliContext {
   const root = resolve(opts.root ?? process.cwd());
   let loaded: Promise<EnvironmentModel> | undefined;
   const model = () => {
-    // Imported on first use, so a command that never needs the model does not load its schemas.
-    loaded ??= import("../../core/environment/index.ts").then((m) => m.loadModel(root));
+    // Imported on first use, so a command that never needs the model does not load its schemas;
+    // remembered by content across runs (engines/host/model-cache.ts).
+    loaded ??= import("../../engines/host/model-cache.ts").then((m) => m.loadModelCached(root));
     return loaded;
   };
   return {

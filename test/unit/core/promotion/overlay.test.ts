@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { findPin, readPins, setPins } from "../../../../pipelines/src/core/promotion/overlay.ts";
+import {
+  findPin,
+  readPins,
+  setPins,
+  setResourceListed,
+} from "../../../../pipelines/src/core/promotion/overlay.ts";
 
 const A = `sha256:${"a".repeat(64)}`;
 const B = `sha256:${"b".repeat(64)}`;
@@ -101,5 +106,48 @@ describe("overlay pin edit", () => {
     expect(() =>
       readPins("images:\n  - name: [oops\n", "k8s/overlays/x/kustomization.yaml"),
     ).toThrow(/k8s\/overlays\/x\/kustomization.yaml:\d+:\d+|not valid YAML/);
+  });
+});
+
+describe("setResourceListed: the admission policy's resources: entry, edited by lines", () => {
+  const where = "k8s/overlays/x/kustomization.yaml";
+  const text = "# head\nresources:\n    - ../../base # base\n    - monitoring.yaml\n\nimages: []\n";
+
+  it("appends the entry after the last one, with its indentation, and keeps every other byte", () => {
+    expect(setResourceListed(text, "admission-policy.yaml", true, where)).toBe(
+      "# head\nresources:\n    - ../../base # base\n    - monitoring.yaml\n    - admission-policy.yaml\n\nimages: []\n",
+    );
+  });
+
+  it("removes every line listing it and nothing else, and is a no-op when already right", () => {
+    const listed = setResourceListed(text, "admission-policy.yaml", true, where);
+    expect(setResourceListed(listed, "admission-policy.yaml", false, where)).toBe(text);
+    expect(setResourceListed(text, "admission-policy.yaml", false, where)).toBe(text);
+    expect(setResourceListed(listed, "admission-policy.yaml", true, where)).toBe(listed);
+  });
+
+  it("adds a resources: list when there is none, and fills an empty one", () => {
+    expect(setResourceListed("kind: Kustomization", "a.yaml", true, where)).toBe(
+      "kind: Kustomization\nresources:\n  - a.yaml\n",
+    );
+    expect(setResourceListed("resources:\nimages: []\n", "a.yaml", true, where)).toBe(
+      "resources:\n  - a.yaml\nimages: []\n",
+    );
+    expect(setResourceListed("resources:", "a.yaml", true, where)).toBe("resources:\n  - a.yaml\n");
+  });
+
+  it("keeps a last line without a newline intact", () => {
+    expect(setResourceListed("resources:\n  - b.yaml", "a.yaml", true, where)).toBe(
+      "resources:\n  - b.yaml\n  - a.yaml\n",
+    );
+  });
+
+  it("refuses a flow list or a non-list, naming the file", () => {
+    expect(() => setResourceListed("resources: [b.yaml]\n", "a.yaml", true, where)).toThrow(
+      /flow list/,
+    );
+    expect(() => setResourceListed("resources: b.yaml\n", "a.yaml", true, where)).toThrow(
+      expect.objectContaining({ where }),
+    );
   });
 });

@@ -4,7 +4,7 @@
  * not list the gate in `promotion.overrides` or the reason is empty: an emergency needs a name
  * and a why, and the passage record keeps both.
  */
-import { loadModel, tierOf } from "../../../core/environment/index.ts";
+import { tierOf } from "../../../core/environment/index.ts";
 import { type OverridableGate, overridableGates } from "../../../core/environment/time-schema.ts";
 import { TiersError, UsageError } from "../../../core/errors.ts";
 import { overrideMessage } from "../../../core/promotion/messages.ts";
@@ -15,6 +15,7 @@ import {
   renderRecord,
 } from "../../../core/promotion/records.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
+import { loadModelCached } from "../model-cache.ts";
 import { locked } from "./lock.ts";
 
 export interface OverrideRequest {
@@ -43,7 +44,7 @@ export async function recordOverride(
       hint: '--reason "why this cannot wait"',
     });
   }
-  const model = await loadModel(request.root);
+  const model = await loadModelCached(request.root);
   const tier = tierOf(model, request.tier);
   if (!(tier.promotion.overrides ?? []).includes(gate)) {
     throw new TiersError(`${request.tier} does not allow ${gate} to be overridden`, {

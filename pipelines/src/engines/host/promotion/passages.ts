@@ -3,7 +3,7 @@
  * record + registry) and its signature, or adds a cosign signature to it. Signing never stands
  * in for the gates: a digest without a passage is refused.
  */
-import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
+import { type EnvironmentModel, tierOf } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { nextTier } from "../../../core/promotion/chain.ts";
 import {
@@ -16,6 +16,7 @@ import { signMessage } from "../../../core/promotion/messages.ts";
 import { passagePath, passageSchema, renderRecord } from "../../../core/promotion/records.ts";
 import { pinnedRef } from "../../../core/promotion/refs.ts";
 import { PromotionRepo } from "../history.ts";
+import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { candidatesForDigest, candidatesFromRecord, resolveCommitRecord } from "./candidates.ts";
 import { locked } from "./lock.ts";
@@ -91,7 +92,7 @@ export interface PassageVerification {
  * its signature against the signing policy that governs it. Changes nothing.
  */
 export async function verifyPassages(request: PromotionRequest): Promise<PassageVerification[]> {
-  const model = request.model ?? (await loadModel(request.root));
+  const model = request.model ?? (await loadModelCached(request.root));
   tierOf(model, request.tier);
   const env = request.env ?? process.env;
   const repo = new PromotionRepo(request.root, env);
@@ -129,7 +130,7 @@ export async function verifyPassages(request: PromotionRequest): Promise<Passage
 export async function signPassages(
   request: PromotionRequest,
 ): Promise<Array<{ service: string; digest: string; signature: string | null; changed: boolean }>> {
-  const model = request.model ?? (await loadModel(request.root));
+  const model = request.model ?? (await loadModelCached(request.root));
   tierOf(model, request.tier);
   if (request.evidence && request.evidence !== "cosign") {
     throw new TiersError("signing makes cosign evidence; --evidence local signs nothing", {

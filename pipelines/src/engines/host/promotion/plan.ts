@@ -1,7 +1,7 @@
 /** `tiers plan`: resolves the candidates, gathers their facts and lets core judge them. Changes nothing. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
+import { type EnvironmentModel, tierOf } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { unpromotedDigest } from "../../../core/manifests/pins.ts";
 import { flagDifferences } from "../../../core/observability/promotion.ts";
@@ -28,6 +28,7 @@ import {
 import { presentOrThrow } from "../../../core/promotion/record-read.ts";
 import { type GateResult, passagePath, passageSchema } from "../../../core/promotion/records.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
+import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { resolveCandidates } from "./candidates.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
@@ -50,7 +51,7 @@ export interface PlanContext {
 
 /** Computes the plan of a promotion into `request.tier`. Changes nothing. */
 export async function computePlan(request: PromotionRequest): Promise<PlanContext> {
-  const model = request.model ?? (await loadModel(request.root));
+  const model = request.model ?? (await loadModelCached(request.root));
   const tier = tierOf(model, request.tier);
   const from = requirePromotable(model, request.tier);
   const env = request.env ?? process.env;

@@ -3,7 +3,7 @@
  * passage and the promotion in one commit, then runs the deploy step; a failed deploy is rolled
  * back by a second commit. Idempotent and safe under concurrency (lock + compare-and-swap).
  */
-import { loadModel } from "../../../core/environment/index.ts";
+
 import { TiersError } from "../../../core/errors.ts";
 import type { Reporter } from "../../../core/log.ts";
 import { unpromotedDigest } from "../../../core/manifests/pins.ts";
@@ -23,6 +23,7 @@ import {
 } from "../../../core/promotion/records.ts";
 import { hostPinFacts } from "../deploy-verify.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
+import { loadModelCached } from "../model-cache.ts";
 import { type Deployer, type DeployMode, type DeployReport, runDeploy } from "./deploy-step.ts";
 import { locked, requireCleanOverlay } from "./lock.ts";
 import { computePlan } from "./plan.ts";
@@ -69,7 +70,7 @@ export interface PromoteOutcome {
  * promotion in one commit, then runs the deploy step. Idempotent and safe under concurrency.
  */
 export async function promote(request: PromoteRequest): Promise<PromoteOutcome> {
-  const model = request.model ?? (await loadModel(request.root));
+  const model = request.model ?? (await loadModelCached(request.root));
   const repo = new PromotionRepo(request.root, request.env ?? process.env);
   return locked(repo, `promote ${request.tier}`, async () => {
     const ctx = await computePlan({ ...request, model });

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
+import { type EnvironmentModel, tierOf } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { hasOverlay } from "../../../core/promotion/chain.ts";
 import { rollbackMessage } from "../../../core/promotion/messages.ts";
@@ -29,6 +29,7 @@ import {
 import { serviceOfRepository } from "../../../core/promotion/services.ts";
 import { hostPinFacts } from "../deploy-verify.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
+import { loadModelCached } from "../model-cache.ts";
 import { type Deployer, type DeployMode, type DeployReport, runDeploy } from "./deploy-step.ts";
 import { locked, requireCleanOverlay } from "./lock.ts";
 import { readRecord } from "./sources.ts";
@@ -170,7 +171,7 @@ export async function planRollback(
 
 /** Restores earlier pins from the overlay's git history and records it as a rollback. */
 export async function rollback(request: RollbackRequest): Promise<RollbackOutcome> {
-  const model = request.model ?? (await loadModel(request.root));
+  const model = request.model ?? (await loadModelCached(request.root));
   const tier = tierOf(model, request.tier);
   // A freeze must never block the way back, unless the tier says it should.
   if (tier.windows_apply_to_rollback) {

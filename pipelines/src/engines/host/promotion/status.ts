@@ -1,6 +1,6 @@
 /** `tiers status` and `tiers env <tier> status`: pins, their passages and signatures, history, what waits. */
 import { type ArtefactRecord, ociLabel } from "../../../core/artefact.ts";
-import { type EnvironmentModel, loadModel, tierOf } from "../../../core/environment/index.ts";
+import { type EnvironmentModel, tierOf } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
 import { unpromotedDigest } from "../../../core/manifests/pins.ts";
 import {
@@ -20,6 +20,7 @@ import {
 import { isDigest, pinnedRef } from "../../../core/promotion/refs.ts";
 import { serviceOfRepository } from "../../../core/promotion/services.ts";
 import { PromotionRepo } from "../history.ts";
+import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { waitingCandidates } from "./candidates.ts";
 import { listPassages, passageCheck } from "./passage-records.ts";
@@ -89,7 +90,7 @@ export async function tierStatus(options: {
   repo?: PromotionRepo;
   now?: () => Date;
 }): Promise<TierStatus> {
-  const model = options.model ?? (await loadModel(options.root));
+  const model = options.model ?? (await loadModelCached(options.root));
   const tier = tierOf(model, options.tier);
   const env = options.env ?? process.env;
   const repo = options.repo ?? new PromotionRepo(options.root, env);
@@ -213,7 +214,7 @@ export async function ladderStatus(options: {
   /** Already loaded model (the CLI loads it once per command). */
   model?: EnvironmentModel;
 }): Promise<{ model: EnvironmentModel; tiers: TierStatus[]; published?: ArtefactRecord }> {
-  const model = options.model ?? (await loadModel(options.root));
+  const model = options.model ?? (await loadModelCached(options.root));
   const env = options.env ?? process.env;
   // One repo and one registry reader for the whole ladder, and the tiers read concurrently:
   // their reads are independent, and a fact two tiers need (a passage, a digest) is read once.

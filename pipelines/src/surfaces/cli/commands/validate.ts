@@ -17,11 +17,11 @@ import {
   type EnvironmentModel,
   formatProblem,
   type Problem,
-  validateRepository,
 } from "../../../core/environment/index.ts";
 import { environmentFileJsonSchema } from "../../../core/environment/json-schema.ts";
 import { ExitCode, UsageError } from "../../../core/errors.ts";
 import { defaultMarkers, markerFor, pipelineMarker } from "../../../core/markers.ts";
+import { validateRepositoryCached } from "../../../engines/host/model-cache.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
 import { checkExpandContractAt } from "../expand-contract.ts";
 import { checkRepositoryAt } from "../repository.ts";
@@ -72,7 +72,7 @@ Examples:
           hint: "pass the directory of a tiers repository (the one holding environments/)",
         });
       }
-      const validated = await validateRepository(context.root);
+      const validated = await validateRepositoryCached(context.root);
       // Only a sound model can say what the repository must hold; then the files are checked
       // against it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift), and
       // the migrations a blue-green tier has not run yet against expand/contract.
