@@ -75,6 +75,7 @@ export const gateNames = [
   "not-rejected",
   "no-dev-image",
   "approvals",
+  "expand-contract",
 ] as const;
 
 const resources = z.strictObject({
