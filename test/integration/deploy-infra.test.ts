@@ -98,6 +98,9 @@ async function deploy(
   options: {
     env?: NodeJS.ProcessEnv;
     m?: EnvironmentModel;
+    dryRun?: boolean;
+    /** Stands in for an engine that cannot reach a saved plan (the Dagger deploy passes this). */
+    unavailable?: string;
     terraform?: (i: Invocation, real: InfraRunner) => ReturnType<InfraRunner>;
   } = {},
 ) {
@@ -113,18 +116,21 @@ async function deploy(
     reporter: new Reporter({ sink }),
     verify: pinsHold(dir),
     sleep: async () => {},
+    dryRun: Boolean(options.dryRun),
     run: async (invocation) => {
       const result = await cluster.run(invocation);
       if (invocation.args[0] !== "kustomize") timeline.push(`kubectl ${cluster.lines().at(-1)}`);
       return result;
     },
-    infra: {
-      env: e,
-      run: async (invocation) => {
-        timeline.push(`terraform ${invocation.args[0]}`);
-        return options.terraform ? options.terraform(invocation, real) : real(invocation);
-      },
-    },
+    infra: options.unavailable
+      ? { unavailable: options.unavailable }
+      : {
+          env: e,
+          run: async (invocation) => {
+            timeline.push(`terraform ${invocation.args[0]}`);
+            return options.terraform ? options.terraform(invocation, real) : real(invocation);
+          },
+        },
   });
   const outcome = await promise.then(
     (result) => ({ result, error: undefined }),
@@ -287,5 +293,29 @@ describe("deploy with infra.apply: with-deploy (real terraform, fake cluster: ar
     expect(timeline.some((l) => l.startsWith("terraform"))).toBe(false);
     expect(result!.steps.some((s) => s.name === "infra apply")).toBe(false);
     await stat(join(dir, `.tiers/infra/${tier}.tfplan`)); // still there for the infra job
+  });
+
+  it("--dry-run says which saved plan the deploy would apply, and runs nothing", async () => {
+    const dir = await repo("dry-run");
+    await plan(dir);
+    const { result, timeline, text } = await deploy(dir, { dryRun: true });
+    expect(result!.outcome).toBe("dry-run");
+    expect(timeline).toEqual([]);
+    expect(text()).toMatch(
+      /plan: infra: applies the saved plan sha256:[0-9a-f]{12} after the migrations/,
+    );
+    expect(text()).toMatch(/plan: infra: .*3 to add, 0 to change, 0 to destroy/);
+  });
+
+  it("an engine without the saved plan (the Dagger deploy, stood in here) refuses instead of deploying without it", async () => {
+    const dir = await repo("unavailable");
+    await plan(dir);
+    const { error, timeline } = await deploy(dir, {
+      unavailable: "the Dagger deploy receives no saved plan",
+    });
+    expect((error as DeployError).message).toMatch(
+      /this engine cannot apply infrastructure: the Dagger deploy receives no saved plan.*terraform did not run/,
+    );
+    expect(timeline).toEqual(migration);
   });
 });
