@@ -6,7 +6,6 @@
  * the releases/infra/ record are engines/host/infra.ts's own. The cluster is the fake one of
  * test/support/fake-cluster.ts (argument vectors only: no cluster can run here).
  */
-import { execFileSync } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,25 +28,14 @@ import {
 import type { Invocation } from "../../pipelines/src/tools/invocation.ts";
 import { FakeCluster, pinOverlays } from "../support/fake-cluster.ts";
 
+import { git, infraTestEnv } from "../support/infra.ts";
+
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const tier = "staging"; // the sample's rolling Kubernetes tier whose approvals are the CI environment's
 let model: EnvironmentModel;
 let work: string;
 
-const git = (dir: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim();
-
-/** No CI unless asked; a quiet terraform CLI config; a fixed actor. */
-function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {
-    ...process.env,
-    TF_CLI_CONFIG_FILE: "/dev/null",
-    TIERS_ACTOR: "deploy-infra-test",
-  };
-  for (const k of ["GITHUB_ACTIONS", "GITHUB_ENVIRONMENT", "GITLAB_CI", "CI_ENVIRONMENT_NAME"])
-    delete e[k];
-  return { ...e, ...extra };
-}
+const env = (extra: NodeJS.ProcessEnv = {}) => infraTestEnv("deploy-infra-test", extra);
 const inCi = () => env({ GITHUB_ACTIONS: "true", GITHUB_ENVIRONMENT: tier });
 
 /** The shipped model with the tier's state local and its infrastructure applied by the deploy. */
