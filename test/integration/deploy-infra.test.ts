@@ -306,4 +306,19 @@ describe("deploy with infra.apply: with-deploy (real terraform, fake cluster: ar
     );
     expect(timeline).toEqual(migration);
   });
+
+  it("a saved plan summary that is not JSON fails closed: the dry run says it would refuse, the deploy stops before the rollout", async () => {
+    const dir = await repo("malformed");
+    await plan(dir);
+    await writeFile(join(dir, `.tiers/infra/${tier}.plan.json`), "{ not json");
+    const dry = await deploy(dir, { dryRun: true });
+    expect(dry.text()).toContain(
+      `plan: infra: refuses, the saved plan summary .tiers/infra/${tier}.plan.json is malformed`,
+    );
+    const { error, timeline } = await deploy(dir);
+    expect((error as DeployError).message).toMatch(
+      /the saved plan summary is malformed.*terraform applied nothing/,
+    );
+    expect(timeline).toEqual(migration);
+  });
 });

@@ -29,6 +29,7 @@ import {
   type InfraRunner,
   infraEnv,
   infraHostRunner,
+  parseJson,
 } from "./infra.ts";
 
 /**
@@ -77,9 +78,10 @@ export async function describeInfraStep(input: Omit<InfraStepInput, "before">): 
     return [`infra: refuses, ${input.infra.unavailable}`];
   const text = await savedSummary(input.root, tier.tier);
   if (text === undefined) return ["infra: no saved plan, infrastructure left as it is"];
-  const parsed = summarySchema.safeParse(JSON.parse(text));
+  const parsed = summarySchema.safeParse(parseJson(text));
+  // A real deploy refuses it (applyInfra); the dry run says so instead of planning past it.
   if (!parsed.success)
-    return [`infra: the saved plan summary ${summaryPath(tier.tier)} is malformed`];
+    return [`infra: refuses, the saved plan summary ${summaryPath(tier.tier)} is malformed`];
   return [
     `infra: applies the saved plan ${parsed.data.plan_digest.slice(0, 19)} after the migrations`,
     ...describeSummary(parsed.data).map((line) => `infra: ${line}`),

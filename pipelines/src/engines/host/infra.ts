@@ -118,6 +118,15 @@ function setup(options: InfraOptions) {
   };
 }
 
+/** JSON text as a value, or undefined when it is not JSON (the schema check then refuses it). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function failure(what: string, result: ToolResult, where: string, hint?: string): TiersError {
   const text = (result.stderr || result.stdout).trim().split("\n").slice(-12).join("\n");
   return new TiersError(`${what} failed (exit ${result.exitCode}):\n${text}`, {
@@ -334,7 +343,7 @@ export async function applyInfra(options: InfraOptions): Promise<ApplyOutcome> {
       hint: `run \`tiers infra plan --env ${tier.tier}\` first`,
     });
   }
-  const parsed = summarySchema.safeParse(JSON.parse(text));
+  const parsed = summarySchema.safeParse(parseJson(text));
   if (!parsed.success || parsed.data.tier !== tier.tier) {
     throw new TiersError("the saved plan summary is malformed or belongs to another tier", {
       where: summaryPath(tier.tier),
