@@ -5,7 +5,6 @@
  * here, for the "provider unavailable" path. Summaries are read from the real
  * `terraform show -json` (https://developer.hashicorp.com/terraform/internals/json-format).
  */
-import { execFileSync } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,25 +16,14 @@ import { planFilePath, summaryPath } from "../../pipelines/src/core/infra/plan.t
 import { memorySink, Reporter } from "../../pipelines/src/core/log.ts";
 import { applyInfra, planInfra } from "../../pipelines/src/engines/host/infra.ts";
 
+import { git, infraTestEnv } from "../support/infra.ts";
+
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = join(root, "test/fixtures/infra");
 let work: string;
 let model: EnvironmentModel;
 
-const git = (dir: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim();
-
-/** The environment terraform and the engine see: no CI, a quiet CLI config, a fixed actor. */
-function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {
-    ...process.env,
-    TF_CLI_CONFIG_FILE: "/dev/null",
-    TIERS_ACTOR: "infra-test",
-  };
-  for (const k of ["GITHUB_ACTIONS", "GITHUB_ENVIRONMENT", "GITLAB_CI", "CI_ENVIRONMENT_NAME"])
-    delete e[k];
-  return { ...e, ...extra };
-}
+const env = (extra: NodeJS.ProcessEnv = {}) => infraTestEnv("infra-test", extra);
 
 /** A temp repository whose terraform/ is one fixture root, committed. */
 async function repoWith(fixture: "local" | "offline", name: string): Promise<string> {

@@ -75,6 +75,7 @@ export const gateNames = [
   "not-rejected",
   "no-dev-image",
   "approvals",
+  "expand-contract",
 ] as const;
 
 const resources = z.strictObject({
@@ -248,8 +249,17 @@ const s3State = z.strictObject({
   encrypt: z.literal(true),
 });
 
+/**
+ * Who applies the tier's saved plan. `separate` (the default): its own `tiers infra apply` job,
+ * ahead of promotion, as CI does. `with-deploy`: `tiers deploy` (and promotion's deploy step)
+ * applies the saved plan of the current commit after the migration Job and before the rollout,
+ * the design's order; a deploy with no saved plan leaves the infrastructure as it is.
+ */
+export const infraApplyModes = ["separate", "with-deploy"] as const;
+
 export const infraSchema = z.strictObject({
   state: z.discriminatedUnion("backend", [localState, s3State]),
+  apply: z.enum(infraApplyModes).optional(),
 });
 export type InfraSettings = z.infer<typeof infraSchema>;
 

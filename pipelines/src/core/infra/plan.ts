@@ -218,3 +218,11 @@ export function infraRecordPath(record: InfraRecord): string {
 export function renderInfraRecord(record: InfraRecord): string {
   return renderRecord(record, `${record.kind} of ${record.tier}: ${record.outcome}`);
 }
+
+/**
+ * Whether `tiers deploy` applies the tier's saved plan (infra.apply: with-deploy) rather than
+ * leaving it to the separate infra job, the default (docs/terraform.md "Deploy order").
+ */
+export function appliedWithDeploy(infra: InfraSettings | undefined): boolean {
+  return infra?.apply === "with-deploy";
+}

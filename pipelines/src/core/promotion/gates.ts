@@ -7,6 +7,7 @@
 import { developmentImageLabel, projectLabel } from "../artefact.ts";
 import { gateNames } from "../environment/schema.ts";
 import type { OverridableGate } from "../environment/time-schema.ts";
+import { checkExpandContract, type MigrationFile } from "../repository/expand-contract.ts";
 import { describeInvalid, type RecordRead } from "./record-read.ts";
 import type { GateResult, RejectionRecord, Waiver } from "./records.ts";
 import { isDigest } from "./refs.ts";
@@ -52,6 +53,8 @@ export interface CandidateFacts {
   rejection: RecordRead<RejectionRecord>;
   /** The soak verdict (core/promotion/soak.ts), when the tier asks for a soak. */
   soak?: { ok: boolean; why: string };
+  /** What the expand-contract gate judges, when the tier asks for it (gathered from git). */
+  expandContract?: Fact<ExpandContractFact>;
   /** Recorded overrides of time gates for this digest, already limited to the tier's allow-list. */
   waivers?: Partial<Record<OverridableGate, Waiver>>;
   /**
@@ -250,6 +253,8 @@ export function candidateGates(
 
   if (want("not-rejected")) results.push(notRejectedGate(facts.rejection, s));
 
+  if (want("expand-contract")) results.push(expandContractGate(facts.expandContract, s));
+
   if (want("soak")) {
     // No soak fact means nobody measured it: fail closed.
     const soak = facts.soak ?? { ok: false, why: "the soak was not measured" };
@@ -262,6 +267,72 @@ export function candidateGates(
     );
   }
   return results;
+}
+
+// --- expand-contract (issue 14) ---
+
+/**
+ * What the expand-contract gate needs about one candidate, all read from git by the engine: the
+ * candidate commit's migrations, and which migrations the target tier runs now — those present
+ * at the commit of the digest its overlay pins (the commit its passage record names).
+ */
+export interface ExpandContractFact {
+  /** The tier being promoted into. */
+  tier: string;
+  /** The service's migrations directory (absent: the service has none, e.g. a pulled image). */
+  dir?: string;
+  /** The candidate commit's migrations, in the runner's order. */
+  migrations: readonly MigrationFile[];
+  /** Migration ids the tier runs; null when nothing is promoted there yet (no live colour). */
+  released: ReadonlySet<string> | null;
+  /** Where `released` was read from, for the verdict. */
+  releasedFrom: string;
+}
+
+/**
+ * The expand-contract verdict: a candidate whose commit carries a migration the target tier has
+ * not run that drops or renames a table or column is refused, unless that migration is marked
+ * as the contract step of an expand the tier already runs (core/repository/expand-contract.ts,
+ * the rule `tiers validate` checks, applied here to the commit being promoted). A fact that
+ * could not be read fails the gate. The SQL parser must have been loaded (loadSqlParser).
+ */
+export function expandContractGate(
+  fact: Fact<ExpandContractFact> | undefined,
+  service: string,
+): GateResult {
+  const name = "expand-contract";
+  if (!fact) return gate(name, false, "the migrations were not read", service);
+  if (!fact.ok) return gate(name, false, fact.why, service);
+  const f = fact.value;
+  if (!f.dir || f.migrations.length === 0)
+    return gate(name, true, `no migrations${f.dir ? ` in ${f.dir}` : ""}`, service);
+  if (f.released === null) {
+    return gate(
+      name,
+      true,
+      `nothing live in ${f.tier} yet (${f.releasedFrom}): no colour reads the old schema`,
+      service,
+    );
+  }
+  const problems = checkExpandContract({
+    tier: f.tier,
+    service,
+    migrations: f.migrations,
+    released: f.released,
+  });
+  if (problems.length) {
+    const listed = problems.map((p) => `${p.file}:${p.line}: ${p.message}`);
+    return gate(name, false, listed.join("; "), service);
+  }
+  const fresh = f.migrations.filter((m) => !f.released!.has(m.id)).length;
+  return gate(
+    name,
+    true,
+    fresh
+      ? `${fresh} migration(s) new to ${f.tier}, none drops or renames what it still reads (${f.releasedFrom})`
+      : `no migration new to ${f.tier} (${f.releasedFrom})`,
+    service,
+  );
 }
 
 /**

@@ -14,6 +14,7 @@
  * understands them, not guessed by patterns. Pure: the surface hands in the files and, per
  * tier, which migrations that tier's running release contains (docs/k8s.md "Expand/contract").
  */
+import { posix } from "node:path";
 import { loadModule, parseSync } from "libpg-query";
 import { type Problem, rules } from "../environment/problems.ts";
 
@@ -40,6 +41,19 @@ export interface ExpandContractInput {
   migrations: readonly MigrationFile[];
   /** Ids of the migrations the tier's running release contains (released). */
   released: ReadonlySet<string>;
+}
+
+/** Where a service's migrations live: `db/migrations` beside its Dockerfile. */
+export function migrationsDirOf(dockerfile: string): string {
+  return posix.join(posix.dirname(dockerfile), "db", "migrations");
+}
+
+/** Migration ids (file names without `.sql`) of listed paths, in the runner's (name) order. */
+export function migrationIdsOf(paths: readonly string[]): string[] {
+  return paths
+    .filter((p) => p.endsWith(".sql"))
+    .map((p) => posix.basename(p).replace(/\.sql$/, ""))
+    .sort();
 }
 
 let loaded: Promise<void> | undefined;

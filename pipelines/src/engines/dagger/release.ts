@@ -279,6 +279,11 @@ export async function deployWithDagger(
       ),
       dryRun: options.dryRun,
       ...(options.kubeContext ? { context: options.kubeContext } : {}),
+      // The module's workspace never carries .tiers/ (no saved plan reaches it), so a tier on
+      // infra.apply: with-deploy is refused here rather than deployed without its infrastructure.
+      infra: {
+        unavailable: "the Dagger deploy receives no saved plan (infraPlan/infraApply apply it)",
+      },
     });
   } catch (error) {
     if (error instanceof TiersError) {

@@ -1,6 +1,6 @@
 /**
  * Deploy a Kubernetes tier from this machine: render the overlay, check it, run the migration
- * Job, apply, wait for the rollouts, smoke-check the health endpoints, switch colours
+ * Job, apply the tier's saved infra plan when its config asks (deploy-infra.ts), apply, wait for the rollouts, smoke-check the health endpoints, switch colours
  * (blue-green) and roll back by itself when a check fails. Every decision comes from
  * core/manifests (planDeploy); this file runs the plan's kubectl invocations in order through an
  * injected runner, so the whole flow can be exercised with a fake cluster. Entry point:
@@ -9,6 +9,7 @@
  */
 import { runtimeEnvironment, tierOf } from "../../core/environment/index.ts";
 import type { EnvironmentModel } from "../../core/environment/model.ts";
+import type { Tier } from "../../core/environment/schema.ts";
 import { firstLine, TiersError } from "../../core/errors.ts";
 import { Reporter } from "../../core/log.ts";
 import {
@@ -31,6 +32,7 @@ import {
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import * as kubectl from "../../tools/kubectl.ts";
+import { applyInfraInDeploy, type DeployInfra, describeInfraStep } from "./deploy-infra.ts";
 import { verifyBeforeDeploy } from "./deploy-verify.ts";
 import { runMigrationJob } from "./migration-job.ts";
 import { runHost } from "./run.ts";
@@ -67,6 +69,8 @@ export interface DeployOptions {
   /** Waits between smoke attempts; injectable so tests do not sleep. */
   sleep?: (ms: number) => Promise<void>;
   verify?: import("./deploy-verify.ts").DeployVerifier; // pins' facts (default: git, skopeo, cosign)
+  /** terraform for a tier with infra.apply: with-deploy (engines/host/deploy-infra.ts). */
+  infra?: DeployInfra;
 }
 
 /** One executed step, for the record a caller (promotion, rollback) may store. */
@@ -125,7 +129,8 @@ export async function renderOverlay(
 
 /**
  * Deploys one Kubernetes tier. Order: render → check (schema, policies, drift, pins) → run the
- * migration Job (a failure stops here, before anything is read or applied) → read the live
+ * migration Job (a failure stops here, before anything is read or applied) → apply the saved
+ * infra plan when the tier's infra.apply is with-deploy (a failure stops here too) → read the live
  * colours → apply → rollout status → smoke → switch → smoke again. Any failure after the
  * apply triggers the tier's automatic rollback (if its config turns it on) before the error.
  */
@@ -174,6 +179,8 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
       findings,
     };
     for (const line of describePlan(plan)) say(`plan: ${line}`);
+    const infraLines = await describeInfraStep({ ...infraInput(options, tier, reporter) });
+    for (const line of infraLines) say(`plan: ${line}`);
     if (unpromoted.length) {
       reporter.warn(
         name,
@@ -206,9 +213,9 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     marker: tier.marker,
   });
   const rollout = objects.filter((o) => o !== migration.job);
-  if (migration.failure) {
-    const { failure } = migration;
-    throw new DeployError(
+  /** Stops before anything of the application is read or changed. */
+  const stopBeforeRollout = (failure: TiersError, steps: DeployStep[]) =>
+    new DeployError(
       failure.message,
       {
         tier: name,
@@ -216,14 +223,22 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
         plan: planDeploy(rollout, tier),
         manifests: "",
         images: [...new Set(images.map((i) => i.image))],
-        steps: migration.steps,
+        steps,
         liveColours: {},
         findings: [],
       },
       failure.hint,
       failure.cause ?? failure,
     );
-  }
+  if (migration.failure) throw stopBeforeRollout(migration.failure, migration.steps);
+
+  // 2b. Infrastructure changes, when the tier applies them with the deploy (deploy-infra.ts).
+  const infra = await applyInfraInDeploy({
+    ...infraInput(options, tier, reporter),
+    before: migration.steps,
+  });
+  const before = [...migration.steps, ...infra.steps];
+  if (infra.failure) throw stopBeforeRollout(infra.failure, before);
 
   // 3. Which colour is live now (blue-green only): read from the cluster, never from git.
   const live: Record<string, Colour | undefined> = {};
@@ -254,7 +269,7 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     plan,
     manifests,
     images: [...new Set(images.map((i) => i.image))],
-    steps: migration.steps,
+    steps: before,
     liveColours: Object.fromEntries(
       Object.entries(live).filter((e): e is [string, Colour] => e[1] !== undefined),
     ),
@@ -489,6 +504,11 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
   result.outcome = "deployed";
   say(`deployed ${result.images.join(", ")}`);
   return result;
+}
+
+/** What the infrastructure step needs from the deploy's options. */
+function infraInput(options: DeployOptions, tier: Tier, reporter: Reporter) {
+  return { root: options.root, model: options.model, tier, reporter, infra: options.infra };
 }
 
 function serviceOf(resource: string, project: string, tier: string): string {

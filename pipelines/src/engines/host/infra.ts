@@ -62,6 +62,8 @@ export interface InfraOptions {
   /** Upper bound of one terraform call; terraform's own -lock-timeout is shorter. */
   timeoutMs?: number;
   now?: () => Date;
+  /** Runs terraform; defaults to infraHostRunner (tests and the deploy step wrap it). */
+  run?: InfraRunner;
 }
 
 export type PlanOutcome =
@@ -76,6 +78,21 @@ export type PlanOutcome =
 
 const defaultTimeoutMs = 30 * 60_000;
 
+/** The environment terraform runs with: non-interactive, no update check. */
+export function infraEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" };
+}
+
+/** terraform on this machine, each call bounded by `timeoutMs`; exits are returned, not thrown. */
+export function infraHostRunner(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = defaultTimeoutMs,
+): InfraRunner {
+  return (invocation) =>
+    runHost(invocation, { root, env, reject: false, signal: AbortSignal.timeout(timeoutMs) });
+}
+
 function setup(options: InfraOptions) {
   const tier = tierOf(options.model, options.tier);
   if (!tier.infra) {
@@ -84,15 +101,8 @@ function setup(options: InfraOptions) {
       hint: "add infra.state (backend local or s3) to manage the tier with terraform/",
     });
   }
-  const env = { ...(options.env ?? process.env), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" };
-  const timeout = options.timeoutMs ?? defaultTimeoutMs;
-  const run: InfraRunner = (invocation) =>
-    runHost(invocation, {
-      root: options.root,
-      env,
-      reject: false,
-      signal: AbortSignal.timeout(timeout),
-    });
+  const env = infraEnv(options.env);
+  const run = options.run ?? infraHostRunner(options.root, env, options.timeoutMs);
   const work = join(options.root, infraDir, tier.tier, "terraform");
   return {
     tier,
@@ -106,6 +116,15 @@ function setup(options: InfraOptions) {
     now: options.now ?? (() => new Date()),
     source: options.terraformDir ?? "terraform",
   };
+}
+
+/** JSON text as a value, or undefined when it is not JSON (the schema check then refuses it). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function failure(what: string, result: ToolResult, where: string, hint?: string): TiersError {
@@ -324,7 +343,7 @@ export async function applyInfra(options: InfraOptions): Promise<ApplyOutcome> {
       hint: `run \`tiers infra plan --env ${tier.tier}\` first`,
     });
   }
-  const parsed = summarySchema.safeParse(JSON.parse(text));
+  const parsed = summarySchema.safeParse(parseJson(text));
   if (!parsed.success || parsed.data.tier !== tier.tier) {
     throw new TiersError("the saved plan summary is malformed or belongs to another tier", {
       where: summaryPath(tier.tier),

@@ -6,7 +6,6 @@
  * names for that digest — and lists, through git, the migrations present at that commit: those
  * are released. A fact it cannot establish is a problem, never "nothing released".
  */
-import { posix } from "node:path";
 import { imageRepository } from "../../core/environment/index.ts";
 import type { EnvironmentModel } from "../../core/environment/model.ts";
 import { type Problem, rules } from "../../core/environment/problems.ts";
@@ -19,15 +18,12 @@ import {
   checkExpandContract,
   loadSqlParser,
   type MigrationFile,
+  migrationIdsOf,
+  migrationsDirOf,
 } from "../../core/repository/expand-contract.ts";
 import { runHost } from "../../engines/host/run.ts";
 import * as git from "../../tools/git.ts";
 import { listDir, readIfExists } from "./repository.ts";
-
-/** Where a service's migrations live: `db/migrations` beside its Dockerfile. */
-export function migrationsDirOf(dockerfile: string): string {
-  return posix.join(posix.dirname(dockerfile), "db", "migrations");
-}
 
 /** The commit a passage record names for `digest`, from any tier's passages. */
 async function commitOfDigest(
@@ -107,12 +103,7 @@ export async function checkExpandContractAt(
         });
         continue;
       }
-      const released = new Set(
-        listed.stdout
-          .split("\n")
-          .filter((p) => p.endsWith(".sql"))
-          .map((p) => posix.basename(p).replace(/\.sql$/, "")),
-      );
+      const released = new Set(migrationIdsOf(listed.stdout.split("\n")));
       problems.push(...checkExpandContract({ tier, service, migrations: files, released }));
     }
   }

@@ -31,6 +31,7 @@ import { PromotionRepo, whoAmI } from "../history.ts";
 import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { resolveCandidates } from "./candidates.ts";
+import { expandContractFact } from "./expand-contract-facts.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import type { PromotionRequest } from "./request.ts";
 import { hostSources, type PromotionSources, readRecord } from "./sources.ts";
@@ -84,6 +85,9 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
       c,
       required.has("signature"),
     );
+    if (required.has("expand-contract")) {
+      f.expandContract = await expandContractFact(repo, sources.records, model, request.tier, c);
+    }
     const o = await digestOverrides(sources.records, request.tier, tier, c.digest, actor);
     overrides.push(o);
     if (soak && history) {
