@@ -10,6 +10,7 @@ import type { OverridableGate } from "../environment/time-schema.ts";
 import { describeInvalid, type RecordRead } from "./record-read.ts";
 import type { GateResult, RejectionRecord, Waiver } from "./records.ts";
 import { isDigest } from "./refs.ts";
+import { type ScanFact, type SecurityCriteria, securityVerdict } from "./security.ts";
 
 /** What one evidence verifier concluded about one passage. */
 export interface EvidenceCheck {
@@ -59,6 +60,8 @@ export interface CandidateFacts {
    * the override is by whoever runs this promotion (separation of duties, as for approvals).
    */
   refusedWaivers?: Partial<Record<OverridableGate, RefusedWaiver>>;
+  /** The digest's recorded scan and the tier's threshold, when the tier lists security-scan. */
+  security?: { criteria: SecurityCriteria | undefined; scan: ScanFact | undefined };
 }
 
 /** An override that is recorded but does not count, and why. */
@@ -249,6 +252,14 @@ export function candidateGates(
   }
 
   if (want("not-rejected")) results.push(notRejectedGate(facts.rejection, s));
+
+  if (want("security-scan")) {
+    // No security fact means nobody read the scan: fail closed.
+    const verdict = facts.security
+      ? securityVerdict(facts.security.criteria, c.digest, facts.security.scan)
+      : { ok: false, why: "the scan report was not read" };
+    results.push(gate("security-scan", verdict.ok, verdict.why, s));
+  }
 
   if (want("soak")) {
     // No soak fact means nobody measured it: fail closed.
