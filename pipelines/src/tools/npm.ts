@@ -9,6 +9,7 @@
  * `scope: optional` instead (lib/utils/sbom-cyclonedx.js), which is what readers go by.
  */
 import { TiersError } from "../core/errors.ts";
+import { cycloneDxSchema } from "../core/promotion/security.ts";
 import type { Invocation, ToolResult } from "./invocation.ts";
 
 /** `npm sbom --sbom-format cyclonedx` of one workspace, from the lock file only. */
@@ -43,4 +44,24 @@ export function sbomError(workspace: string, result: ToolResult): TiersError {
       ? "commit package-lock.json: the SBOM is made from the lock file the image installs"
       : "run the same `npm sbom` by hand to see why";
   return new TiersError(`npm sbom of ${workspace} failed: ${first}`, { where: workspace, hint });
+}
+
+/**
+ * The BOM of a finished `npm sbom` run, whichever engine ran it: the CycloneDX JSON as npm
+ * printed it (newline-terminated), or a located error for a failed run or output that is no BOM.
+ */
+export function sbomOutput(workspace: string, result: ToolResult): string {
+  if (result.exitCode !== 0) throw sbomError(workspace, result);
+  let data: unknown;
+  try {
+    data = JSON.parse(result.stdout);
+  } catch (error) {
+    throw new TiersError(`npm sbom of ${workspace} printed no JSON: ${(error as Error).message}`, {
+      where: workspace,
+    });
+  }
+  if (!cycloneDxSchema.safeParse(data).success) {
+    throw new TiersError(`npm sbom of ${workspace} printed no CycloneDX BOM`, { where: workspace });
+  }
+  return `${result.stdout.trimEnd()}\n`;
 }

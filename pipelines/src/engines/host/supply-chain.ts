@@ -19,7 +19,6 @@ import type { Provenance } from "../../core/promotion/provenance.ts";
 import { renderRecord } from "../../core/promotion/records.ts";
 import { isDigest, pinnedRef } from "../../core/promotion/refs.ts";
 import {
-  cycloneDxSchema,
   readScanReport,
   type ScanFormat,
   type ScanRecord,
@@ -62,20 +61,7 @@ export async function generateSbom(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const result = await runHost(npm.sbom(workspace), { root, env, reject: false });
-  if (result.exitCode !== 0) throw npm.sbomError(workspace, result);
-  let data: unknown;
-  try {
-    data = JSON.parse(result.stdout);
-  } catch (error) {
-    throw new TiersError(`npm sbom of ${workspace} printed no JSON: ${(error as Error).message}`, {
-      where: workspace,
-    });
-  }
-  const bom = cycloneDxSchema.safeParse(data);
-  if (!bom.success) {
-    throw new TiersError(`npm sbom of ${workspace} printed no CycloneDX BOM`, { where: workspace });
-  }
-  return `${result.stdout.trimEnd()}\n`;
+  return npm.sbomOutput(workspace, result);
 }
 
 /** sha256 of a file in the repository at HEAD's working tree (clean at publish). */
