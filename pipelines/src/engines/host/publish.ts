@@ -3,6 +3,8 @@
  * asks the registry itself (skopeo) for the digest it serves, and only when every push and
  * lookup succeeded writes `.tiers/artefacts/<commit>.json` and `latest.json`, each atomically
  * (temp file + rename). A registry that is down or refuses leaves no record behind.
+ * Before that it commits each digest's supply-chain evidence (SBOM from `npm sbom`, SLSA v1
+ * provenance) under releases/ and attests it when a key is configured (supply-chain.ts).
  */
 import {
   type ArtefactRecord,
