@@ -24,8 +24,10 @@ export function tiersBuilderId(engine: "host" | "dagger"): string {
   return `urn:tiers:engine:${engine}`;
 }
 
+export const provenanceDir = `${releasesDir}/provenance`;
+
 export function provenancePath(digest: string): string {
-  return `${releasesDir}/provenance/${digestFileName(digest)}.json`;
+  return `${provenanceDir}/${digestFileName(digest)}.json`;
 }
 
 const resourceDescriptor = z.looseObject({

@@ -35,16 +35,19 @@ export type SecurityCriteria = z.infer<typeof securityCriteriaSchema>;
 export const scanFormats = ["grype"] as const;
 export type ScanFormat = (typeof scanFormats)[number];
 
+export const sbomsDir = `${releasesDir}/sboms`;
+export const scansDir = `${releasesDir}/scans`;
+
 export function sbomPath(digest: string): string {
-  return `${releasesDir}/sboms/${digestFileName(digest)}.cdx.json`;
+  return `${sbomsDir}/${digestFileName(digest)}.cdx.json`;
 }
 
 export function scanRecordPath(digest: string): string {
-  return `${releasesDir}/scans/${digestFileName(digest)}.yaml`;
+  return `${scansDir}/${digestFileName(digest)}.yaml`;
 }
 
 export function scanReportPath(digest: string, format: ScanFormat): string {
-  return `${releasesDir}/scans/${digestFileName(digest)}.${format}.json`;
+  return `${scansDir}/${digestFileName(digest)}.${format}.json`;
 }
 
 /**

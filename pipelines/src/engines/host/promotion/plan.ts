@@ -33,7 +33,7 @@ import { resolveCandidates } from "./candidates.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import type { PromotionRequest } from "./request.ts";
 import { hostSources, type PromotionSources, readRecord } from "./sources.ts";
-import { scanFact, supplyChainLines } from "./supply-chain-facts.ts";
+import { recordedEvidence, scanFact, supplyChainLines } from "./supply-chain-facts.ts";
 import { candidateSoak, digestOverrides, tierHistory, windowFacts } from "./time-facts.ts";
 
 /** A computed plan with everything promote needs to act on it. */
@@ -105,9 +105,10 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   }
   // The SBOM, scan and provenance next to the gates: shown when the tier judges the scan or
   // any of it was recorded, so tiers without supply-chain evidence print what they did before.
+  const recorded = await recordedEvidence(sources.records);
   const evidenceLines = (
     await Promise.all(
-      facts.map((f) => supplyChainLines(sources.records, f.candidate, f.security?.scan)),
+      facts.map((f) => supplyChainLines(sources.records, f.candidate, recorded, f.security?.scan)),
     )
   ).flat();
   const supplyChain =

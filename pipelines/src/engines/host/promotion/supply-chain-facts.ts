@@ -3,9 +3,11 @@
  * other promotion record: the scan record and the scanner's report (for the `security-scan`
  * gate), and the SBOM and provenance `tiers plan` shows next to the gates.
  */
+import type { z } from "zod";
 import type { Candidate } from "../../../core/promotion/gates.ts";
 import {
   describeProvenance,
+  provenanceDir,
   provenancePath,
   provenanceSchema,
 } from "../../../core/promotion/provenance.ts";
@@ -15,9 +17,11 @@ import {
   requiredComponents,
   type ScanFact,
   sbomPath,
+  sbomsDir,
   scanRecordPath,
   scanRecordSchema,
   scanSummarySchema,
+  scansDir,
   severityCounts,
 } from "../../../core/promotion/security.ts";
 import type { SupplyChainLine } from "../../../core/promotion/supply-chain-plan.ts";
@@ -52,18 +56,38 @@ function describe<T>(read: RecordRead<T>, present: (value: T) => string): string
   return `UNREADABLE: ${describeInvalid(read)}`;
 }
 
+/**
+ * The evidence files in git at HEAD: one listing per directory (cached by the repository), so
+ * a plan reads only the files that exist instead of asking git for each absent one.
+ */
+export async function recordedEvidence(records: PromotionSources["records"]): Promise<Set<string>> {
+  const dirs = [sbomsDir, provenanceDir, scansDir];
+  return new Set((await Promise.all(dirs.map((dir) => records.files(dir)))).flat());
+}
+
 /** The lines `tiers plan` prints about one candidate's SBOM, scan and provenance. */
 export async function supplyChainLines(
   records: PromotionSources["records"],
   candidate: Candidate,
+  recorded: ReadonlySet<string>,
   scan?: ScanFact,
 ): Promise<SupplyChainLine[]> {
   const digest = candidate.digest;
   if (!digest) return [];
+  const read = <T>(schema: z.ZodType<T>, path: string): Promise<RecordRead<T>> =>
+    recorded.has(path)
+      ? readRecord(records, schema, path)
+      : Promise.resolve({ state: "absent", file: path });
   const [sbom, provenance, scanned] = await Promise.all([
-    readRecord(records, cycloneDxSchema, sbomPath(digest)),
-    readRecord(records, provenanceSchema, provenancePath(digest)),
-    scan ?? scanFact(records, digest),
+    read(cycloneDxSchema, sbomPath(digest)),
+    read(provenanceSchema, provenancePath(digest)),
+    scan ??
+      (recorded.has(scanRecordPath(digest))
+        ? scanFact(records, digest)
+        : ({
+            state: "record",
+            read: { state: "absent", file: scanRecordPath(digest) },
+          } satisfies ScanFact)),
   ]);
   const scanText =
     scanned.state === "record"
