@@ -36,6 +36,7 @@ import {
   type Repo,
   removePushedImages,
   removeTestImages,
+  writeArtefacts,
 } from "./support.ts";
 
 const password = "attest-password";
@@ -194,6 +195,37 @@ describe("supply-chain attestations (real cosign, key mode, local registry, no t
       "CVE-1999-0001",
       "CVE-1999-0002",
     ]);
+  });
+
+  it("record-scan without --repository attests to the repository of the artefact record that names the digest", async () => {
+    const r = await makeRepo();
+    repos.push(r);
+    await writeArtefacts(r.root, {
+      commit: "d".repeat(40),
+      created: new Date().toISOString(),
+      registry: "127.0.0.1:5000",
+      images: {
+        api: {
+          repository: image.repository,
+          tag: "d".repeat(40),
+          digest: image.digest,
+          ref: image.ref,
+        },
+      },
+    });
+    const sink = memorySink();
+    await recordScan({
+      root: r.root,
+      digest: image.digest,
+      report: join(import.meta.dirname, "../../fixtures/security/grype/dir-low-only.golden"),
+      format: "grype",
+      reporter: new Reporter({ sink }),
+      env: signing(),
+    });
+    expect(sink.lines.join("\n")).toContain(`attested the report to ${image.ref} (vuln)`);
+    const vuln = await verifyAttestations("vuln", keys.a.pub);
+    expect(vuln.result.exitCode, vuln.result.stderr).toBe(0);
+    expect(vuln.statements.length).toBeGreaterThanOrEqual(2);
   });
 
   it("a configured key without cosign fails before anything is pushed or recorded", async () => {

@@ -32,6 +32,7 @@ import * as cosign from "../../tools/cosign.ts";
 import * as npm from "../../tools/npm.ts";
 import { PromotionRepo, whoAmI } from "./history.ts";
 import { locked } from "./promotion/lock.ts";
+import { artefactFiles } from "./promotion/sources.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
 import { signingIdentity } from "./signing.ts";
@@ -231,7 +232,10 @@ export interface RecordScanRequest {
   /** The scanner's report file, as it wrote it. */
   report: string;
   format: string;
-  /** `<repository>` of the digest, to attest it (`repo@digest`); without it nothing is attested. */
+  /**
+   * `<repository>` of the digest, to attest it (`repo@digest`); default: the artefact record in
+   * .tiers/artefacts/ that names the digest. Without either nothing is attested.
+   */
   repository?: string;
   env?: NodeJS.ProcessEnv;
   reporter: Reporter;
@@ -268,7 +272,13 @@ export async function recordScan(
       { where: request.report },
     );
   }
-  const attester = request.repository ? await hostAttester(request.root, env) : undefined;
+  // The repository to attest to: given, else the published artefact that names this digest.
+  const repository =
+    request.repository ??
+    (await artefactFiles(request.root).all())
+      .flatMap((record) => Object.values(record.images))
+      .find((image) => image.digest === request.digest)?.repository;
+  const attester = repository ? await hostAttester(request.root, env) : undefined;
   const repo = new PromotionRepo(request.root, env);
   const reportPath = scanReportPath(request.digest, format);
   const record: ScanRecord = {
@@ -297,11 +307,11 @@ export async function recordScan(
     undefined,
     `recorded ${format} report of ${request.digest.slice(0, 19)}: ${severityCounts(summary.findings)} (${reportPath})`,
   );
-  if (attester?.attest && request.repository) {
+  if (attester?.attest && repository) {
     const predicate = vulnPredicate(summary, JSON.parse(text), record.recorded_at);
     await attester.run([
       {
-        ref: pinnedRef(request.repository, request.digest),
+        ref: pinnedRef(repository, request.digest),
         path: reportPath,
         content: JSON.stringify(predicate),
         type: "vuln",
@@ -309,12 +319,12 @@ export async function recordScan(
     ]);
     request.reporter.info(
       undefined,
-      `attested the report to ${pinnedRef(request.repository, request.digest)} (vuln)`,
+      `attested the report to ${pinnedRef(repository, request.digest)} (vuln)`,
     );
   } else {
     request.reporter.info(
       undefined,
-      `not attested: ${attester && !attester.attest ? attester.why : "no --repository given"}`,
+      `not attested: ${attester && !attester.attest ? attester.why : "no --repository given, and no artefact record in .tiers/artefacts/ names this digest"}`,
     );
   }
   return { record, summary, commit };

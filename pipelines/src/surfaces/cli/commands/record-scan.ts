@@ -27,7 +27,7 @@ export const registerRecordScan: RegisterCommand = (program) => {
     .option("--format <format>", `report format (${scanFormats.join(", ")})`, "grype")
     .option(
       "--repository <repo>",
-      "the digest's repository (<registry>/<namespace>/<service>): attest the report to repo@digest with cosign (needs TIERS_COSIGN_KEY)",
+      "the digest's repository (<registry>/<namespace>/<service>), to attest the report to repo@digest with cosign when TIERS_COSIGN_KEY is set (default: from the artefact record in .tiers/artefacts/ naming the digest)",
     )
     .addHelpText(
       "after",
