@@ -125,6 +125,52 @@ describe("tiers publish (real registry)", () => {
     expect(await readArtefactRecord(repo.root, repo.commit)).toEqual(record);
     const files = await readdir(join(repo.root, ".tiers", "artefacts"));
     expect(files.sort()).toEqual([`${repo.commit}.json`, "latest.json"]);
+    // Supply-chain evidence (issue 15): one commit on top of the published one holds, per
+    // digest, the SBOM the real `npm sbom` made from the lock file and the SLSA v1 provenance.
+    expect(repo.git("rev-parse", "HEAD~1")).toBe(repo.commit);
+    expect(repo.git("log", "-1", "--format=%s")).toMatch(
+      /^evidence [0-9a-f]{12}: SBOM and SLSA provenance of api, worker$/,
+    );
+    expect(result.stdout).toMatch(/not attested: TIERS_COSIGN_KEY is not set/);
+    for (const [service, image] of Object.entries(record.images)) {
+      const hex = image.digest.replace("sha256:", "");
+      const bom = JSON.parse(repo.git("show", `HEAD:releases/sboms/sha256-${hex}.cdx.json`)) as {
+        bomFormat: string;
+        metadata: { tools: Array<{ vendor: string; name: string }> };
+        components: Array<{ name: string; scope?: string }>;
+      };
+      expect(bom.bomFormat).toBe("CycloneDX");
+      expect(bom.metadata.tools[0]).toMatchObject({ vendor: "npm", name: "cli" });
+      expect(bom.components.filter((c) => c.scope === "required").map((c) => c.name)).toEqual(
+        expect.arrayContaining(["pg", "pg-types"]),
+      );
+      const provenance = JSON.parse(
+        repo.git("show", `HEAD:releases/provenance/sha256-${hex}.json`),
+      ) as {
+        buildDefinition: {
+          externalParameters: Record<string, unknown>;
+          resolvedDependencies: Array<{
+            name: string;
+            uri: string;
+            digest: Record<string, string>;
+          }>;
+        };
+        runDetails: { builder: { id: string } };
+      };
+      expect(provenance.runDetails.builder.id).toBe("urn:tiers:engine:host");
+      expect(provenance.buildDefinition.externalParameters).toMatchObject({
+        source: { commit: repo.commit },
+        service,
+        dockerfile: `services/${service}/Dockerfile`,
+        target: "production",
+        buildArgs: { TIERS_GIT_SHA: repo.commit },
+      });
+      const base = provenance.buildDefinition.resolvedDependencies.find(
+        (d) => d.name === "base-image",
+      );
+      expect(base?.uri).toMatch(/^docker-image:\/\/.+/);
+    }
+    expect(repo.git("status", "--porcelain")).toBe("");
   });
 
   it("leaves the previous record untouched when a later publish fails", async () => {

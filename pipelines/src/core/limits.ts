@@ -28,6 +28,8 @@ export const timeoutDefaults = {
   "docker-compose": "20m",
   /** One terraform process (`init` may download providers). */
   terraform: "20m",
+  /** One npm process (`npm sbom --package-lock-only` reads the lock file, offline). */
+  npm: "2m",
   /** One cosign process (sign, verify, attest). */
   cosign: "5m",
   /** The registry's HTTP API ping (`GET /v2/`). */

@@ -301,8 +301,10 @@ export function classifyFailure(output: string): CosignErrorKind | undefined {
   if (/missing or incorrect annotation/i.test(output)) return "wrong-annotation";
   // A signature whose payload names another digest (pkg/cosign/verifiers.go).
   if (/invalid or missing digest in claim/i.test(output)) return "digest-changed";
+  // `verify-attestation` says "no matching attestations: <why>" (pkg/cosign/verify.go,
+  // ErrNoMatchingAttestations) where `verify` says "no matching signatures".
   if (
-    /none of the expected identities matched|expected identity not found|invalid signature when validating|failed to verify signature|verification error|no matching signatures/i.test(
+    /none of the expected identities matched|expected identity not found|invalid signature when validating|failed to verify signature|verification error|no matching signatures|no matching attestations/i.test(
       output,
     )
   )

@@ -68,6 +68,12 @@ export const toolImages: Readonly<Record<ToolName, PinnedImage>> = {
     program: "docker",
     note: "Only for steps that must talk to an external daemon; Dagger builds images natively. Tag only.",
   },
+  npm: {
+    repository: "node",
+    tag: "22-bookworm-slim",
+    program: "npm",
+    note: "npm sbom for the SBOM of each published image (npm >= 10 ships in Node 22); the same image as the default service base. Tag only.",
+  },
   "docker-compose": {
     repository: "docker",
     tag: "28-cli",

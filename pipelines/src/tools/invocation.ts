@@ -17,7 +17,8 @@ export type ToolName =
   | "cosign"
   | "kubectl"
   | "terraform"
-  | "git";
+  | "git"
+  | "npm";
 
 export interface SecretFile {
   /** Where the file must appear (inside the tool container, or a temp path on the host). */

@@ -76,6 +76,8 @@ export const gateNames = [
   "no-dev-image",
   "approvals",
   "expand-contract",
+  // Judges the digest's recorded vulnerability report by promotion.criteria.security.
+  "security-scan",
 ] as const;
 
 const resources = z.strictObject({
@@ -289,15 +291,27 @@ export const tierSchema = z
     runtime: z.enum(runtimes),
     /** Value of NODE_ENV the services run with in this tier. */
     node_env: z.enum(nodeEnvs),
-    promotion: z.strictObject({
-      /** The tier an artefact must have passed before it may enter this one; null = start. */
-      from: name.nullable(),
-      gates: z.array(z.enum(gateNames)),
-      /** Time criteria (issue 16): how long a digest must have soaked in the tier below. */
-      criteria: promotionCriteriaSchema.optional(),
-      /** Time gates a recorded approval with a reason may waive in this tier (none by default). */
-      overrides: promotionOverridesSchema.optional(),
-    }),
+    promotion: z
+      .strictObject({
+        /** The tier an artefact must have passed before it may enter this one; null = start. */
+        from: name.nullable(),
+        gates: z.array(z.enum(gateNames)),
+        /** Time criteria (issue 16): how long a digest must have soaked in the tier below. */
+        criteria: promotionCriteriaSchema.optional(),
+        /** Time gates a recorded approval with a reason may waive in this tier (none by default). */
+        overrides: promotionOverridesSchema.optional(),
+      })
+      // security-scan judges against a threshold: listing it without one is a tier-file error.
+      .superRefine((promotion, ctx) => {
+        if (promotion.gates.includes("security-scan") && !promotion.criteria?.security) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["gates"],
+            message:
+              "security-scan needs a threshold: set promotion.criteria.security.max_severity (negligible|low|medium|high|critical)",
+          });
+        }
+      }),
     /** When promotion, bless and deploy may run (allow/deny recurrences); none = always. */
     windows: windowsSchema.optional(),
     /** Whether windows also refuse a rollback; off by default, so a freeze never blocks the way back. */

@@ -4,6 +4,7 @@
  * checked where they are declared, each problem located at its field.
  */
 import { z } from "zod";
+import { securityCriteriaSchema } from "../promotion/security.ts";
 import { compileWindow } from "../promotion/windows.ts";
 import { spanExample, spanPattern } from "../time/span.ts";
 
@@ -16,6 +17,8 @@ export const promotionCriteriaSchema = z.strictObject({
    * (`promotion.from`), measured from that tier's promotion record.
    */
   soak: span.optional(),
+  /** The worst vulnerability severity the `security-scan` gate lets in (core/promotion/security.ts). */
+  security: securityCriteriaSchema.optional(),
 });
 
 /** Time gates a tier lets a recorded override (`tiers approve --override <gate>`) waive. */

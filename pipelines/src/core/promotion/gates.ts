@@ -11,6 +11,7 @@ import { checkExpandContract, type MigrationFile } from "../repository/expand-co
 import { describeInvalid, type RecordRead } from "./record-read.ts";
 import type { GateResult, RejectionRecord, Waiver } from "./records.ts";
 import { isDigest } from "./refs.ts";
+import { type ScanFact, type SecurityCriteria, securityVerdict } from "./security.ts";
 
 /** What one evidence verifier concluded about one passage. */
 export interface EvidenceCheck {
@@ -62,6 +63,8 @@ export interface CandidateFacts {
    * the override is by whoever runs this promotion (separation of duties, as for approvals).
    */
   refusedWaivers?: Partial<Record<OverridableGate, RefusedWaiver>>;
+  /** The digest's recorded scan and the tier's threshold, when the tier lists security-scan. */
+  security?: { criteria: SecurityCriteria | undefined; scan: ScanFact | undefined };
 }
 
 /** An override that is recorded but does not count, and why. */
@@ -254,6 +257,13 @@ export function candidateGates(
   if (want("not-rejected")) results.push(notRejectedGate(facts.rejection, s));
 
   if (want("expand-contract")) results.push(expandContractGate(facts.expandContract, s));
+  if (want("security-scan")) {
+    // No security fact means nobody read the scan: fail closed.
+    const verdict = facts.security
+      ? securityVerdict(facts.security.criteria, c.digest, facts.security.scan)
+      : { ok: false, why: "the scan report was not read" };
+    results.push(gate("security-scan", verdict.ok, verdict.why, s));
+  }
 
   if (want("soak")) {
     // No soak fact means nobody measured it: fail closed.

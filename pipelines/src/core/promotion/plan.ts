@@ -8,6 +8,7 @@ import { gateLine, type OutputLine } from "./gates.ts";
 import { findPin, type OverlayPin, type PinEdit, setPins } from "./overlay.ts";
 import type { GateResult, PinChange } from "./records.ts";
 import { shortDigest } from "./refs.ts";
+import { type SupplyChainLine, supplyChainPlanLines } from "./supply-chain-plan.ts";
 
 /** One service's move. */
 export interface PlannedChange extends PinChange {
@@ -34,6 +35,8 @@ export interface PromotionPlan {
   /** The overlay text after the edit (not shown; promote writes it). */
   overlayAfter: string | null;
   gates: GateResult[];
+  /** Each candidate's SBOM, scan and provenance (shown next to the gates; decides nothing). */
+  supplyChain: SupplyChainLine[];
   ok: boolean;
 }
 
@@ -88,6 +91,7 @@ export function buildPlan(input: {
   /** Flag values that change on the way (core/observability/promotion.ts flagDifferences). */
   flags?: FlagDifference[];
   gates: GateResult[];
+  supplyChain?: SupplyChainLine[];
   /** Candidates that never resolved to a digest: not plannable, though their gates say why. */
   unresolved?: number;
 }): PromotionPlan {
@@ -111,6 +115,7 @@ export function buildPlan(input: {
     diff,
     overlayAfter: input.overlayAfter,
     gates: input.gates,
+    supplyChain: input.supplyChain ?? [],
     ok: input.gates.every((g) => g.ok) && (input.unresolved ?? 0) === 0,
   };
 }
@@ -147,6 +152,7 @@ export function planLines(plan: PromotionPlan): OutputLine[] {
     info(`overlay diff (${plan.overlay}):`);
     for (const line of plan.diff.trimEnd().split("\n")) info(`  ${line}`);
   } else info(`overlay: ${plan.overlay} unchanged`);
+  lines.push(...supplyChainPlanLines(plan.supplyChain));
   info("gates:");
   for (const g of plan.gates) {
     const line = gateLine(g);

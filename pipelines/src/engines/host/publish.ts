@@ -3,10 +3,14 @@
  * asks the registry itself (skopeo) for the digest it serves, and only when every push and
  * lookup succeeded writes `.tiers/artefacts/<commit>.json` and `latest.json`, each atomically
  * (temp file + rename). A registry that is down or refuses leaves no record behind.
+ * Before that it commits each digest's supply-chain evidence (SBOM from `npm sbom`, SLSA v1
+ * provenance) under releases/ and attests it when a key is configured (supply-chain.ts).
  */
 import {
   type ArtefactRecord,
   artefactRecordPaths,
+  imageBuildArgs,
+  imageLabels,
   imageRepository,
   ociLabel,
   type PublishedImage,
@@ -14,11 +18,22 @@ import {
 } from "../../core/artefact.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
+import { provenancePath, slsaProvenance, tiersBuilderId } from "../../core/promotion/provenance.ts";
+import { sbomPath } from "../../core/promotion/security.ts";
 import * as docker from "../../tools/docker.ts";
 import * as registry from "../../tools/registry.ts";
 import { atomicWrite } from "./atomic-write.ts";
-import { buildImages, buildSettings, readRevision } from "./build.ts";
+import { buildImages, buildSettings, findImage, readRevision, servicesToBuild } from "./build.ts";
 import { runHost } from "./run.ts";
+import {
+  fileSha256,
+  generateSbom,
+  hostAttester,
+  type ImageEvidence,
+  imageWorkspace,
+  invocationId,
+  recordEvidence,
+} from "./supply-chain.ts";
 
 export interface PublishRequest {
   root: string;
@@ -59,6 +74,21 @@ export async function publish(request: PublishRequest): Promise<ArtefactRecord> 
       hint: "start it (bash scripts/provision.sh serves one on 127.0.0.1:5000) or point TIERS_REGISTRY / registry.host elsewhere; nothing was pushed or recorded",
     });
   }
+  // The SBOMs come from the lock file alone: made before anything is pushed, so a project npm
+  // cannot describe fails here with nothing pushed. A configured key without cosign fails too.
+  const started = new Date().toISOString();
+  const topology = await servicesToBuild(root, request.services);
+  const sboms = new Map<string, string>();
+  for (const service of topology) {
+    const workspace = imageWorkspace(root, service.name, service.build!.dockerfile);
+    sboms.set(
+      service.name,
+      await reporter.step(undefined, `SBOM of ${service.name} (npm sbom -w ${workspace})`, () =>
+        generateSbom(root, workspace, env),
+      ),
+    );
+  }
+  const attester = await hostAttester(root, env);
   // Build once per commit: reuses the images `tiers build` made, builds only what is missing.
   const images = await buildImages({
     root,
@@ -104,12 +134,56 @@ export async function publish(request: PublishRequest): Promise<ArtefactRecord> 
       ref: `${repository}@${remote.digest}`,
     };
   }
+  const finished = new Date().toISOString();
+  const lockSha = await fileSha256(root, "package-lock.json");
+  // The base image as this engine has it: a manifest digest once pulled, else its local id.
+  const base = await findImage(root, settings.baseImage);
+  const baseDigest = base?.repoDigests[0]?.split("@")[1];
+  const baseImage = {
+    ref: settings.baseImage,
+    ...(baseDigest ? { digest: baseDigest } : base?.id ? { imageId: base.id } : {}),
+  };
+  const evidence: ImageEvidence[] = topology.map((service) => {
+    const image = published[service.name]!;
+    const predicate = slsaProvenance({
+      builderId: tiersBuilderId("host"),
+      source: { uri: revision.source, commit: revision.commit },
+      service: service.name,
+      dockerfile: service.build!.dockerfile,
+      context: service.build!.context,
+      target: "production",
+      buildArgs: imageBuildArgs({ baseImage: settings.baseImage, revision }),
+      labels: imageLabels({
+        project: settings.project,
+        service: service.name,
+        target: "production",
+        revision,
+      }),
+      baseImage,
+      inputs: [{ path: "package-lock.json", sha256: lockSha }],
+      invocationId: invocationId(env),
+      startedOn: started,
+      finishedOn: finished,
+    });
+    return {
+      service: service.name,
+      ref: image.ref,
+      digest: image.digest,
+      sbom: { path: sbomPath(image.digest), content: sboms.get(service.name)! },
+      provenance: {
+        path: provenancePath(image.digest),
+        content: `${JSON.stringify(predicate, null, 2)}\n`,
+        predicate,
+      },
+    };
+  });
   const record: ArtefactRecord = {
     commit: revision.commit,
     created: new Date().toISOString(),
     registry: target,
     images: published,
   };
+  await recordEvidence({ root, env, reporter, commit: revision.commit, evidence, attester });
   const file = await writeArtefactRecord(root, record);
   reporter.info(undefined, `recorded ${Object.keys(published).length} digest(s) in ${file}`);
   return record;

@@ -35,6 +35,7 @@ import { expandContractFact } from "./expand-contract-facts.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import type { PromotionRequest } from "./request.ts";
 import { hostSources, type PromotionSources, readRecord } from "./sources.ts";
+import { recordedEvidence, scanFact, supplyChainLines } from "./supply-chain-facts.ts";
 import { candidateSoak, digestOverrides, tierHistory, windowFacts } from "./time-facts.ts";
 
 /** A computed plan with everything promote needs to act on it. */
@@ -94,8 +95,29 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
       const verdict = candidateSoak(from, soak, history, c, now);
       f.soak = o.problem ? { ...verdict, why: `${verdict.why}; ${o.problem}` } : verdict;
     }
-    facts.push({ ...f, waivers: o.waivers, refusedWaivers: o.refused });
+    const security = required.has("security-scan")
+      ? {
+          criteria: tier.promotion.criteria?.security,
+          scan: c.digest ? await scanFact(sources.records, c.digest) : undefined,
+        }
+      : undefined;
+    facts.push({
+      ...f,
+      waivers: o.waivers,
+      refusedWaivers: o.refused,
+      ...(security ? { security } : {}),
+    });
   }
+  // The SBOM, scan and provenance next to the gates: shown when the tier judges the scan or
+  // any of it was recorded, so tiers without supply-chain evidence print what they did before.
+  const recorded = await recordedEvidence(sources.records);
+  const evidenceLines = (
+    await Promise.all(
+      facts.map((f) => supplyChainLines(sources.records, f.candidate, recorded, f.security?.scan)),
+    )
+  ).flat();
+  const supplyChain =
+    required.has("security-scan") || evidenceLines.some((l) => l.ok) ? evidenceLines : [];
   const gates: GateResult[] = facts.flatMap((f) => candidateGates(model.project, f, required));
   const approvals = await approvalsFacts(request.tier, model, sources, candidates, env, actor);
   const windows = required.has("window")
@@ -124,6 +146,7 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
     changes: pinning.changes,
     flags: flagDifferences(model, from, request.tier),
     gates,
+    supplyChain,
     unresolved: candidates.length - digested.length,
   });
   return {

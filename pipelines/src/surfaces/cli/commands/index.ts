@@ -21,6 +21,7 @@ export const commandLoaders: Readonly<Record<string, () => Promise<RegisterComma
   // reject, roll back.
   status: async () => (await import("./status.ts")).registerStatus,
   "record-tests": async () => (await import("./record-tests.ts")).registerRecordTests,
+  "record-scan": async () => (await import("./record-scan.ts")).registerRecordScan,
   plan: async () => (await import("./plan.ts")).registerPlan,
   promote: async () => (await import("./promote.ts")).registerPromote,
   sign: async () => (await import("./sign.ts")).registerSign,
@@ -48,6 +49,7 @@ export const commandSummaries: Readonly<Record<string, string>> = {
   infra: "plan or apply a tier's infrastructure (terraform/, the tier's own state)",
   status: "the whole promotion ladder at a glance",
   "record-tests": "record the test tier's verdict for a commit in git",
+  "record-scan": "record a vulnerability scanner's report of a digest in git",
   plan: "preview a promotion; changes nothing",
   promote: "promote a digest into a tier after every gate passes",
   sign: "sign a tier's passage with cosign",

@@ -1,7 +1,8 @@
 /**
  * `tiers publish [--registry host:port] [--service S]`: pushes each service's production image,
  * reads its digest back from the registry, and records them in .tiers/artefacts/<commit>.json
- * and latest.json, only once every push succeeded.
+ * and latest.json, only once every push succeeded; commits each digest's SBOM and provenance
+ * under releases/ (engines/host/supply-chain.ts).
  */
 import type { Command } from "commander";
 import { publish } from "../../../engines/host/publish.ts";
@@ -35,6 +36,10 @@ export const registerPublish: RegisterCommand = (program) => {
 Refuses a working tree with uncommitted changes (a published tag names exactly one commit).
 Builds what \`tiers build\` has not built yet. A registry that is down or refuses is reported
 by name and nothing is recorded.
+
+Per digest it commits the image's SBOM (npm sbom, CycloneDX) and SLSA v1 provenance under
+releases/ (one commit on top of the published one) and, with TIERS_COSIGN_KEY set, attests
+both with cosign; docs/promotion.md, "Security evidence and provenance".
 
 Examples:
   $ tiers publish                          to 127.0.0.1:5000 on a provisioned machine

@@ -1,0 +1,331 @@
+/**
+ * Supply-chain evidence of published digests (issue 15), on the host: the SBOM npm makes from
+ * the image's lock file, the SLSA v1 provenance of its build, the scanner report a user's CI
+ * produced, each committed under releases/ (core/promotion/security.ts and provenance.ts name
+ * the files) and, when a signing key is configured, attested to the digest with cosign.
+ *
+ * Attesting needs a key: TIERS_COSIGN_KEY (a cosign key reference, with COSIGN_PASSWORD), the
+ * same variable promotion signs with. Without it the evidence is recorded and the output says
+ * it was not attested; with it, a missing cosign or a failed attestation is an error.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, posix } from "node:path";
+import { TiersError, UsageError } from "../../core/errors.ts";
+import type { Reporter } from "../../core/log.ts";
+import type { Provenance } from "../../core/promotion/provenance.ts";
+import { renderRecord } from "../../core/promotion/records.ts";
+import { isDigest, pinnedRef } from "../../core/promotion/refs.ts";
+import {
+  readScanReport,
+  type ScanFormat,
+  type ScanRecord,
+  type ScanSummary,
+  scanFormats,
+  scanRecordPath,
+  scanReportPath,
+  severityCounts,
+} from "../../core/promotion/security.ts";
+import * as cosign from "../../tools/cosign.ts";
+import * as npm from "../../tools/npm.ts";
+import { PromotionRepo, whoAmI } from "./history.ts";
+import { locked } from "./promotion/lock.ts";
+import { artefactFiles } from "./promotion/sources.ts";
+import { runHost } from "./run.ts";
+import { SecretStore } from "./secrets.ts";
+import { signingIdentity } from "./signing.ts";
+
+/** The npm workspace an image is built from: the directory of its Dockerfile. */
+export function imageWorkspace(root: string, service: string, dockerfile: string): string {
+  const workspace = posix.dirname(dockerfile);
+  if (
+    !existsSync(join(root, workspace, "package.json")) ||
+    !existsSync(join(root, "package-lock.json"))
+  ) {
+    throw new TiersError(
+      `no SBOM tool fits ${service}: ${workspace}/package.json or package-lock.json is missing`,
+      {
+        where: dockerfile,
+        hint: "tiers makes SBOMs with `npm sbom` from the workspace's lock file; build the image from an npm workspace with a committed package-lock.json",
+      },
+    );
+  }
+  return workspace;
+}
+
+/** The CycloneDX JSON npm prints for one workspace, checked to be a CycloneDX BOM. */
+export async function generateSbom(
+  root: string,
+  workspace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const result = await runHost(npm.sbom(workspace), { root, env, reject: false });
+  return npm.sbomOutput(workspace, result);
+}
+
+/** sha256 of a file in the repository at HEAD's working tree (clean at publish). */
+export async function fileSha256(root: string, path: string): Promise<string> {
+  return createHash("sha256")
+    .update(await readFile(join(root, path)))
+    .digest("hex");
+}
+
+/** The engine's builder id; in GitHub Actions the run's URL names the invocation. */
+export function invocationId(env: NodeJS.ProcessEnv): string {
+  if (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID) {
+    return `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+  }
+  return `urn:uuid:${randomUUID()}`;
+}
+
+/** A predicate file to attest, with cosign's `--type` for it. */
+export interface Attestation {
+  ref: string;
+  /** Repository-relative path of the predicate (for messages), and its content. */
+  path: string;
+  content: string;
+  type: "cyclonedx" | "slsaprovenance1" | "vuln";
+}
+
+/** How attestations are signed here, or why they are not. */
+export type Attester =
+  | { attest: true; run: (attestations: readonly Attestation[]) => Promise<void> }
+  | { attest: false; why: string };
+
+/**
+ * The attester of this machine: with TIERS_COSIGN_KEY set, cosign signs every attestation with
+ * that key (the Rekor upload follows TIERS_COSIGN_TLOG, as promotion's signatures do).
+ */
+export async function hostAttester(root: string, env: NodeJS.ProcessEnv): Promise<Attester> {
+  if (!env.TIERS_COSIGN_KEY) {
+    return { attest: false, why: "TIERS_COSIGN_KEY is not set, so nothing was attested" };
+  }
+  const installed = await runHost(cosign.version(), { root, env, reject: false })
+    .then((r) => r.exitCode === 0)
+    .catch(() => false);
+  if (!installed) {
+    throw new TiersError(
+      "TIERS_COSIGN_KEY asks for attestations, but cosign is not installed here",
+      {
+        hint: "install cosign (scripts/provision.sh), or unset TIERS_COSIGN_KEY to record the evidence without attesting it",
+      },
+    );
+  }
+  const tlog = env.TIERS_COSIGN_TLOG !== "false";
+  return {
+    attest: true,
+    run: async (attestations) => {
+      const dir = await mkdtemp(join(tmpdir(), "tiers-attest-"));
+      try {
+        for (const [index, a] of attestations.entries()) {
+          const file = join(dir, `${index}.json`);
+          await writeFile(file, a.content);
+          const secrets = new SecretStore(env);
+          const signer = signingIdentity(
+            { required: true, mode: "key", key: env.TIERS_COSIGN_KEY },
+            env,
+            secrets,
+          );
+          const invocation = cosign.attest({
+            ref: a.ref,
+            signer,
+            predicate: file,
+            type: a.type,
+            tlogUpload: tlog,
+          });
+          const result = await runHost(invocation, { root, env, secrets, reject: false });
+          if (result.exitCode !== 0) throw cosign.cosignError(invocation, result);
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** One image's evidence as publish records it. */
+export interface ImageEvidence {
+  service: string;
+  ref: string;
+  digest: string;
+  sbom: { path: string; content: string };
+  provenance: { path: string; content: string; predicate: Provenance };
+}
+
+/** Commits the evidence files in one commit, then attests each (or says why not). */
+export async function recordEvidence(options: {
+  root: string;
+  env: NodeJS.ProcessEnv;
+  reporter: Reporter;
+  commit: string;
+  evidence: readonly ImageEvidence[];
+  attester: Attester;
+}): Promise<string> {
+  const { root, env, reporter, evidence } = options;
+  const repo = new PromotionRepo(root, env);
+  const services = evidence.map((e) => e.service).join(", ");
+  const made = await locked(repo, "record supply-chain evidence", async () =>
+    repo.commit({
+      expectedHead: await repo.head(),
+      writes: evidence.flatMap((e) => [
+        { path: e.sbom.path, content: e.sbom.content },
+        { path: e.provenance.path, content: e.provenance.content },
+      ]),
+      message: `evidence ${options.commit.slice(0, 12)}: SBOM and SLSA provenance of ${services}`,
+    }),
+  );
+  reporter.info(
+    undefined,
+    `recorded SBOM and provenance of ${services} in releases/ (${made.slice(0, 12)})`,
+  );
+  if (!options.attester.attest) {
+    reporter.info(undefined, `not attested: ${options.attester.why}`);
+    return made;
+  }
+  await options.attester.run(
+    evidence.flatMap((e) => [
+      { ref: e.ref, path: e.sbom.path, content: e.sbom.content, type: "cyclonedx" as const },
+      {
+        ref: e.ref,
+        path: e.provenance.path,
+        content: e.provenance.content,
+        type: "slsaprovenance1" as const,
+      },
+    ]),
+  );
+  reporter.info(
+    undefined,
+    `attested SBOM (cyclonedx) and provenance (slsaprovenance1) to ${evidence.length} digest(s)`,
+  );
+  return made;
+}
+
+/**
+ * cosign's vulnerability predicate for a report (sigstore/cosign
+ * pkg/cosign/attestation/attestation.go, CosignVulnPredicate: invocation{parameters, uri,
+ * event_id, builder.id}, scanner{uri, version, db{uri, version}, result}, metadata{
+ * scanStartedOn, scanFinishedOn}); `result` is the scanner's own report.
+ */
+export function vulnPredicate(summary: ScanSummary, report: unknown, recordedAt: string): object {
+  const at =
+    summary.scannedAt && !Number.isNaN(Date.parse(summary.scannedAt))
+      ? new Date(summary.scannedAt).toISOString()
+      : recordedAt;
+  return {
+    invocation: { parameters: null, uri: "", event_id: "", "builder.id": "" },
+    scanner: {
+      uri: `pkg:generic/${summary.scanner.name}@${summary.scanner.version}`,
+      version: summary.scanner.version,
+      db: { uri: "", version: "" },
+      result: report,
+    },
+    // grype reports one timestamp, not a start and an end: both are that moment.
+    metadata: { scanStartedOn: at, scanFinishedOn: at },
+  };
+}
+
+export interface RecordScanRequest {
+  root: string;
+  digest: string;
+  /** The scanner's report file, as it wrote it. */
+  report: string;
+  format: string;
+  /**
+   * `<repository>` of the digest, to attest it (`repo@digest`); default: the artefact record in
+   * .tiers/artefacts/ that names the digest. Without either nothing is attested.
+   */
+  repository?: string;
+  env?: NodeJS.ProcessEnv;
+  reporter: Reporter;
+  now?: () => Date;
+}
+
+/**
+ * `tiers record-scan`: checks the report reads in its format (and is about this digest when
+ * the scanner says which), commits it and its record under releases/scans/, and attests it
+ * (`cosign attest --type vuln`) when a key is configured and the repository is known.
+ */
+export async function recordScan(
+  request: RecordScanRequest,
+): Promise<{ record: ScanRecord; summary: ScanSummary; commit: string }> {
+  const env = request.env ?? process.env;
+  if (!isDigest(request.digest)) {
+    throw new UsageError(`--digest must be sha256:<64 hex>, got "${request.digest}"`);
+  }
+  if (!(scanFormats as readonly string[]).includes(request.format)) {
+    throw new UsageError(`unknown report format "${request.format}"`, {
+      hint: `formats tiers reads: ${scanFormats.join(", ")}`,
+    });
+  }
+  const format = request.format as ScanFormat;
+  const text = await readFile(request.report, "utf8").catch((error: Error) => {
+    throw new TiersError(`cannot read the scan report: ${error.message}`, {
+      where: request.report,
+    });
+  });
+  const summary = readScanReport(format, text, request.report);
+  if (summary.scannedDigest && summary.scannedDigest !== request.digest) {
+    throw new TiersError(
+      `${request.report} is a scan of ${summary.scannedDigest}, not of ${request.digest}; nothing was recorded`,
+      { where: request.report },
+    );
+  }
+  // The repository to attest to: given, else the published artefact that names this digest.
+  const repository =
+    request.repository ??
+    (await artefactFiles(request.root).all())
+      .flatMap((record) => Object.values(record.images))
+      .find((image) => image.digest === request.digest)?.repository;
+  const attester = repository ? await hostAttester(request.root, env) : undefined;
+  const repo = new PromotionRepo(request.root, env);
+  const reportPath = scanReportPath(request.digest, format);
+  const record: ScanRecord = {
+    kind: "scan",
+    digest: request.digest,
+    format,
+    report: reportPath,
+    scanner: summary.scanner,
+    recorded_by: await whoAmI(repo, env),
+    recorded_at: (request.now ?? (() => new Date()))().toISOString(),
+  };
+  const commit = await locked(repo, `record scan ${request.digest}`, async () =>
+    repo.commit({
+      expectedHead: await repo.head(),
+      writes: [
+        { path: reportPath, content: text },
+        {
+          path: scanRecordPath(request.digest),
+          content: renderRecord(record, `vulnerability scan of ${request.digest}`),
+        },
+      ],
+      message: `scan ${request.digest}: ${summary.scanner.name} ${summary.scanner.version}, ${severityCounts(summary.findings)}`,
+    }),
+  );
+  request.reporter.info(
+    undefined,
+    `recorded ${format} report of ${request.digest.slice(0, 19)}: ${severityCounts(summary.findings)} (${reportPath})`,
+  );
+  if (attester?.attest && repository) {
+    const predicate = vulnPredicate(summary, JSON.parse(text), record.recorded_at);
+    await attester.run([
+      {
+        ref: pinnedRef(repository, request.digest),
+        path: reportPath,
+        content: JSON.stringify(predicate),
+        type: "vuln",
+      },
+    ]);
+    request.reporter.info(
+      undefined,
+      `attested the report to ${pinnedRef(repository, request.digest)} (vuln)`,
+    );
+  } else {
+    request.reporter.info(
+      undefined,
+      `not attested: ${attester && !attester.attest ? attester.why : "no --repository given, and no artefact record in .tiers/artefacts/ names this digest"}`,
+    );
+  }
+  return { record, summary, commit };
+}
