@@ -1,0 +1,324 @@
+/**
+ * The verification period after a deploy (issue 16, `deploy.verify`) on real git repositories
+ * and the real `kubectl kustomize`, with the cluster a fake that answers kubectl's calls as
+ * kubectl would and a clock the test sets: no cluster can run here, so these stop at kubectl's
+ * argument vectors (the test names say so), and no test waits for real time. Pin facts before
+ * each deploy (passage, rejection, signature) are a stand-in here; they run on the real registry
+ * and cosign in deploy-verify and the other promotion scenarios.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
+import { memorySink, Reporter } from "../../../pipelines/src/core/log.ts";
+import { parseManifests } from "../../../pipelines/src/core/manifests/index.ts";
+import { readPins, setPins } from "../../../pipelines/src/core/promotion/overlay.ts";
+import { DeployError, deployTier } from "../../../pipelines/src/engines/host/deploy.ts";
+import {
+  type DeployVerifier,
+  overlayPins,
+  readOverlay,
+} from "../../../pipelines/src/engines/host/deploy-verify.ts";
+import { runHost } from "../../../pipelines/src/engines/host/run.ts";
+import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
+import { cleanEnv, configure, git, makeRepo, overlayDigests, type Repo } from "./support.ts";
+
+const repos: Repo[] = [];
+afterAll(async () => {
+  for (const r of repos) await r.remove();
+});
+
+const minute = 60_000;
+const release = (n: string) => ({
+  api: `sha256:${n.repeat(64)}`,
+  worker: `sha256:${String.fromCharCode(n.charCodeAt(0) + 1).repeat(64)}`,
+});
+const A = release("a");
+const B = release("c");
+const C = release("e");
+
+/** A clock the test owns: `sleep` advances it instead of waiting. */
+class Clock {
+  constructor(public ms = Date.parse("2026-03-02T10:00:00.000Z")) {}
+  now = () => new Date(this.ms);
+  sleep = async (ms: number) => {
+    this.ms += ms;
+  };
+}
+
+/** The kubectl calls a rolling deploy makes, answered as kubectl would; health by the clock. */
+class FakeCluster {
+  readonly calls: string[] = [];
+  /** When (clock ms) the health endpoints start failing; undefined: never. */
+  failFrom: number | undefined;
+  /** Only while the applied manifests name this digest (undefined: whatever runs). */
+  failWith: string | undefined;
+  /** The manifests of the last real apply: what runs. */
+  running = "";
+  smokes = 0;
+  constructor(
+    private readonly root: string,
+    private readonly clock: Clock,
+  ) {}
+  run = async (invocation: Invocation): Promise<ToolResult> => {
+    if (invocation.args[0] === "kustomize")
+      return runHost(invocation, { root: this.root, reject: false });
+    const args = invocation.args.slice(2).filter((a) => !a.startsWith("--"));
+    const ok = (stdout: string): ToolResult => ({ stdout, stderr: "", exitCode: 0 });
+    this.calls.push(args.slice(0, 3).join(" "));
+    if (args[0] === "apply") {
+      if (!invocation.args.includes("--dry-run=server")) this.running = invocation.stdin ?? "";
+      const objects = parseManifests(invocation.stdin ?? "", "stdin");
+      return ok(
+        objects
+          .map((o) => `${o.kind.toLowerCase()}/${o.metadata.name} serverside-applied`)
+          .join("\n"),
+      );
+    }
+    if (args[0] === "rollout") return ok(`${args[2]} ok`);
+    if (args[0] === "delete" || args[0] === "logs") return ok("");
+    if (args[0] === "get" && args[1] === "job") {
+      return ok(
+        JSON.stringify({
+          kind: "Job",
+          status: { conditions: [{ type: "Complete", status: "True" }] },
+        }),
+      );
+    }
+    if (args[0] === "get" && args[1] === "service") {
+      return {
+        stdout: "",
+        stderr: `Error from server (NotFound): services "${args[2]}" not found`,
+        exitCode: 1,
+      };
+    }
+    if (args[0] === "get" && invocation.args.includes("--raw")) {
+      this.smokes++;
+      const failing = this.failWith === undefined || this.running.includes(this.failWith);
+      if (this.failFrom !== undefined && this.clock.ms >= this.failFrom && failing) {
+        return {
+          stdout: "",
+          stderr:
+            "Error from server (ServiceUnavailable): the server is currently unable to handle the request",
+          exitCode: 1,
+        };
+      }
+      return ok("ok");
+    }
+    return { stdout: "", stderr: `fake cluster: unexpected call ${args.join(" ")}`, exitCode: 1 };
+  };
+  count(prefix: string): number {
+    return this.calls.filter((c) => c.startsWith(prefix)).length;
+  }
+}
+
+/** Passage recorded, not rejected, signed: a stand-in for the facts (see the file comment). */
+const pinsHold =
+  (root: string): DeployVerifier =>
+  async (tier, m) =>
+    overlayPins(m, tier, await readOverlay(root, tier)).map((pin) => ({
+      ...pin,
+      passage: { ok: true, why: "recorded (stand-in)" },
+      rejection: { state: "absent", file: "releases/rejections/" },
+      signature: { ok: true, why: "verifies (stand-in)" },
+    }));
+
+const overlay = (root: string) => join(root, "k8s", "overlays", "staging", "kustomization.yaml");
+
+/** Pins a release in staging's overlay and commits it, as a promotion would. */
+async function pin(root: string, pins: { api: string; worker: string }): Promise<void> {
+  const text = await readFile(overlay(root), "utf8");
+  const current = readPins(text, "overlay");
+  const edits = current.map((p) => ({
+    index: p.index,
+    digest: p.name.endsWith("worker") || p.newName?.endsWith("worker") ? pins.worker : pins.api,
+  }));
+  await writeFile(overlay(root), setPins(text, edits, "overlay"));
+  git(root, "commit", "-qam", `promote staging: ${pins.api.slice(7, 15)}`);
+}
+
+async function stagingRepo(verify: object | undefined = { for: "10m", every: "30s" }) {
+  const r = await makeRepo(async (root) => {
+    if (verify) await configure(root, "staging.yaml", ["deploy", "verify"], verify);
+  });
+  repos.push(r);
+  return r.root;
+}
+
+async function deploy(root: string, clock: Clock, cluster: FakeCluster) {
+  const sink = memorySink();
+  const run = deployTier({
+    root,
+    tier: "staging",
+    model: await loadModel(root),
+    run: cluster.run,
+    verify: pinsHold(root),
+    reporter: new Reporter({ sink }),
+    sleep: clock.sleep,
+    now: clock.now,
+    period: { env: cleanEnv() },
+  });
+  return { run, sink };
+}
+
+async function failure(promise: Promise<unknown>): Promise<DeployError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DeployError);
+  return error as DeployError;
+}
+
+function files(root: string, dir: string): string[] {
+  return git(root, "ls-tree", "-r", "--name-only", "HEAD", dir).split("\n").filter(Boolean);
+}
+
+async function recordAt(root: string, file: string) {
+  return parse(git(root, "show", `HEAD:${file}`));
+}
+
+describe("verification period (injected clock, real git and kustomize; fake cluster, no cluster here)", () => {
+  it("checks every 30s for 10m, then records the pins as verified in git", async () => {
+    const root = await stagingRepo();
+    await pin(root, A);
+    const deployed = git(root, "rev-parse", "HEAD");
+    const clock = new Clock();
+    const cluster = new FakeCluster(root, clock);
+    const { run, sink } = await deploy(root, clock, cluster);
+    const result = await run;
+
+    expect(result.outcome).toBe("deployed");
+    expect(clock.ms - Date.parse("2026-03-02T10:00:00.000Z")).toBe(10 * minute);
+    const [file] = files(root, "releases/verifications/staging");
+    expect(file).toBe(
+      `releases/verifications/staging/20260302T101000Z-${deployed.slice(0, 12)}.yaml`,
+    );
+    expect(result.verification).toEqual({ outcome: "verified", record: file, checksRun: 20 });
+    const record = await recordAt(root, file!);
+    expect(record).toMatchObject({
+      kind: "verification",
+      tier: "staging",
+      commit: deployed,
+      pins: [
+        { service: "api", digest: A.api },
+        { service: "worker", digest: A.worker },
+      ],
+      period: { for: "10m", every: "30s" },
+      started_at: "2026-03-02T10:00:00.000Z",
+      ended_at: "2026-03-02T10:10:00.000Z",
+      checks_run: 20,
+      recorded_by: "promotion-test",
+    });
+    // The deploy's own smoke run plus 20 period runs, each checking every health path once.
+    const perRun = record.checks.length;
+    expect(cluster.smokes).toBe(21 * perRun);
+    expect(git(root, "log", "-1", "--format=%s")).toMatch(/^verify staging: api sha256:aaaa/);
+    expect(sink.lines.join("\n")).toMatch(/✓ verified: api sha256:aaaa/);
+  });
+
+  it("a check failing in minute 3 of 10 restores the last verified pins, not the previous ones, and deploys them", async () => {
+    const root = await stagingRepo();
+    const clock = new Clock();
+    const cluster = new FakeCluster(root, clock);
+    await pin(root, A);
+    await (await deploy(root, clock, cluster)).run; // A verified
+    await pin(root, B); // B deployed without a period: previous, never verified
+    await (
+      await deployTier({
+        root,
+        tier: "staging",
+        model: await loadModel(root),
+        run: cluster.run,
+        verify: pinsHold(root),
+        reporter: new Reporter({ sink: memorySink() }),
+        sleep: clock.sleep,
+        now: clock.now,
+        period: { skip: true },
+      })
+    ).outcome;
+    await pin(root, C);
+    const start = clock.ms;
+    cluster.failFrom = start + 2 * minute; // minute 3 of the period: 2:00 to 2:59
+    cluster.failWith = C.api; // the restored release is healthy
+    const applies = cluster.count("apply");
+    const { run, sink } = await deploy(root, clock, cluster);
+    const error = await failure(run);
+
+    expect(error.message).toMatch(
+      /^verification period failed in minute 3 of 10m every 30s: api (liveness|readiness) GET \/\S+ via tiers-staging-api: unavailable; rolled back to the last verified release \(api sha256:aaaa/,
+    );
+    expect(error.result.outcome).toBe("rolled-back");
+    expect(error.result.verification).toMatchObject({ outcome: "failed", minute: 3 });
+    // The overlay holds A again (B was merely the previous pins), committed as a rollback.
+    expect(await overlayDigests(root, "staging")).toEqual([A.api, A.worker]);
+    expect(git(root, "log", "-1", "--format=%s")).toMatch(/^rollback staging: /);
+    const [history] = files(root, "releases/history/staging");
+    const rollback = await recordAt(root, history!);
+    expect(rollback).toMatchObject({
+      kind: "rollback",
+      tier: "staging",
+      pins: [
+        { service: "api", from: C.api, to: A.api },
+        { service: "worker", from: C.worker, to: A.worker },
+      ],
+      failed_check: { minute: 3, period: "10m every 30s" },
+    });
+    expect(rollback.failed_check.check).toMatch(/^api .* via tiers-staging-api: unavailable$/);
+    expect(rollback.reason).toMatch(/^automatic: verification period failed in minute 3/);
+    expect(rollback.restored_from).toBe(
+      (await recordAt(root, files(root, "releases/verifications/staging")[0]!)).commit,
+    );
+    // Deployed again (migration Job, server dry run, apply), with no period of its own, and nothing undone.
+    expect(cluster.running).toContain(A.api);
+    const perDeploy = applies / 2; // A's and B's deploys before this one
+    expect(cluster.count("apply")).toBe(applies + 2 * perDeploy);
+    expect(cluster.count("rollout undo")).toBe(0);
+    expect(files(root, "releases/verifications/staging")).toHaveLength(1);
+    expect([...sink.lines, ...sink.errors].join("\n")).toMatch(
+      /restored the last verified release/,
+    );
+  });
+
+  it("with no verified release on record it says so and falls back to the tier's automatic rollback", async () => {
+    const root = await stagingRepo();
+    await pin(root, A);
+    const head = git(root, "rev-parse", "HEAD");
+    const clock = new Clock();
+    const cluster = new FakeCluster(root, clock);
+    cluster.failFrom = clock.ms + 30_000;
+    const error = await failure((await deploy(root, clock, cluster)).run);
+    expect(error.message).toMatch(
+      /minute 1 of 10m every 30s: .*; no verified release of staging on record \(releases\/verifications\/staging is empty\); rolled back in the cluster by the tier's automatic rollback/,
+    );
+    expect(error.result.outcome).toBe("rolled-back");
+    expect(cluster.count("rollout undo")).toBe(2);
+    expect(git(root, "rev-parse", "HEAD")).toBe(head);
+  });
+
+  it("a malformed verification record is refused, naming the file; git is left alone", async () => {
+    const root = await stagingRepo();
+    await pin(root, A);
+    const clock = new Clock();
+    const cluster = new FakeCluster(root, clock);
+    await (await deploy(root, clock, cluster)).run;
+    const [file] = files(root, "releases/verifications/staging");
+    const text = await readFile(join(root, file!), "utf8");
+    await writeFile(join(root, file!), text.replace(/checks_run: \d+/, "checks_run: many"));
+    git(root, "commit", "-qam", "hand edit");
+    await pin(root, B);
+    const head = git(root, "rev-parse", "HEAD");
+    cluster.failFrom = clock.ms + 5 * minute;
+    const error = await failure((await deploy(root, clock, cluster)).run);
+    expect(error.message).toContain(`minute 6 of 10m every 30s: api`);
+    expect(error.message).toMatch(
+      new RegExp(
+        `refusing to restore from the verification records: ${file!.replace(/[.]/g, "\\.")}.*checks_run`,
+      ),
+    );
+    expect((error.cause as DeployError).where).toBe(file);
+    expect(git(root, "rev-parse", "HEAD")).toBe(head);
+    expect(await overlayDigests(root, "staging")).toEqual([B.api, B.worker]);
+  });
+});
