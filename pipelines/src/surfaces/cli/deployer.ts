@@ -1,8 +1,8 @@
 /** The deploy step the CLI plugs into promote and rollback: real with a kubeconfig, offline without. */
 import { firstLine } from "../../core/errors.ts";
-import { deployTier } from "../../engines/host/deploy.ts";
+import { DeployError, deployTier } from "../../engines/host/deploy.ts";
 import { findKubeconfig } from "../../engines/host/kubeconfig.ts";
-import type { Deployer } from "../../engines/host/promotion/deploy-step.ts";
+import { type Deployer, RestoredByVerification } from "../../engines/host/promotion/deploy-step.ts";
 import { SecretStore } from "../../engines/host/secrets.ts";
 import { defaultKubeconfigSecret } from "../../tools/kubectl.ts";
 import type { CliContext } from "./context.ts";
@@ -47,12 +47,22 @@ export function cliDeployer(cli: CliContext, kubeconfigFlag?: string): Deployer 
       };
     }
     const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
+    // Promote and rollback deploy under the promotion lock, so the verification period
+    // (deploy.verify) writes its record without taking it again.
     const result = await deployTier({
       root: cli.root,
       tier,
       model,
       reporter: cli.reporter,
       secrets,
+      period: { lockHeld: true },
+    }).catch((error: unknown) => {
+      const restoredBy = error instanceof DeployError && error.result.verification;
+      if (restoredBy && restoredBy.outcome === "failed" && restoredBy.restoredBy) {
+        // The period already restored the last verified pins in git and deployed them.
+        throw new RestoredByVerification(error as DeployError, restoredBy.restoredBy);
+      }
+      throw error;
     });
     return {
       outcome: result.outcome === "deployed" ? "deployed" : "failed",
