@@ -340,3 +340,20 @@ export async function overlayDigests(root: string, tier: string): Promise<string
   ).catch(() => "");
   return [...text.matchAll(/digest: (sha256:[0-9a-f]{64})/g)].map((m) => m[1]!);
 }
+
+/** A deny window from today's 00:00 UTC for two days: it covers the real clock the test runs on. */
+export function freezeFromToday() {
+  const today = new Date().toISOString().slice(0, 10);
+  const opens = new Date(Date.parse(`${today}T00:00:00Z`) + 2 * 86_400_000);
+  return {
+    entry: {
+      kind: "deny",
+      rrule: "FREQ=DAILY;COUNT=1",
+      start: `${today}T00:00`,
+      duration: "2d",
+      time_zone: "UTC",
+      reason: "test freeze",
+    },
+    opens: opens.toISOString().replace(".000Z", "Z"),
+  };
+}

@@ -10,7 +10,7 @@ import { UsageError } from "../../../core/errors.ts";
 import { formatFinding, ManifestError } from "../../../core/manifests/index.ts";
 import { DeployError, deployTier } from "../../../engines/host/deploy.ts";
 import { deployKubeconfig } from "../../../engines/host/kubeconfig.ts";
-import { requireOpenWindow } from "../../../engines/host/promotion/time-facts.ts";
+import { requireDeployWindow } from "../../../engines/host/promotion/deploy-window.ts";
 import { SecretStore } from "../../../engines/host/secrets.ts";
 import { defaultKubeconfigSecret } from "../../../tools/kubectl.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
@@ -69,7 +69,16 @@ export async function runDeploy(context: CliContext, options: DeployCommandOptio
   const tier = tierOf(model, options.env);
   // A deploy applies pins to a cluster: outside the tier's windows it waits (a dry run
   // touches nothing, so it is always allowed).
-  if (!options.dryRun) requireOpenWindow(options.env, tier, new Date(), "deploy");
+  // A recorded window override for every pinned digest lets an emergency fix through.
+  if (!options.dryRun) {
+    const through = await requireDeployWindow({
+      root: context.root,
+      tier: options.env,
+      model,
+      now: new Date(),
+    });
+    if (through) context.reporter.warn(options.env, through, tier.marker);
+  }
   const kubeconfig = deployKubeconfig(process.env, options.kubeconfig);
   const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
   try {
