@@ -20,8 +20,10 @@ import {
   overlayPins,
   readOverlay,
 } from "../../../pipelines/src/engines/host/deploy-verify.ts";
+import { tierStatus } from "../../../pipelines/src/engines/host/promotion/status.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
+import { runTiers } from "../../support/repo.ts";
 import { cleanEnv, configure, git, makeRepo, overlayDigests, type Repo } from "./support.ts";
 
 const repos: Repo[] = [];
@@ -279,6 +281,28 @@ describe("verification period (injected clock, real git and kustomize; fake clus
     expect([...sink.lines, ...sink.errors].join("\n")).toMatch(
       /restored the last verified release/,
     );
+
+    // status shows the pins and the last verified release, and what the last period did.
+    const status = await tierStatus({
+      root,
+      tier: "staging",
+      env: cleanEnv(),
+      now: clock.now,
+      sources: {
+        registry: { inspect: async () => ({ ok: false, why: "no registry (stand-in)" }) },
+      },
+    });
+    expect(status.pins.map((p) => p.digest)).toEqual([A.api, A.worker]);
+    expect(status.verification).toMatchObject({
+      ok: true,
+      pins: [
+        { service: "api", digest: A.api },
+        { service: "worker", digest: A.worker },
+      ],
+    });
+    expect(status.verification!.why).toMatch(
+      /^verification period failed in minute 3 of 10m every 30s: api .*; rolled back \(releases\/history\/staging\/.*\); last verified api sha256:aaaaaaaaaaaa, worker sha256:bbbbbbbbbbbb at /,
+    );
   });
 
   it("with no verified release on record it says so and falls back to the tier's automatic rollback", async () => {
@@ -320,5 +344,9 @@ describe("verification period (injected clock, real git and kustomize; fake clus
     expect((error.cause as DeployError).where).toBe(file);
     expect(git(root, "rev-parse", "HEAD")).toBe(head);
     expect(await overlayDigests(root, "staging")).toEqual([B.api, B.worker]);
+    const status = await runTiers(root, ["env", "staging", "status"], { env: cleanEnv() });
+    expect(`${status.stdout}\n${status.stderr}`).toContain(
+      `verified: ✗ the last verified release cannot be told: ${file}`,
+    );
   });
 });

@@ -89,7 +89,8 @@ export interface VerificationVerdict {
  * since the verdict informs the promotion rather than blocking it.
  */
 export function verificationVerdict(input: {
-  verify: VerifySettings;
+  /** The tier's period; undefined for a tier without one (only the last verified is told). */
+  verify: VerifySettings | undefined;
   last: LastVerified;
   /** The tier's history records, any order. */
   history: ReadonlyArray<{ file: string; record: HistoryRecord }>;
@@ -111,7 +112,7 @@ export function verificationVerdict(input: {
   )[0];
   const verifiedAt = last.state === "present" ? Date.parse(last.record.ended_at) : -Infinity;
   const base = last.state === "present" ? { last: { file: last.file, record: last.record } } : {};
-  if (newest && Date.parse(newest.record.at) > verifiedAt) {
+  if (verify && newest && Date.parse(newest.record.at) > verifiedAt) {
     const failed = newest.record.failed_check;
     if (failed) {
       return {

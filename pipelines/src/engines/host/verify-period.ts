@@ -32,6 +32,8 @@ import {
   lastVerified,
   periodMinute,
   periodSchedule,
+  type VerificationVerdict,
+  verificationVerdict,
   verifiedPins,
 } from "../../core/promotion/verification.ts";
 import { overlayPins, readOverlay } from "./deploy-verify.ts";
@@ -39,6 +41,7 @@ import { PromotionRepo, whoAmI } from "./history.ts";
 import { locked, requireCleanOverlay } from "./promotion/lock.ts";
 import { writeRollback } from "./promotion/rollback.ts";
 import { type RecordReader, readRecord } from "./promotion/sources.ts";
+import { tierHistory } from "./promotion/time-facts.ts";
 
 /** How a deploy treats the tier's verification period. */
 export interface PeriodOptions {
@@ -118,6 +121,30 @@ export async function readLastVerified(records: RecordReader, tier: string): Pro
     return { state: "invalid", file: verificationDir(tier), why: firstLine(error) };
   }
   return lastVerified(reads);
+}
+
+/**
+ * What `plan` and `status` say about a tier's verification: for a tier with deploy.verify, the
+ * verdict (last verified, period running or failed); for one without, the last verified release
+ * when a record exists (else undefined). Unreadable records fail the verdict, naming the file.
+ */
+export async function tierVerification(
+  records: RecordReader,
+  name: string,
+  tier: Tier,
+  now: Date,
+): Promise<VerificationVerdict | undefined> {
+  const last = await readLastVerified(records, name);
+  const verify = tier.deploy.verify;
+  if (!verify) {
+    if (last.state === "absent") return undefined;
+    return verificationVerdict({ verify: undefined, last, history: [], now });
+  }
+  const history = await tierHistory(records, name);
+  if (!history.ok) {
+    return { ok: false, why: `the history of ${name} cannot be read: ${history.why}` };
+  }
+  return verificationVerdict({ verify, last, history: history.value, now });
 }
 
 /**

@@ -29,6 +29,7 @@ import { presentOrThrow } from "../../../core/promotion/record-read.ts";
 import { type GateResult, passagePath, passageSchema } from "../../../core/promotion/records.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
 import { evidenceVerifier } from "../signing.ts";
+import { tierVerification } from "../verify-period.ts";
 import { resolveCandidates } from "./candidates.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import type { PromotionRequest } from "./request.ts";
@@ -102,6 +103,12 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
       )
     : {};
   gates.push(...tierGates({ approvals, ...windows }, required));
+  // The target tier's verification verdict (deploy.verify), beside the gates: informs the
+  // promotion, and fails it only when a verification record cannot be read.
+  if (tier.deploy.verify) {
+    const verdict = await tierVerification(sources.records, request.tier, tier, now);
+    if (verdict) gates.push({ gate: "verification", ok: verdict.ok, why: verdict.why });
+  }
 
   const digested = candidates.filter((c): c is Candidate & { digest: string } => Boolean(c.digest));
   const pinning = hasOverlay(model, request.tier)
