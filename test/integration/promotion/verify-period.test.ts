@@ -8,9 +8,10 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
+import type { ArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
+import { type EnvironmentModel, loadModel } from "../../../pipelines/src/core/environment/index.ts";
 import { memorySink, Reporter } from "../../../pipelines/src/core/log.ts";
 import { parseManifests } from "../../../pipelines/src/core/manifests/index.ts";
 import { readPins, setPins } from "../../../pipelines/src/core/promotion/overlay.ts";
@@ -20,11 +21,27 @@ import {
   overlayPins,
   readOverlay,
 } from "../../../pipelines/src/engines/host/deploy-verify.ts";
+import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
+import { recordTestReport } from "../../../pipelines/src/engines/host/promotion/records.ts";
 import { tierStatus } from "../../../pipelines/src/engines/host/promotion/status.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
+import { restoredByPeriod } from "../../../pipelines/src/engines/host/verify-period.ts";
 import type { Invocation, ToolResult } from "../../../pipelines/src/tools/invocation.ts";
+import { requirePrerequisites } from "../../support/docker.ts";
 import { runTiers } from "../../support/repo.ts";
-import { cleanEnv, configure, git, makeRepo, overlayDigests, type Repo } from "./support.ts";
+import {
+  cleanEnv,
+  configure,
+  ensureBusybox,
+  git,
+  makeRepo,
+  overlayDigests,
+  publishArtefact,
+  type Repo,
+  removePushedImages,
+  removeTestImages,
+  writeArtefacts,
+} from "./support.ts";
 
 const repos: Repo[] = [];
 afterAll(async () => {
@@ -348,5 +365,74 @@ describe("verification period (injected clock, real git and kustomize; fake clus
     expect(`${status.stdout}\n${status.stderr}`).toContain(
       `verified: ✗ the last verified release cannot be told: ${file}`,
     );
+  });
+});
+
+describe("promote with a verification period (real git and registry, injected clock; fake cluster, no cluster here)", () => {
+  let first: ArtefactRecord;
+  let second: ArtefactRecord;
+  beforeAll(async () => {
+    await requirePrerequisites();
+    await ensureBusybox();
+    first = publishArtefact();
+    second = publishArtefact();
+  });
+  afterAll(async () => {
+    removeTestImages();
+    await removePushedImages();
+  });
+
+  it("records the period under the promotion's lock; a failing check restores the last verified release once, and promote stops there", async () => {
+    const root = await stagingRepo();
+    await writeArtefacts(root, first, second);
+    const env = cleanEnv();
+    for (const record of [first, second]) {
+      await recordTestReport({ root, commit: record.commit, passed: true, summary: "ok", env });
+      await promote({
+        root,
+        tier: "test",
+        commit: record.commit,
+        evidence: "local",
+        deploy: "skip",
+        env,
+      });
+    }
+    const clock = new Clock();
+    const cluster = new FakeCluster(root, clock);
+    // The deploy step as the CLI's deployer runs it: under the lock promote holds.
+    const deployer = async (tier: string, model: EnvironmentModel) => {
+      const result = await deployTier({
+        root,
+        tier,
+        model,
+        run: cluster.run,
+        verify: pinsHold(root),
+        reporter: new Reporter({ sink: memorySink() }),
+        sleep: clock.sleep,
+        now: clock.now,
+        period: { lockHeld: true, env },
+      }).catch(restoredByPeriod);
+      return { outcome: "deployed" as const, detail: result.outcome };
+    };
+    await promote({ root, tier: "staging", commit: first.commit, env, deployer, now: clock.now });
+    expect(files(root, "releases/verifications/staging")).toHaveLength(1);
+
+    cluster.failFrom = clock.ms + 2 * minute + 30_000;
+    cluster.failWith = second.images.api!.digest;
+    await expect(
+      promote({ root, tier: "staging", commit: second.commit, env, deployer, now: clock.now }),
+    ).rejects.toThrow(
+      /^deployed staging, then verification period failed in minute 3 of 10m every 30s: api .*; rolled back to the last verified release/,
+    );
+    expect(await overlayDigests(root, "staging")).toEqual([
+      first.images.api!.digest,
+      first.images.worker!.digest,
+    ]);
+    // One promotion and one rollback commit on top of the first release's verification.
+    expect(git(root, "log", "-3", "--format=%s").split("\n")).toEqual([
+      expect.stringMatching(/^rollback staging: /),
+      expect.stringMatching(/^promote staging: /),
+      expect.stringMatching(/^verify staging: /),
+    ]);
   });
 });

@@ -38,6 +38,7 @@ import {
 } from "../../core/promotion/verification.ts";
 import { overlayPins, readOverlay } from "./deploy-verify.ts";
 import { PromotionRepo, whoAmI } from "./history.ts";
+import { RestoredByVerification } from "./promotion/deploy-step.ts";
 import { locked, requireCleanOverlay } from "./promotion/lock.ts";
 import { writeRollback } from "./promotion/rollback.ts";
 import { type RecordReader, readRecord } from "./promotion/sources.ts";
@@ -108,6 +109,23 @@ export class VerificationFailed extends TiersError {
     super(message, { where, hint });
     this.period = period;
   }
+}
+
+/**
+ * For a deployer inside promote or rollback: a deploy whose period already restored the last
+ * verified pins becomes RestoredByVerification, so the caller does not roll back a second time.
+ */
+export function restoredByPeriod(error: unknown): never {
+  const period = error instanceof TiersError ? periodOf(error) : undefined;
+  if (period?.outcome === "failed" && period.restoredBy) {
+    throw new RestoredByVerification(error as TiersError, period.restoredBy);
+  }
+  throw error;
+}
+
+function periodOf(error: TiersError): PeriodOutcome | undefined {
+  const result = (error as { result?: { verification?: PeriodOutcome } }).result;
+  return result?.verification;
 }
 
 /** Every verification record of a tier at HEAD, each as present or invalid (fail closed). */

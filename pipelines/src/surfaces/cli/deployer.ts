@@ -1,9 +1,10 @@
 /** The deploy step the CLI plugs into promote and rollback: real with a kubeconfig, offline without. */
 import { firstLine } from "../../core/errors.ts";
-import { DeployError, deployTier } from "../../engines/host/deploy.ts";
+import { deployTier } from "../../engines/host/deploy.ts";
 import { findKubeconfig } from "../../engines/host/kubeconfig.ts";
-import { type Deployer, RestoredByVerification } from "../../engines/host/promotion/deploy-step.ts";
+import type { Deployer } from "../../engines/host/promotion/deploy-step.ts";
 import { SecretStore } from "../../engines/host/secrets.ts";
+import { restoredByPeriod } from "../../engines/host/verify-period.ts";
 import { defaultKubeconfigSecret } from "../../tools/kubectl.ts";
 import type { CliContext } from "./context.ts";
 
@@ -56,14 +57,7 @@ export function cliDeployer(cli: CliContext, kubeconfigFlag?: string): Deployer 
       reporter: cli.reporter,
       secrets,
       period: { lockHeld: true },
-    }).catch((error: unknown) => {
-      const restoredBy = error instanceof DeployError && error.result.verification;
-      if (restoredBy && restoredBy.outcome === "failed" && restoredBy.restoredBy) {
-        // The period already restored the last verified pins in git and deployed them.
-        throw new RestoredByVerification(error as DeployError, restoredBy.restoredBy);
-      }
-      throw error;
-    });
+    }).catch(restoredByPeriod);
     return {
       outcome: result.outcome === "deployed" ? "deployed" : "failed",
       detail: `${result.outcome}: ${result.steps.map((s) => `${s.name} ${s.outcome}`).join(", ")}`,
