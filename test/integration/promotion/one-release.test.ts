@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
 import { computePlan } from "../../../pipelines/src/engines/host/promotion/plan.ts";
 import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
-import { recordTestReport } from "../../../pipelines/src/engines/host/promotion/records.ts";
 import { requirePrerequisites } from "../../support/docker.ts";
 import { runTiers } from "../../support/repo.ts";
 import {
@@ -18,6 +17,7 @@ import {
   git,
   makeRepo,
   overlayDigests,
+  passTest,
   publishArtefact,
   type Repo,
   removePushedImages,
@@ -48,23 +48,7 @@ async function stagingOnFirst(tweak?: (root: string) => Promise<void>): Promise<
   repos.push(r);
   await writeArtefacts(r.root, first, second);
   const env = cleanEnv();
-  for (const record of [first, second]) {
-    await recordTestReport({
-      root: r.root,
-      commit: record.commit,
-      passed: true,
-      summary: "ok",
-      env,
-    });
-    await promote({
-      root: r.root,
-      tier: "test",
-      commit: record.commit,
-      evidence: "local",
-      deploy: "skip",
-      env,
-    });
-  }
+  await passTest(r.root, [first, second], env);
   await promote({ root: r.root, tier: "staging", commit: first.commit, deploy: "skip", env });
   return r.root;
 }

@@ -15,6 +15,8 @@ import {
 } from "../../../pipelines/src/core/artefact.ts";
 import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
 import { admissionFile, admissionFiles } from "../../../pipelines/src/core/manifests/admission.ts";
+import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
+import { recordTestReport } from "../../../pipelines/src/engines/host/promotion/records.ts";
 import { docker } from "../../support/docker.ts";
 import {
   type CleanupReport,
@@ -356,4 +358,26 @@ export function freezeFromToday() {
     },
     opens: opens.toISOString().replace(".000Z", "Z"),
   };
+}
+
+/**
+ * Each artefact passed the test tier, as `tiers record-tests` and a promotion into test leave
+ * it: the starting point of scenarios about the tiers above.
+ */
+export async function passTest(
+  root: string,
+  records: readonly ArtefactRecord[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+): Promise<void> {
+  for (const record of records) {
+    await recordTestReport({ root, commit: record.commit, passed: true, summary: "ok", env });
+    await promote({
+      root,
+      tier: "test",
+      commit: record.commit,
+      evidence: "local",
+      deploy: "skip",
+      env,
+    });
+  }
 }

@@ -22,7 +22,6 @@ import {
   readOverlay,
 } from "../../../pipelines/src/engines/host/deploy-verify.ts";
 import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
-import { recordTestReport } from "../../../pipelines/src/engines/host/promotion/records.ts";
 import { tierStatus } from "../../../pipelines/src/engines/host/promotion/status.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
 import { restoredByPeriod } from "../../../pipelines/src/engines/host/verify-period.ts";
@@ -36,6 +35,7 @@ import {
   git,
   makeRepo,
   overlayDigests,
+  passTest,
   publishArtefact,
   type Repo,
   removePushedImages,
@@ -386,17 +386,7 @@ describe("promote with a verification period (real git and registry, injected cl
     const root = await stagingRepo();
     await writeArtefacts(root, first, second);
     const env = cleanEnv();
-    for (const record of [first, second]) {
-      await recordTestReport({ root, commit: record.commit, passed: true, summary: "ok", env });
-      await promote({
-        root,
-        tier: "test",
-        commit: record.commit,
-        evidence: "local",
-        deploy: "skip",
-        env,
-      });
-    }
+    await passTest(root, [first, second], env);
     const clock = new Clock();
     const cluster = new FakeCluster(root, clock);
     // The deploy step as the CLI's deployer runs it: under the lock promote holds.

@@ -6,7 +6,8 @@
  * the verdict `tiers plan` and `tiers status` print. The host engine runs the checks and writes
  * the records (engines/host/verify-period.ts).
  */
-import type { VerifySettings } from "../environment/time-schema.ts";
+import { maxVerifyChecks, maxVerifyMs, type VerifySettings } from "../environment/time-schema.ts";
+import { TiersError } from "../errors.ts";
 import { formatSpan, spanMs } from "../time/span.ts";
 import { describeInvalid, type RecordRead } from "./record-read.ts";
 import type { HistoryRecord, VerificationRecord } from "./records.ts";
@@ -17,8 +18,22 @@ import type { PinSet } from "./rollback.ts";
 export function periodSchedule(verify: VerifySettings): number[] {
   const forMs = spanMs(verify.for);
   const everyMs = spanMs(verify.every);
-  // The schema refused anything else; a hand-made model that skipped it runs nothing.
-  if (!forMs || !everyMs || everyMs > forMs) return [];
+  // The schema refused anything else; a model built around it must not run an unbounded
+  // period, nor one with no check (which would "verify" without looking).
+  if (
+    !forMs ||
+    !everyMs ||
+    everyMs > forMs ||
+    forMs > maxVerifyMs ||
+    forMs / everyMs > maxVerifyChecks
+  ) {
+    throw new TiersError(
+      `deploy.verify ${describePeriod(verify)} is not a bounded period with at least one check`,
+      {
+        hint: "run `tiers validate`: every ≤ for, for ≤ 1d, at most 1000 checks",
+      },
+    );
+  }
   const out: number[] = [];
   for (let at = everyMs; at <= forMs; at += everyMs) out.push(at);
   return out;

@@ -37,7 +37,9 @@ describe("the period's schedule", () => {
   it("runs every `every` up to and including `for`, and counts minutes from 1", () => {
     expect(periodSchedule({ for: "2m", every: "30s" })).toEqual([30_000, 60_000, 90_000, 120_000]);
     expect(periodSchedule({ for: "10m", every: "3m" })).toEqual([180_000, 360_000, 540_000]);
-    expect(periodSchedule({ for: "1m", every: "2m" })).toEqual([]);
+    // Outside the schema's bounds (a model built around it) it refuses rather than run none.
+    expect(() => periodSchedule({ for: "1m", every: "2m" })).toThrow(/not a bounded period/);
+    expect(() => periodSchedule({ for: "1w", every: "1s" })).toThrow(/not a bounded period/);
     expect(periodMinute(0, 0)).toBe(1);
     expect(periodMinute(0, 119_999)).toBe(2);
     expect(periodMinute(0, 120_000)).toBe(3);
