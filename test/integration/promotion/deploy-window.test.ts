@@ -4,6 +4,8 @@
  * when every pinned digest carries a window override someone else recorded, and said so. There
  * is no cluster here, so a deploy that gets past the window stops at the missing kubeconfig.
  */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
 import { recordOverride } from "../../../pipelines/src/engines/host/promotion/overrides.ts";
@@ -120,5 +122,20 @@ describe("tiers deploy outside a window (CLI, real clock, real git and registry;
     expect(run.stderr).toMatch(
       /deploy of staging refused: inside deny "test freeze".*an override by oncall is recorded but does not count: oncall runs this promotion and cannot waive its own gate/,
     );
+  });
+
+  it("an override record that cannot be read refuses the deploy, naming the file", async () => {
+    const root = await frozenStaging();
+    await override(root, digests(), "oncall");
+    const file = `releases/overrides/staging/${good.images.api!.digest.replace(":", "-")}.yaml`;
+    const path = join(root, file);
+    await writeFile(path, (await readFile(path, "utf8")).replace("gate: window", "gate: weather"));
+    git(root, "commit", "-qam", "hand edit");
+    const run = await deploy(root, "deployer");
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(
+      /deploy of staging refused: outside its windows, and the window override of sha256:\S+ cannot be read/,
+    );
+    expect(run.stderr).toContain(file);
   });
 });

@@ -50,6 +50,9 @@ The overlay k8s/overlays/<tier> is rendered with kubectl's kustomize, validated 
 Kubernetes schemas, the tier policies and the tier's config, then applied server-side. Prod is
 blue-green: the idle colour is updated and smoke-checked through the preview Service before
 the live Service switches; the previous colour keeps running for an instant switch-back.
+Outside the tier's windows the deploy is refused unless every pinned digest carries a window
+override someone else recorded (\`tiers approve --override window\`). A tier with deploy.verify
+keeps checking for that period and records the pins as verified, or restores the last verified.
 
 Examples:
   $ tiers deploy --env staging --dry-run     what would be applied, no cluster needed
