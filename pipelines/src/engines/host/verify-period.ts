@@ -222,6 +222,14 @@ export async function runVerificationPeriod(
     recorded_by: await whoAmI(repo, ctx.options.env ?? process.env),
   };
   const path = verificationPath(name, ended, commit);
+  // Never commit a record that would read back as malformed (a pin without a digest, say).
+  const parsed = verificationSchema.safeParse(record);
+  if (!parsed.success) {
+    throw new TiersError(
+      `the verification period of ${name} passed, but its record would be malformed (${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}); nothing was recorded`,
+      { where: path, hint: "pin every service of the overlay by digest, then deploy again" },
+    );
+  }
   await underLock(repo, ctx.options, `verify ${name}`, async () => {
     await repo.commit({
       expectedHead: await repo.head(),
