@@ -76,6 +76,10 @@ class FakeCluster {
   /** The manifests of the last real apply: what runs. */
   running = "";
   smokes = 0;
+  /** Colour the live blue-green Service selects; undefined: it does not exist yet. */
+  liveColour: string | undefined;
+  /** The Services each health check went through. */
+  readonly via: string[] = [];
   constructor(
     private readonly root: string,
     private readonly clock: Clock,
@@ -105,6 +109,22 @@ class FakeCluster {
         }),
       );
     }
+    if (args[0] === "get" && args[1] === "service" && this.liveColour) {
+      return ok(
+        JSON.stringify({
+          kind: "Service",
+          metadata: { name: args[2] },
+          spec: { selector: { "app.kubernetes.io/name": "api", color: this.liveColour } },
+        }),
+      );
+    }
+    if (args[0] === "patch" && args[1] === "service") {
+      const patch = invocation.args[invocation.args.indexOf("--patch") + 1]!;
+      this.liveColour = (
+        JSON.parse(patch) as { spec: { selector: { color: string } } }
+      ).spec.selector.color;
+      return ok(`service/${args[2]} patched`);
+    }
     if (args[0] === "get" && args[1] === "service") {
       return {
         stdout: "",
@@ -114,6 +134,7 @@ class FakeCluster {
     }
     if (args[0] === "get" && invocation.args.includes("--raw")) {
       this.smokes++;
+      this.via.push(/\/services\/([^:/]+)/.exec(args[1] ?? "")?.[1] ?? "?");
       const failing = this.failWith === undefined || this.running.includes(this.failWith);
       if (this.failFrom !== undefined && this.clock.ms >= this.failFrom && failing) {
         return {
@@ -143,18 +164,21 @@ const pinsHold =
       signature: { ok: true, why: "verifies (stand-in)" },
     }));
 
-const overlay = (root: string) => join(root, "k8s", "overlays", "staging", "kustomization.yaml");
-
 /** Pins a release in staging's overlay and commits it, as a promotion would. */
-async function pin(root: string, pins: { api: string; worker: string }): Promise<void> {
-  const text = await readFile(overlay(root), "utf8");
+async function pin(
+  root: string,
+  pins: { api: string; worker: string },
+  tier = "staging",
+): Promise<void> {
+  const file = join(root, "k8s", "overlays", tier, "kustomization.yaml");
+  const text = await readFile(file, "utf8");
   const current = readPins(text, "overlay");
   const edits = current.map((p) => ({
     index: p.index,
     digest: p.name.endsWith("worker") || p.newName?.endsWith("worker") ? pins.worker : pins.api,
   }));
-  await writeFile(overlay(root), setPins(text, edits, "overlay"));
-  git(root, "commit", "-qam", `promote staging: ${pins.api.slice(7, 15)}`);
+  await writeFile(file, setPins(text, edits, "overlay"));
+  git(root, "commit", "-qam", `promote ${tier}: ${pins.api.slice(7, 15)}`);
 }
 
 async function stagingRepo(verify: object | undefined = { for: "10m", every: "30s" }) {
@@ -165,11 +189,11 @@ async function stagingRepo(verify: object | undefined = { for: "10m", every: "30
   return r.root;
 }
 
-async function deploy(root: string, clock: Clock, cluster: FakeCluster) {
+async function deploy(root: string, clock: Clock, cluster: FakeCluster, tier = "staging") {
   const sink = memorySink();
   const run = deployTier({
     root,
-    tier: "staging",
+    tier,
     model: await loadModel(root),
     run: cluster.run,
     verify: pinsHold(root),
@@ -365,6 +389,47 @@ describe("verification period (injected clock, real git and kustomize; fake clus
     expect(`${status.stdout}\n${status.stderr}`).toContain(
       `verified: ✗ the last verified release cannot be told: ${file}`,
     );
+  });
+});
+
+describe("verification period on a blue-green tier (fake cluster, no cluster here)", () => {
+  it("checks through the live Service after the switch, and with nothing verified switches traffic back", async () => {
+    const r = await makeRepo(async (root) => {
+      await configure(root, "prod.yaml", ["deploy", "verify"], { for: "5m", every: "1m" });
+    });
+    repos.push(r);
+    const root = r.root;
+    const clock = new Clock();
+    const cluster = new FakeCluster(root, clock);
+    await pin(root, A, "prod");
+    // The first deploy has no colour to switch from; skip its period to leave nothing verified.
+    await deployTier({
+      root,
+      tier: "prod",
+      model: await loadModel(root),
+      run: cluster.run,
+      verify: pinsHold(root),
+      reporter: new Reporter({ sink: memorySink() }),
+      sleep: clock.sleep,
+      now: clock.now,
+      period: { skip: true },
+    });
+    cluster.liveColour = "blue";
+    await pin(root, B, "prod");
+    cluster.via.length = 0;
+    cluster.failFrom = clock.ms + 4 * minute;
+    cluster.failWith = B.api;
+    const error = await failure((await deploy(root, clock, cluster, "prod")).run);
+    expect(error.message).toMatch(
+      /^verification period failed in minute 5 of 5m every 1m: \w+ liveness GET \/healthz via tiers-prod-\w+: unavailable; no verified release of prod on record .*; rolled back in the cluster by the tier's automatic rollback$/,
+    );
+    // The deploy's own checks went through the preview Service, the period's through the live one.
+    const live = cluster.via.indexOf("tiers-prod-api");
+    expect(cluster.via.slice(0, live)).toContain("tiers-prod-api-preview");
+    expect(live).toBeGreaterThan(0);
+    expect(cluster.via.slice(live)).not.toContain("tiers-prod-api-preview");
+    expect(cluster.liveColour).toBe("blue"); // switched back to the kept colour
+    expect(error.result.outcome).toBe("rolled-back");
   });
 });
 
