@@ -60,7 +60,7 @@ export function cliDeployer(cli: CliContext, kubeconfigFlag?: string): Deployer 
     }).catch(restoredByPeriod);
     return {
       outcome: result.outcome === "deployed" ? "deployed" : "failed",
-      detail: `${result.outcome}: ${result.steps.map((s) => `${s.name} ${s.outcome}`).join(", ")}`,
+      detail: `${result.outcome}: ${result.steps.map((s) => `${s.name} ${s.outcome}`).join(", ")}${result.verification?.outcome === "verified" ? `; verified over the period (${result.verification.record})` : ""}`,
     };
   };
 }
