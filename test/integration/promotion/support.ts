@@ -13,6 +13,8 @@ import {
   type ArtefactRecord,
   serializeArtefactRecord,
 } from "../../../pipelines/src/core/artefact.ts";
+import { promote } from "../../../pipelines/src/engines/host/promotion/promote.ts";
+import { recordTestReport } from "../../../pipelines/src/engines/host/promotion/records.ts";
 import { tiers } from "../../support/cli.ts";
 import { docker } from "../../support/docker.ts";
 import {
@@ -320,4 +322,43 @@ export async function overlayDigests(root: string, tier: string): Promise<string
     "utf8",
   ).catch(() => "");
   return [...text.matchAll(/digest: (sha256:[0-9a-f]{64})/g)].map((m) => m[1]!);
+}
+
+/** A deny window from today's 00:00 UTC for two days: it covers the real clock the test runs on. */
+export function freezeFromToday() {
+  const today = new Date().toISOString().slice(0, 10);
+  const opens = new Date(Date.parse(`${today}T00:00:00Z`) + 2 * 86_400_000);
+  return {
+    entry: {
+      kind: "deny",
+      rrule: "FREQ=DAILY;COUNT=1",
+      start: `${today}T00:00`,
+      duration: "2d",
+      time_zone: "UTC",
+      reason: "test freeze",
+    },
+    opens: opens.toISOString().replace(".000Z", "Z"),
+  };
+}
+
+/**
+ * Each artefact passed the test tier, as `tiers record-tests` and a promotion into test leave
+ * it: the starting point of scenarios about the tiers above.
+ */
+export async function passTest(
+  root: string,
+  records: readonly ArtefactRecord[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+): Promise<void> {
+  for (const record of records) {
+    await recordTestReport({ root, commit: record.commit, passed: true, summary: "ok", env });
+    await promote({
+      root,
+      tier: "test",
+      commit: record.commit,
+      evidence: "local",
+      deploy: "skip",
+      env,
+    });
+  }
 }

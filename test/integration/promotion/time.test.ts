@@ -19,6 +19,7 @@ import {
   cleanEnv,
   configure,
   ensureBusybox,
+  freezeFromToday,
   git,
   makeRepo,
   overlayDigests,
@@ -68,23 +69,6 @@ async function reachTest(root: string, at: Date | undefined) {
     env,
     ...(at ? { now: () => at } : {}),
   });
-}
-
-/** A deny window from today's 00:00 UTC for two days: it covers the real clock the test runs on. */
-function freezeFromToday() {
-  const today = new Date().toISOString().slice(0, 10);
-  const opens = new Date(Date.parse(`${today}T00:00:00Z`) + 2 * 86_400_000);
-  return {
-    entry: {
-      kind: "deny",
-      rrule: "FREQ=DAILY;COUNT=1",
-      start: `${today}T00:00`,
-      duration: "2d",
-      time_zone: "UTC",
-      reason: "test freeze",
-    },
-    opens: opens.toISOString().replace(".000Z", "Z"),
-  };
 }
 
 const t0 = new Date("2026-03-02T10:00:00.000Z");

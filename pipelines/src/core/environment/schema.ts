@@ -6,7 +6,12 @@
  */
 import { z } from "zod";
 import { alertingSchema, flagsSchema, observabilitySchema } from "./observability-schema.ts";
-import { promotionCriteriaSchema, promotionOverridesSchema, windowsSchema } from "./time-schema.ts";
+import {
+  promotionCriteriaSchema,
+  promotionOverridesSchema,
+  verifySchema,
+  windowsSchema,
+} from "./time-schema.ts";
 
 /** Secret manager schemes a reference may use: `<scheme>:<path>`. */
 export const secretSchemes = ["env", "file", "vault", "aws-sm", "gcp-sm", "azure-kv"] as const;
@@ -351,6 +356,11 @@ export const tierSchema = z
         /** Previous revisions kept so a rollback has somewhere to go. */
         keep_revisions: positiveInt,
       }),
+      /**
+       * A verification period after each deploy (issue 16): the checks keep running, and when
+       * it passes the pins are recorded as this tier's last verified release.
+       */
+      verify: verifySchema.optional(),
     }),
     approvals,
     secrets: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a secret name"), secret),

@@ -1,12 +1,12 @@
 /**
- * The time keys of a tier (issue 16): `promotion.criteria.soak`, `promotion.overrides` and
- * `windows:`. Kept apart from schema.ts so the window rules (core/promotion/windows.ts) are
+ * The time keys of a tier (issue 16): `promotion.criteria.soak`, `promotion.overrides`,
+ * `windows:` and `deploy.verify`. Kept apart from schema.ts so the window rules (core/promotion/windows.ts) are
  * checked where they are declared, each problem located at its field.
  */
 import { z } from "zod";
 import { securityCriteriaSchema } from "../promotion/security.ts";
 import { compileWindow } from "../promotion/windows.ts";
-import { spanExample, spanPattern } from "../time/span.ts";
+import { formatSpan, spanExample, spanMs, spanPattern } from "../time/span.ts";
 
 /** A span of elapsed time: `30m`, `2h`, `1d`. */
 export const span = z.string().regex(spanPattern, `expected ${spanExample}`);
@@ -53,3 +53,48 @@ const windowEntry = z
   });
 
 export const windowsSchema = z.array(windowEntry);
+
+/** The most checks one verification period may run: `for` / `every` is bounded by design. */
+export const maxVerifyChecks = 1000;
+/** The longest verification period: a deploy command waits for it, so it cannot be unbounded. */
+export const maxVerifyMs = 86_400_000;
+
+/**
+ * `deploy.verify: { for: 10m, every: 30s }`: after a deploy, the smoke and health checks run
+ * again every `every` until `for` has passed; then the pins are recorded as verified
+ * (engines/host/verify-period.ts). `every` must fit in `for`, and the period is bounded (a day,
+ * at most maxVerifyChecks checks) since the deploy waits for it.
+ */
+export const verifySchema = z
+  .strictObject({
+    /** How long the checks keep running after the deploy. */
+    for: span,
+    /** How often they run during the period. */
+    every: span,
+  })
+  .superRefine((verify, ctx) => {
+    const forMs = spanMs(verify.for);
+    const everyMs = spanMs(verify.every);
+    if (forMs === undefined || everyMs === undefined) return; // the regex already said why
+    if (everyMs > forMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["every"],
+        message: `every (${verify.every}) is longer than for (${verify.for}): the period would run no check`,
+      });
+    }
+    if (forMs > maxVerifyMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["for"],
+        message: `a verification period of ${verify.for} is longer than ${formatSpan(maxVerifyMs)}: the deploy waits for it`,
+      });
+    } else if (forMs / everyMs > maxVerifyChecks) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["every"],
+        message: `every ${verify.every} for ${verify.for} runs more than ${maxVerifyChecks} checks; check less often`,
+      });
+    }
+  });
+export type VerifySettings = z.infer<typeof verifySchema>;

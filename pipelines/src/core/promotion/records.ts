@@ -10,6 +10,7 @@
  *   releases/overrides/<tier>/sha256-<hex>.yaml    who waived a time gate (soak, window) and why
  *   releases/history/<tier>/<stamp>-<action>.yaml  each promotion and rollback of <tier>
  *   releases/tests/<commit>.yaml                   the test tier's verdict on a commit
+ *   releases/verifications/<tier>/<stamp>-<commit>.yaml  pins that passed <tier>'s verification period
  */
 import { stringify } from "yaml";
 import { z } from "zod";
@@ -129,8 +130,57 @@ export const historySchema = z.strictObject({
   reason: z.string().nullable().default(null),
   /** Set on automatic rollbacks and rollbacks `--to` a commit: the overlay commit restored. */
   restored_from: z.string().nullable().default(null),
+  /** Set on a rollback a verification period caused: the check that failed and when. */
+  failed_check: z
+    .strictObject({
+      check: z.string().min(1),
+      at: z.string(),
+      /** Minutes into the period (1 = during its first minute). */
+      minute: z.number().int().min(1),
+      period: z.string(),
+    })
+    .optional(),
 });
 export type HistoryRecord = z.infer<typeof historySchema>;
+
+/**
+ * The pins of a tier that passed its verification period (`deploy.verify`): the checks ran
+ * every `every` for `for` after the deploy of `commit` (the repository commit whose overlay was
+ * deployed) and none failed. The newest such record is the tier's last verified release.
+ */
+export const verificationSchema = z.strictObject({
+  kind: z.literal("verification"),
+  tier: z.string().min(1),
+  /** The repository commit whose overlay was deployed and verified. */
+  commit: z.string().regex(/^[0-9a-f]{40}$/, "a 40-hex git commit SHA"),
+  pins: z
+    .array(z.strictObject({ service: z.string().min(1), image: z.string().min(1), digest }))
+    .min(1),
+  period: z.strictObject({ for: z.string(), every: z.string() }),
+  started_at: z.iso.datetime(),
+  ended_at: z.iso.datetime(),
+  checks_run: z.number().int().min(1),
+  /** Each check the period ran, as `<service> <probe> GET <path> via <service>`. */
+  checks: z.array(z.string().min(1)).min(1),
+  recorded_by: z.string().min(1),
+});
+export type VerificationRecord = z.infer<typeof verificationSchema>;
+
+export function verificationDir(tier: string): string {
+  return `${releasesDir}/verifications/${tier}`;
+}
+
+/** `releases/verifications/<tier>/20261122T020304Z-<commit12>.yaml`: sorts by time. */
+export function verificationPath(tier: string, endedAt: Date, commit: string): string {
+  return `${verificationDir(tier)}/${stampOf(endedAt)}-${commit.slice(0, 12)}.yaml`;
+}
+
+function stampOf(at: Date): string {
+  return at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+}
 
 /** The test tier's verdict on a commit: what the `tests-passed` gate reads. */
 export const testReportSchema = z.strictObject({
@@ -162,10 +212,7 @@ export function approvalPath(tier: string, digestValue: string): string {
 
 /** A sortable, collision-resistant name: `20261122T020304Z-promotion-1a2b3c4d.yaml`. */
 export function historyPath(tier: string, at: Date, kind: string, digestValue: string): string {
-  const stamp = at
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
+  const stamp = stampOf(at);
   const short = digestValue.replace(/^sha256:/, "").slice(0, 12);
   return `${releasesDir}/history/${tier}/${stamp}-${kind}-${short}.yaml`;
 }

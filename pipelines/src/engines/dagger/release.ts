@@ -284,7 +284,17 @@ export async function deployWithDagger(
       infra: {
         unavailable: "the Dagger deploy receives no saved plan (infraPlan/infraApply apply it)",
       },
+      // The workspace is a copy: a verification record written there would never reach the
+      // repository, so no period runs here and the pins stay unverified (never wrongly verified).
+      period: { skip: true },
     });
+    const verify = tierOf(model, options.env).deploy.verify;
+    if (verify && !options.dryRun) {
+      reporter.warn(
+        options.env,
+        `deploy.verify (${verify.for} every ${verify.every}) does not run under Dagger: the pins stay unverified; run \`tiers deploy --env ${options.env}\` on the host to verify them`,
+      );
+    }
   } catch (error) {
     if (error instanceof TiersError) {
       throw new TiersError(`${error.message}\n${printed()}`, {

@@ -37,6 +37,12 @@ import { verifyBeforeDeploy } from "./deploy-verify.ts";
 import { runMigrationJob } from "./migration-job.ts";
 import { runHost } from "./run.ts";
 import type { SecretStore } from "./secrets.ts";
+import {
+  type PeriodOptions,
+  type PeriodOutcome,
+  runVerificationPeriod,
+  VerificationFailed,
+} from "./verify-period.ts";
 
 /** Runs one invocation and returns its result, non-zero exits included (never throws for them). */
 export type Runner = (invocation: Invocation) => Promise<ToolResult>;
@@ -71,6 +77,10 @@ export interface DeployOptions {
   verify?: import("./deploy-verify.ts").DeployVerifier; // pins' facts (default: git, skopeo, cosign)
   /** terraform for a tier with infra.apply: with-deploy (engines/host/deploy-infra.ts). */
   infra?: DeployInfra;
+  /** The verification period after the deploy (deploy.verify): skip it, or say the lock is held. */
+  period?: PeriodOptions;
+  /** The period's clock; tests set it and advance it in `sleep`. */
+  now?: () => Date;
 }
 
 /** One executed step, for the record a caller (promotion, rollback) may store. */
@@ -97,6 +107,8 @@ export interface DeployResult {
   liveColours: Record<string, Colour>;
   /** Findings of the checks (empty unless a dry run reports them). */
   findings: ManifestFinding[];
+  /** What the verification period after the deploy did, when the tier has one. */
+  verification?: PeriodOutcome;
 }
 
 /** The tier is not healthy after the deploy; `result` says what ran and what was undone. */
@@ -503,6 +515,32 @@ export async function deployTier(options: DeployOptions): Promise<DeployResult> 
     result.liveColours[serviceOf(sw.resource, tier.project, name)] = sw.target;
   result.outcome = "deployed";
   say(`deployed ${result.images.join(", ")}`);
+  // 8. The verification period (deploy.verify), its record and its rollback: verify-period.ts.
+  const period = await runVerificationPeriod({
+    root: options.root,
+    model: options.model,
+    tier,
+    plan,
+    sleep,
+    now: options.now ?? (() => new Date()),
+    reporter,
+    options: options.period ?? {},
+    check: (checks) => smoke(checks, plan.namespace, access, run, sleep, reporter, name),
+    rollbackInCluster: async (why) => {
+      const back = await switchBack(switched);
+      return (await undo(why, updated)) && back;
+    },
+    redeploy: () => deployTier({ ...options, period: { ...options.period, skip: true } }),
+  }).catch((error: unknown) => {
+    if (error instanceof VerificationFailed) {
+      result.verification = error.period;
+      const back = error.period.restoredBy || error.period.undoneInCluster;
+      result.outcome = back ? "rolled-back" : "failed";
+      throw new DeployError(error.message, result, error.hint, error);
+    }
+    throw error;
+  });
+  if (period) result.verification = period;
   return result;
 }
 

@@ -4,6 +4,7 @@ import { deployTier } from "../../engines/host/deploy.ts";
 import { findKubeconfig } from "../../engines/host/kubeconfig.ts";
 import type { Deployer } from "../../engines/host/promotion/deploy-step.ts";
 import { SecretStore } from "../../engines/host/secrets.ts";
+import { restoredByPeriod } from "../../engines/host/verify-period.ts";
 import { defaultKubeconfigSecret } from "../../tools/kubectl.ts";
 import type { CliContext } from "./context.ts";
 
@@ -47,16 +48,19 @@ export function cliDeployer(cli: CliContext, kubeconfigFlag?: string): Deployer 
       };
     }
     const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
+    // Promote and rollback deploy under the promotion lock, so the verification period
+    // (deploy.verify) writes its record without taking it again.
     const result = await deployTier({
       root: cli.root,
       tier,
       model,
       reporter: cli.reporter,
       secrets,
-    });
+      period: { lockHeld: true },
+    }).catch(restoredByPeriod);
     return {
       outcome: result.outcome === "deployed" ? "deployed" : "failed",
-      detail: `${result.outcome}: ${result.steps.map((s) => `${s.name} ${s.outcome}`).join(", ")}`,
+      detail: `${result.outcome}: ${result.steps.map((s) => `${s.name} ${s.outcome}`).join(", ")}${result.verification?.outcome === "verified" ? `; verified over the period (${result.verification.record})` : ""}`,
     };
   };
 }

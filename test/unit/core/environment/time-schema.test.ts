@@ -85,3 +85,50 @@ describe("time settings of a tier", () => {
     expect(found.length).toBe(1);
   });
 });
+
+describe("deploy.verify of a tier", () => {
+  function withVerify(body: string): Record<string, string> {
+    const f = files();
+    f["staging.yaml"] = edit(f["staging.yaml"]!, "deploy:\n", `deploy:\n  verify: ${body}\n`);
+    return f;
+  }
+
+  it("a period of spans validates and reaches the model, merged with the deploy block", () => {
+    const result = validate(withVerify("{ for: 10m, every: 30s }"));
+    expect(result.problems).toEqual([]);
+    const staging = result.model!.tiers.staging!;
+    expect(staging.deploy.verify).toEqual({ for: "10m", every: "30s" });
+    expect(staging.deploy.strategy).toBe("rolling");
+    expect(result.model!.tiers.prod!.deploy.verify).toBeUndefined();
+  });
+
+  it("a duration that is not a span is refused at its field", () => {
+    const f = withVerify("{ for: 10 minutes, every: 30s }");
+    const found = validate(f).problems.filter((p) => p.path === "deploy.verify.for");
+    expect(found).toEqual([
+      expect.objectContaining({
+        file: "environments/staging.yaml",
+        ...locate(f["staging.yaml"]!, "for: 10 minutes", "10 minutes"),
+      }),
+    ]);
+  });
+
+  it("every longer than for, an unbounded period and too many checks are refused", () => {
+    const problems = (body: string) =>
+      validate(withVerify(body))
+        .problems.filter((p) => p.path.startsWith("deploy.verify"))
+        .map((p) => p.message);
+    expect(problems("{ for: 1m, every: 2m }")).toEqual([
+      expect.stringMatching(/deploy\.verify\.every: every \(2m\) is longer than for \(1m\)/),
+    ]);
+    expect(problems("{ for: 2d, every: 1h }")).toEqual([
+      expect.stringMatching(/deploy\.verify\.for: a verification period of 2d is longer than 1d/),
+    ]);
+    expect(problems("{ for: 1d, every: 30s }")).toEqual([
+      expect.stringMatching(/deploy\.verify\.every: every 30s for 1d runs more than 1000 checks/),
+    ]);
+    expect(problems("{ for: 10m }")).toEqual([
+      expect.stringMatching(/missing required key "every" in deploy\.verify/),
+    ]);
+  });
+});

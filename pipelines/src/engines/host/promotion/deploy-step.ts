@@ -11,6 +11,24 @@ export type Deployer = (tier: string, model: EnvironmentModel) => Promise<Deploy
 export interface DeployReport {
   outcome: "deployed" | "skipped" | "failed";
   detail: string;
+  /**
+   * The commit by which the deploy's verification period (deploy.verify) already restored the
+   * tier's last verified pins after a check failed: the caller must not roll back again.
+   */
+  restoredBy?: string;
+}
+
+/** A deploy whose verification period failed and restored the last verified pins itself. */
+export class RestoredByVerification extends TiersError {
+  readonly restoredBy: string;
+  constructor(error: TiersError, restoredBy: string) {
+    super(error.message, {
+      ...(error.where ? { where: error.where } : {}),
+      ...(error.hint ? { hint: error.hint } : {}),
+      cause: error,
+    });
+    this.restoredBy = restoredBy;
+  }
 }
 
 /** Runs the deploy step; a thrown deploy is reported as `failed`, never rethrown. */
@@ -30,6 +48,9 @@ export async function runDeploy(
   try {
     return await request.deployer(request.tier, model);
   } catch (error) {
+    if (error instanceof RestoredByVerification) {
+      return { outcome: "failed", detail: firstLine(error), restoredBy: error.restoredBy };
+    }
     return {
       outcome: "failed",
       detail: error instanceof TiersError ? firstLine(error) : String(error),

@@ -18,7 +18,8 @@ import {
   requiredGates,
   tierGates,
 } from "../../../core/promotion/gates.ts";
-import { overlayPath, readPins } from "../../../core/promotion/overlay.ts";
+import { oneReleaseVerdict, type PinAfter } from "../../../core/promotion/one-release.ts";
+import { type OverlayPin, overlayPath, readPins } from "../../../core/promotion/overlay.ts";
 import {
   buildPlan,
   computeOverlayEdit,
@@ -27,9 +28,11 @@ import {
 } from "../../../core/promotion/plan.ts";
 import { presentOrThrow } from "../../../core/promotion/record-read.ts";
 import { type GateResult, passagePath, passageSchema } from "../../../core/promotion/records.ts";
+import { serviceOfRepository } from "../../../core/promotion/services.ts";
 import { PromotionRepo, whoAmI } from "../history.ts";
 import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
+import { tierVerification } from "../verify-period.ts";
 import { resolveCandidates } from "./candidates.ts";
 import { expandContractFact } from "./expand-contract-facts.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
@@ -129,11 +132,27 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
       )
     : {};
   gates.push(...tierGates({ approvals, ...windows }, required));
+  // The target tier's verification verdict (deploy.verify), beside the gates: informs the
+  // promotion, and fails it only when a verification record cannot be read.
+  if (tier.deploy.verify) {
+    const verdict = await tierVerification(sources.records, request.tier, tier, now);
+    if (verdict) gates.push({ gate: "verification", ok: verdict.ok, why: verdict.why });
+  }
 
   const digested = candidates.filter((c): c is Candidate & { digest: string } => Boolean(c.digest));
   const pinning = hasOverlay(model, request.tier)
     ? await overlayChanges(request, digested)
     : await passageChanges(request.tier, sources, digested);
+  if (pinning.overlay && pinning.before !== null) {
+    const one = await oneRelease(
+      request,
+      model,
+      sources,
+      readPins(pinning.before, pinning.overlay),
+      digested,
+    );
+    if (one) gates.push(one);
+  }
   const commits = [...new Set(candidates.map((c) => c.commit))];
   const plan = buildPlan({
     tier: request.tier,
@@ -159,6 +178,35 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
     verifier,
     overlayBefore: pinning.before,
   };
+}
+
+/**
+ * The one-release rule over the tier's pins after the promotion: a moved pin comes from its
+ * candidate's commit, one left alone from its passage into this tier (an unreadable passage
+ * fails the plan, naming the file); the unpromoted placeholder runs nothing and is left out.
+ */
+async function oneRelease(
+  request: PromotionRequest,
+  model: EnvironmentModel,
+  sources: PromotionSources,
+  pins: readonly OverlayPin[],
+  digested: ReadonlyArray<Candidate & { digest: string }>,
+): Promise<GateResult | undefined> {
+  const after: PinAfter[] = [];
+  for (const pin of pins) {
+    const service = serviceOfRepository(model, request.tier, pin.newName ?? pin.name) ?? pin.name;
+    const moved = digested.find((c) => c.service === service);
+    if (moved) {
+      after.push({ service, commit: moved.commit, moved: true });
+      continue;
+    }
+    if (!pin.digest || pin.digest === unpromotedDigest) continue;
+    const passage = presentOrThrow(
+      await readRecord(sources.records, passageSchema, passagePath(request.tier, pin.digest)),
+    );
+    after.push({ service, commit: passage?.commit ?? null, moved: false });
+  }
+  return oneReleaseVerdict({ tier: request.tier, after, service: request.service });
 }
 
 interface Pinning {

@@ -145,6 +145,14 @@ export async function promote(request: PromoteRequest): Promise<PromoteOutcome> 
     const outcome: PromoteOutcome = { plan, changed: true, commit };
     if (plan.overlay) {
       outcome.deploy = await runDeploy(request, model);
+      if (outcome.deploy.restoredBy) {
+        // The verification period rolled back to the last verified release itself.
+        outcome.rolledBack = outcome.deploy.restoredBy;
+        throw new TiersError(`deployed ${request.tier}, then ${outcome.deploy.detail}`, {
+          where: overlayPath(request.tier),
+          hint: `the last verified pins were restored by commit ${outcome.rolledBack.slice(0, 12)}; fix the artefact and promote again`,
+        });
+      }
       if (outcome.deploy.outcome === "failed") {
         // Back only to earlier pins that hold (passage here, not rejected, signed where required).
         const moves = plan.changes.map((c) => ({

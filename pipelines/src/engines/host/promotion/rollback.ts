@@ -44,6 +44,8 @@ export interface RollbackWrite {
   removePaths?: string[];
   who: string;
   now: Date;
+  /** The check whose failure during a verification period caused this rollback. */
+  failedCheck?: HistoryRecord["failed_check"];
 }
 
 /** Writes the rollback commit: the overlay with the restored pins and a history record. */
@@ -66,6 +68,7 @@ export async function writeRollback(repo: PromotionRepo, w: RollbackWrite): Prom
     gates: [],
     reason: w.reason,
     restored_from: w.restoredFrom,
+    ...(w.failedCheck ? { failed_check: w.failedCheck } : {}),
   };
   const writes: Array<{ path: string; content: string | null }> = [{ path, content: after }];
   for (const p of w.removePaths ?? []) writes.push({ path: p, content: null });

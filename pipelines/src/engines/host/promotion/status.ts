@@ -22,6 +22,7 @@ import { serviceOfRepository } from "../../../core/promotion/services.ts";
 import { PromotionRepo } from "../history.ts";
 import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
+import { tierVerification } from "../verify-period.ts";
 import { waitingCandidates } from "./candidates.ts";
 import { listPassages, passageCheck } from "./passage-records.ts";
 import {
@@ -60,6 +61,11 @@ export interface TierStatus {
   waitingWhy?: string;
   /** Whether the tier's windows let a promotion in now, why, and when the next one opens. */
   window?: { open: boolean; why: string };
+  /**
+   * The last verified release (deploy.verify) and whether a period runs or failed; ok false when
+   * a verification record cannot be read. Absent for a tier with no period and no record.
+   */
+  verification?: { ok: boolean; why: string; pins?: Array<{ service: string; digest: string }> };
 }
 
 async function historyRecords(records: RecordReader, tier: string, max: number) {
@@ -109,6 +115,28 @@ export async function tierStatus(options: {
   if ((tier.windows ?? []).length > 0) {
     const verdict = tierWindowVerdict(tier, (options.now ?? (() => new Date()))());
     status.window = { open: verdict.open, why: verdict.why };
+  }
+  const verification = hasOverlay(model, options.tier)
+    ? await tierVerification(
+        sources.records,
+        options.tier,
+        tier,
+        (options.now ?? (() => new Date()))(),
+      )
+    : undefined;
+  if (verification) {
+    status.verification = {
+      ok: verification.ok,
+      why: verification.why,
+      ...(verification.last
+        ? {
+            pins: verification.last.record.pins.map((p) => ({
+              service: p.service,
+              digest: p.digest,
+            })),
+          }
+        : {}),
+    };
   }
   const pinned: Array<{ service: string; image: string; digest: string; repository: string }> = [];
   if (hasOverlay(model, options.tier)) {

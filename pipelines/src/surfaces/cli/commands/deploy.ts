@@ -10,7 +10,7 @@ import { UsageError } from "../../../core/errors.ts";
 import { formatFinding, ManifestError } from "../../../core/manifests/index.ts";
 import { DeployError, deployTier } from "../../../engines/host/deploy.ts";
 import { deployKubeconfig } from "../../../engines/host/kubeconfig.ts";
-import { requireOpenWindow } from "../../../engines/host/promotion/time-facts.ts";
+import { requireDeployWindow } from "../../../engines/host/promotion/deploy-window.ts";
 import { SecretStore } from "../../../engines/host/secrets.ts";
 import { defaultKubeconfigSecret } from "../../../tools/kubectl.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
@@ -50,6 +50,9 @@ The overlay k8s/overlays/<tier> is rendered with kubectl's kustomize, validated 
 Kubernetes schemas, the tier policies and the tier's config, then applied server-side. Prod is
 blue-green: the idle colour is updated and smoke-checked through the preview Service before
 the live Service switches; the previous colour keeps running for an instant switch-back.
+Outside the tier's windows the deploy is refused unless every pinned digest carries a window
+override someone else recorded (\`tiers approve --override window\`). A tier with deploy.verify
+keeps checking for that period and records the pins as verified, or restores the last verified.
 
 Examples:
   $ tiers deploy --env staging --dry-run     what would be applied, no cluster needed
@@ -69,7 +72,16 @@ export async function runDeploy(context: CliContext, options: DeployCommandOptio
   const tier = tierOf(model, options.env);
   // A deploy applies pins to a cluster: outside the tier's windows it waits (a dry run
   // touches nothing, so it is always allowed).
-  if (!options.dryRun) requireOpenWindow(options.env, tier, new Date(), "deploy");
+  // A recorded window override for every pinned digest lets an emergency fix through.
+  if (!options.dryRun) {
+    const through = await requireDeployWindow({
+      root: context.root,
+      tier: options.env,
+      model,
+      now: new Date(),
+    });
+    if (through) context.reporter.warn(options.env, through, tier.marker);
+  }
   const kubeconfig = deployKubeconfig(process.env, options.kubeconfig);
   const secrets = new SecretStore().define(defaultKubeconfigSecret, { file: kubeconfig });
   try {

@@ -49,6 +49,9 @@ export function printRung(
     say(`  waiting: nothing${status.waitingWhy ? ` (${status.waitingWhy.split(";")[0]})` : ""}`);
   }
   signals();
+  if (status.verification) {
+    (status.verification.ok ? say : warn)(`  verified: ${status.verification.why}`);
+  }
   if (status.window) {
     (status.window.open ? say : warn)(
       `  window: ${status.window.open ? "open" : "CLOSED"} — ${status.window.why}`,

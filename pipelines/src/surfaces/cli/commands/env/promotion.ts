@@ -88,6 +88,11 @@ export async function printTierStatus(cli: CliContext, tier: string, flags: Prom
       `waiting below: ${status.waiting.map((w) => `${w.service}@${shortDigest(w.digest)}`).join(", ")} — \`tiers plan --env ${tier}\``,
     );
   }
+  if (status.verification) {
+    (status.verification.ok ? say : bad)(
+      `verified: ${status.verification.ok ? "✓" : "✗"} ${status.verification.why}`,
+    );
+  }
   if (status.window) {
     (status.window.open ? say : bad)(
       `window: ${status.window.open ? "✓ open" : "✗ closed"} — ${status.window.why}`,
