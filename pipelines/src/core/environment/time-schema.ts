@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { compileWindow } from "../promotion/windows.ts";
 import { spanExample, spanPattern } from "../time/span.ts";
+import { performanceCriteriaSchema } from "./performance-schema.ts";
 
 /** A span of elapsed time: `30m`, `2h`, `1d`. */
 export const span = z.string().regex(spanPattern, `expected ${spanExample}`);
@@ -16,6 +17,8 @@ export const promotionCriteriaSchema = z.strictObject({
    * (`promotion.from`), measured from that tier's promotion record.
    */
   soak: span.optional(),
+  /** Load-test thresholds the `performance` gate applies (issue 15; performance-schema.ts). */
+  performance: performanceCriteriaSchema.optional(),
 });
 
 /** Time gates a tier lets a recorded override (`tiers approve --override <gate>`) waive. */

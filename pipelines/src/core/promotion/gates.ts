@@ -52,6 +52,8 @@ export interface CandidateFacts {
   rejection: RecordRead<RejectionRecord>;
   /** The soak verdict (core/promotion/soak.ts), when the tier asks for a soak. */
   soak?: { ok: boolean; why: string };
+  /** The performance verdict (core/promotion/performance.ts), when the tier sets its criteria. */
+  performance?: { ok: boolean; why: string };
   /** Recorded overrides of time gates for this digest, already limited to the tier's allow-list. */
   waivers?: Partial<Record<OverridableGate, Waiver>>;
   /**
@@ -249,6 +251,12 @@ export function candidateGates(
   }
 
   if (want("not-rejected")) results.push(notRejectedGate(facts.rejection, s));
+
+  if (want("performance")) {
+    // No verdict means nobody judged the figures: fail closed.
+    const p = facts.performance ?? { ok: false, why: "the performance figures were not judged" };
+    results.push(gate("performance", p.ok, p.why, s));
+  }
 
   if (want("soak")) {
     // No soak fact means nobody measured it: fail closed.

@@ -31,6 +31,7 @@ import { PromotionRepo, whoAmI } from "../history.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { resolveCandidates } from "./candidates.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
+import { performanceFacts } from "./performance-facts.ts";
 import type { PromotionRequest } from "./request.ts";
 import { hostSources, type PromotionSources, readRecord } from "./sources.ts";
 import { candidateSoak, digestOverrides, tierHistory, windowFacts } from "./time-facts.ts";
@@ -88,6 +89,10 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
     if (soak && history) {
       const verdict = candidateSoak(from, soak, history, c, now);
       f.soak = o.problem ? { ...verdict, why: `${verdict.why}; ${o.problem}` } : verdict;
+    }
+    if (required.has("performance")) {
+      const verdict = await performanceFacts(sources.records, model, request.tier, c);
+      if (verdict) f.performance = verdict;
     }
     facts.push({ ...f, waivers: o.waivers, refusedWaivers: o.refused });
   }
