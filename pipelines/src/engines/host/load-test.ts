@@ -1,0 +1,230 @@
+/**
+ * 🜁 The test tier's load test on the host engine (issue 15): once every suite passed, the
+ * service `tests.performance` names is started from its test image with the command the tier
+ * gives, its HTTP port published on 127.0.0.1 only (a port Docker picks, so parallel runs never
+ * collide), and autocannon's programmatic API drives it from this process for a fixed duration
+ * at fixed concurrency. Every wait is bounded: the start by `startup_timeout_seconds`, the load
+ * by `duration_seconds` plus one request `timeout_seconds` plus a margin, after which the load
+ * is stopped and the test fails.
+ *
+ * Why from the host rather than a container on the stack's network: the programmatic API hands
+ * over every response time (autocannon's own percentiles have no p95) with no output format to
+ * parse, and no load-generator image has to be built or pulled on a machine that may be offline.
+ * Loopback keeps the stack unreachable from the network; the container is removed right after.
+ */
+import type { Instance, Options, Result } from "autocannon";
+import { loadModel, tierOf } from "../../core/environment/index.ts";
+import type { LoadTestSettings } from "../../core/environment/performance-schema.ts";
+import { TiersError } from "../../core/errors.ts";
+import type { Reporter } from "../../core/log.ts";
+import { figuresOf, type PerformanceFigures } from "../../core/promotion/performance.ts";
+import * as compose from "../../tools/compose.ts";
+import * as docker from "../../tools/docker.ts";
+import type { Invocation } from "../../tools/invocation.ts";
+
+/** Seconds a load test may run past its duration and one request timeout before it is stopped. */
+const overrunMarginSeconds = 10;
+/** Default for `startup_timeout_seconds`. */
+const defaultStartupSeconds = 60;
+
+/** What a load test needs from the test run that hosts it. */
+export interface LoadTestContext {
+  root: string;
+  tier: string;
+  project: compose.ComposeProject;
+  /** The test run's labels, so `tiers env test clean` finds a container a killed run left. */
+  labels: Readonly<Record<string, string>>;
+  reporter: Reporter;
+  /** Runs an invocation the way the test run does (its secrets and environment). */
+  run: (
+    invocation: Invocation,
+    options?: { reject?: boolean; abortable?: boolean },
+  ) => Promise<{ stdout: string }>;
+  signal?: AbortSignal;
+}
+
+/** The tier's load test, or undefined when it declares none. */
+export async function loadTestOf(
+  root: string,
+  tier: string,
+): Promise<{ settings: LoadTestSettings; containerPort: number; liveness: string } | undefined> {
+  const t = tierOf(await loadModel(root), tier);
+  const settings = t.tests?.performance;
+  if (!settings) return undefined;
+  // The schema checked that the service and its port exist (performance-schema.ts).
+  const service = t.services[settings.service]!;
+  return {
+    settings,
+    containerPort: service.ports[settings.port]!,
+    liveness: service.health.liveness,
+  };
+}
+
+/** `GET /healthz`: how figures and logs name a request. */
+export function requestLabel(request: LoadTestSettings["requests"][number]): string {
+  return `${request.method} ${request.path}`;
+}
+
+/** autocannon's options for the settings against `url` (pure, so a test can hold it to them). */
+export function autocannonOptions(settings: LoadTestSettings, url: string): Options {
+  return {
+    url,
+    connections: settings.connections,
+    duration: settings.duration_seconds,
+    timeout: settings.timeout_seconds,
+    requests: settings.requests.map((r) => ({
+      method: r.method,
+      path: r.path,
+      ...(r.body !== undefined ? { body: r.body } : {}),
+      ...(r.content_type ? { headers: { "content-type": r.content_type } } : {}),
+    })),
+  };
+}
+
+/**
+ * The load test of a test run whose suites passed, as the report keeps it: the figures, or why
+ * it could not measure (the performance gate then fails closed). Undefined when the tier
+ * declares none. An aborted run is not a load-test failure: the abort propagates.
+ */
+export async function measurePerformance(
+  context: LoadTestContext,
+): Promise<PerformanceFigures | { error: string } | undefined> {
+  const test = await loadTestOf(context.root, context.tier);
+  if (!test) return undefined;
+  try {
+    return await context.reporter.step(context.tier, `load test of ${test.settings.service}`, () =>
+      runLoadTest(context, test),
+    );
+  } catch (error) {
+    context.signal?.throwIfAborted();
+    return { error: error instanceof TiersError ? error.describe() : String(error) };
+  }
+}
+
+/** Starts the service, loads it, removes it; resolves to the figures. */
+export async function runLoadTest(
+  context: LoadTestContext,
+  test: { settings: LoadTestSettings; containerPort: number; liveness: string },
+): Promise<PerformanceFigures> {
+  const { settings } = test;
+  const { project, reporter, tier, run } = context;
+  const name = `${project.name}-load-${settings.service}`;
+  try {
+    await run(
+      compose.run(project, {
+        service: settings.service,
+        noDeps: true,
+        detach: true,
+        rm: false,
+        name,
+        labels: context.labels,
+        publish: [`127.0.0.1::${test.containerPort}`],
+        command: settings.command,
+      }),
+    );
+    const port = docker.parseLoopbackPort(
+      (await run(docker.port(name, test.containerPort))).stdout,
+    );
+    if (port === undefined) {
+      throw new TiersError(
+        `${settings.service}'s port ${test.containerPort} is not published on 127.0.0.1`,
+        {
+          where: name,
+        },
+      );
+    }
+    const base = `http://127.0.0.1:${port}`;
+    await waitLive(
+      context,
+      name,
+      `${base}${test.liveness}`,
+      settings.startup_timeout_seconds ?? defaultStartupSeconds,
+    );
+    reporter.info(
+      tier,
+      `load test of ${settings.service}: ${settings.connections} connections for ${settings.duration_seconds}s on ${settings.requests.map(requestLabel).join(", ")}`,
+    );
+    return await load(context, settings, base);
+  } finally {
+    // Not abortable and never rejecting: a failed start must still leave nothing behind.
+    await run(docker.remove("container", [name]), { reject: false, abortable: false });
+  }
+}
+
+/** Polls the liveness path until it answers 2xx; fails with the container's last log lines. */
+async function waitLive(
+  context: LoadTestContext,
+  container: string,
+  url: string,
+  timeoutSeconds: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    context.signal?.throwIfAborted();
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const logs = await context.run(docker.logs(container, 15), { reject: false }).then(
+    (r) => r.stdout.trim(),
+    () => "(logs unavailable)",
+  );
+  throw new TiersError(
+    `the load test's ${container} did not answer ${url} within ${timeoutSeconds}s (${last})\n  last log lines:\n    ${logs.split("\n").join("\n    ")}`,
+    {
+      where: container,
+      hint: "raise tests.performance.startup_timeout_seconds, or check tests.performance.command",
+    },
+  );
+}
+
+/** One autocannon run, stopped when it overruns its bound or the run is aborted. */
+async function load(
+  context: LoadTestContext,
+  settings: LoadTestSettings,
+  base: string,
+): Promise<PerformanceFigures> {
+  // Loaded on first use: only a test run with a load test needs it (and the CLI bundle keeps it
+  // external, see bin/build-cli.js).
+  const { default: autocannon } = await import("autocannon");
+  const times: number[] = [];
+  const limitMs =
+    (settings.duration_seconds + settings.timeout_seconds + overrunMarginSeconds) * 1000;
+  let instance: Instance | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => instance?.stop();
+  context.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    const result = await new Promise<Result>((resolve, reject) => {
+      timer = setTimeout(() => {
+        instance?.stop();
+        reject(
+          new TiersError(`the load test did not finish within ${limitMs / 1000}s`, { where: base }),
+        );
+      }, limitMs);
+      instance = autocannon(autocannonOptions(settings, base), (error, result) =>
+        error ? reject(error) : resolve(result),
+      );
+      // autocannon's `response` event: (client, statusCode, resBytes, responseTime in ms).
+      instance.on("response", (_client, _status, _bytes, responseTime) => times.push(responseTime));
+    });
+    context.signal?.throwIfAborted();
+    return figuresOf({
+      service: settings.service,
+      requests: settings.requests.map(requestLabel),
+      connections: settings.connections,
+      durationSeconds: settings.duration_seconds,
+      result,
+      responseTimesMs: times,
+    });
+  } finally {
+    clearTimeout(timer);
+    context.signal?.removeEventListener("abort", stop);
+  }
+}
