@@ -36,6 +36,8 @@ export interface LoadTestContext {
   labels: Readonly<Record<string, string>>;
   reporter: Reporter;
   /** Runs an invocation the way the test run does (its secrets and environment). */
+  /** The services whose images this run built and whose suites passed. */
+  services: readonly string[];
   run: (
     invocation: Invocation,
     options?: { reject?: boolean; abortable?: boolean },
@@ -91,6 +93,14 @@ export async function measurePerformance(
 ): Promise<PerformanceFigures | { error: string } | undefined> {
   const test = await loadTestOf(context.root, context.tier);
   if (!test) return undefined;
+  if (!context.services.includes(test.settings.service)) {
+    // A run limited to other services (--service) has no tested image of it to measure.
+    context.reporter.info(
+      context.tier,
+      `no load test: this run did not test ${test.settings.service}, the service tests.performance loads`,
+    );
+    return undefined;
+  }
   try {
     return await context.reporter.step(context.tier, `load test of ${test.settings.service}`, () =>
       runLoadTest(context, test),

@@ -245,6 +245,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
         tier,
         project,
         labels: runLabels,
+        services: planned,
         reporter,
         run,
         ...(request.signal ? { signal: request.signal } : {}),
