@@ -88,6 +88,8 @@ export interface RunOptions {
   name?: string;
   /** Start it in the background (`-d`); the caller removes it. */
   detach?: boolean;
+  /** `-e NAME=value` entries (plain values: they are on the command line). */
+  environment?: Readonly<Record<string, string>>;
   /** `--publish` entries, e.g. `127.0.0.1::8080` (loopback, a port Docker picks). */
   publish?: readonly string[];
 }
@@ -98,6 +100,9 @@ export function run(project: ComposeProject, options: RunOptions): Invocation {
   if (options.detach) args.push("--detach");
   if (options.rm ?? true) args.push("--rm");
   for (const entry of options.publish ?? []) args.push("--publish", entry);
+  for (const [key, value] of Object.entries(options.environment ?? {})) {
+    args.push("-e", `${key}=${value}`);
+  }
   if (options.noDeps) args.push("--no-deps");
   if (options.name) args.push("--name", options.name);
   for (const [key, value] of Object.entries(options.labels ?? {})) {

@@ -39,6 +39,13 @@ export const loadTestSchema = z
      * load test says what to run instead (the production target's CMD, usually).
      */
     command: z.array(z.string().min(1)).min(1),
+    /**
+     * Extra variables for the server under load only (not the suites), e.g. a service's
+     * test-only fault switch. Plain values on the command line: never a secret.
+     */
+    environment: z
+      .record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, "expected an UPPER_CASE name"), z.string())
+      .optional(),
     /** Seconds of load at fixed concurrency. */
     duration_seconds: z.number().int().min(1).max(60),
     /** Concurrent connections, each sending the requests in turn. */

@@ -130,6 +130,7 @@ export async function runLoadTest(
         labels: context.labels,
         publish: [`127.0.0.1::${test.containerPort}`],
         command: settings.command,
+        ...(settings.environment ? { environment: settings.environment } : {}),
       }),
     );
     const port = docker.parseLoopbackPort(
@@ -172,12 +173,20 @@ async function waitLive(
   let last = "no answer yet";
   while (Date.now() < deadline) {
     context.signal?.throwIfAborted();
+    // A referenced timer, not AbortSignal.timeout (whose timer is unref'd): while a fetch waits
+    // on a half-started server nothing else may hold the event loop, and Node would exit
+    // mid-wait (code 13, unsettled top-level await) leaving the stack behind.
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(new Error("no answer within 2s")), 2000);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(url, { signal: attempt.signal });
+      await response.body?.cancel();
       if (response.ok) return;
       last = `HTTP ${response.status}`;
     } catch (error) {
       last = (error as Error).message;
+    } finally {
+      clearTimeout(timer);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
