@@ -43,7 +43,8 @@ async function run(): Promise<{
   const report = JSON.parse(await readFile(file!, "utf8")) as TestTierReport;
   expect(report.outcome, result.stdout + result.stderr).toBe("passed");
   expect(result.code).toBe(0);
-  expect(resourcesWithLabels({ "tiers.tier": "test" })).toEqual(nothing);
+  // This run's resources only: other test runs may share the machine.
+  expect(resourcesWithLabels({ "tiers.tier": "test", "tiers.run": report.id })).toEqual(nothing);
   const figures = report.performance as PerformanceFigures;
   expect(figures, JSON.stringify(report.performance)).toHaveProperty("latency_ms");
   return { report, stdout: result.stdout, figures };
@@ -101,18 +102,7 @@ describe("the test tier's load test (real Docker engine, real autocannon)", () =
     // Generous absolute bounds the fast run meets, with the fast run as the pinned baseline.
     const criteria = { p95_ms: 140, min_rps: 1, max_regression_pct: 100 };
     const baseline = { state: "figures" as const, commit: fastCommit, figures: fast };
-    expect(
-      performanceVerdict(
-        "api",
-        criteria,
-        { ok: true, commit: fastCommit, figures: fast },
-        {
-          state: "none",
-          why: "nothing pinned",
-        },
-      ).ok,
-      JSON.stringify(fast),
-    ).toBe(fast.latency_ms.p95 <= 140);
+    expect(fast.latency_ms.p95, "the fast run is within the generous bound").toBeLessThan(140);
     const verdict = performanceVerdict(
       "api",
       criteria,

@@ -94,12 +94,19 @@ export type PerformanceCriteria = z.infer<typeof performanceCriteriaSchema>;
 
 /** Problems of a tier's performance keys against the rest of it, each at its field's path. */
 export function performanceIssues(tier: {
+  runtime: string;
   services: Record<string, { ports: Record<string, number> }>;
   tests?: { performance?: LoadTestSettings | undefined } | undefined;
   promotion: { gates: readonly string[]; criteria?: { performance?: unknown } | undefined };
 }): Array<{ path: Array<string | number>; message: string }> {
   const issues: Array<{ path: Array<string | number>; message: string }> = [];
   const load = tier.tests?.performance;
+  if (load && tier.runtime !== "ephemeral") {
+    issues.push({
+      path: ["tests", "performance"],
+      message: `only an ephemeral tier runs a load test (its test run); this tier's runtime is ${tier.runtime}`,
+    });
+  }
   if (load) {
     const service = tier.services[load.service];
     if (!service) {
