@@ -17,13 +17,18 @@ import { loadModel, tierOf } from "../../core/environment/index.ts";
 import type { LoadTestSettings } from "../../core/environment/performance-schema.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
+import {
+  autocannonOptions,
+  type LoadTest,
+  loadLimitMs,
+  loadTestOf,
+  requestLabel,
+} from "../../core/promotion/load-test.ts";
 import { figuresOf, type PerformanceFigures } from "../../core/promotion/performance.ts";
 import * as compose from "../../tools/compose.ts";
 import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 
-/** Seconds a load test may run past its duration and one request timeout before it is stopped. */
-const overrunMarginSeconds = 10;
 /** Default for `startup_timeout_seconds`. */
 const defaultStartupSeconds = 60;
 
@@ -45,44 +50,6 @@ export interface LoadTestContext {
   signal?: AbortSignal;
 }
 
-/** The tier's load test, or undefined when it declares none. */
-export async function loadTestOf(
-  root: string,
-  tier: string,
-): Promise<{ settings: LoadTestSettings; containerPort: number; liveness: string } | undefined> {
-  const t = tierOf(await loadModel(root), tier);
-  const settings = t.tests?.performance;
-  if (!settings) return undefined;
-  // The schema checked that the service and its port exist (performance-schema.ts).
-  const service = t.services[settings.service]!;
-  return {
-    settings,
-    containerPort: service.ports[settings.port]!,
-    liveness: service.health.liveness,
-  };
-}
-
-/** `GET /healthz`: how figures and logs name a request. */
-export function requestLabel(request: LoadTestSettings["requests"][number]): string {
-  return `${request.method} ${request.path}`;
-}
-
-/** autocannon's options for the settings against `url` (pure, so a test can hold it to them). */
-export function autocannonOptions(settings: LoadTestSettings, url: string): Options {
-  return {
-    url,
-    connections: settings.connections,
-    duration: settings.duration_seconds,
-    timeout: settings.timeout_seconds,
-    requests: settings.requests.map((r) => ({
-      method: r.method,
-      path: r.path,
-      ...(r.body !== undefined ? { body: r.body } : {}),
-      ...(r.content_type ? { headers: { "content-type": r.content_type } } : {}),
-    })),
-  };
-}
-
 /**
  * The load test of a test run whose suites passed, as the report keeps it: the figures, or why
  * it could not measure (the performance gate then fails closed). Undefined when the tier
@@ -91,7 +58,7 @@ export function autocannonOptions(settings: LoadTestSettings, url: string): Opti
 export async function measurePerformance(
   context: LoadTestContext,
 ): Promise<PerformanceFigures | { error: string } | undefined> {
-  const test = await loadTestOf(context.root, context.tier);
+  const test = loadTestOf(tierOf(await loadModel(context.root), context.tier));
   if (!test) return undefined;
   if (!context.services.includes(test.settings.service)) {
     // A run limited to other services (--service) has no tested image of it to measure.
@@ -114,7 +81,7 @@ export async function measurePerformance(
 /** Starts the service, loads it, removes it; resolves to the figures. */
 export async function runLoadTest(
   context: LoadTestContext,
-  test: { settings: LoadTestSettings; containerPort: number; liveness: string },
+  test: LoadTest,
 ): Promise<PerformanceFigures> {
   const { settings } = test;
   const { project, reporter, tier, run } = context;
@@ -213,8 +180,7 @@ async function load(
   // external, see bin/build-cli.js).
   const { default: autocannon } = await import("autocannon");
   const times: number[] = [];
-  const limitMs =
-    (settings.duration_seconds + settings.timeout_seconds + overrunMarginSeconds) * 1000;
+  const limitMs = loadLimitMs(settings);
   let instance: Instance | undefined;
   let timer: NodeJS.Timeout | undefined;
   const stop = () => instance?.stop();
@@ -227,7 +193,7 @@ async function load(
           new TiersError(`the load test did not finish within ${limitMs / 1000}s`, { where: base }),
         );
       }, limitMs);
-      instance = autocannon(autocannonOptions(settings, base), (error, result) =>
+      instance = autocannon(autocannonOptions(settings, base) as Options, (error, result) =>
         error ? reject(error) : resolve(result),
       );
       // autocannon's `response` event: (client, statusCode, resBytes, responseTime in ms).
