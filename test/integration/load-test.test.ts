@@ -4,7 +4,8 @@
  * autocannon loads it; the figures are in the report and, through `tiers record-tests`, in
  * releases/tests/<commit>.yaml. Then the api's test-only fault switch (TIERS_TEST_FAULT_DELAY_MS,
  * honoured only under NODE_ENV=test) makes a deliberately slow build whose real figures fail
- * the performance gate's rule, against the fast run as its baseline. Nothing is left behind.
+ * the performance gate's rule (core/promotion/performance.ts), against the fast run as its
+ * baseline; the gate's scenarios on the real registry are in promotion/performance.test.ts. Nothing is left behind.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -87,22 +88,33 @@ describe("the test tier's load test (real Docker engine, real autocannon)", () =
 
   it("a deliberately slow build (the api's test-only fault switch) fails the performance gate", async () => {
     expect(fast, "the fast run measured").toBeDefined();
+    // Every request of the server under load waits a full second first. With 8 connections
+    // that caps throughput at 8 req/s and puts every percentile above 1000 ms, however noisy
+    // the machine: the slow figures are bounded by the switch, not by luck.
     const file = join(repo.root, "environments", "test.yaml");
     const doc = parseDocument(await readFile(file, "utf8"));
-    doc.setIn(["tests", "performance", "environment"], { TIERS_TEST_FAULT_DELAY_MS: "150" });
+    doc.setIn(["tests", "performance", "environment"], { TIERS_TEST_FAULT_DELAY_MS: "1000" });
     await writeFile(file, doc.toString());
     const commit = repo.commitAll("a deliberately slow api (test-only fault switch)");
     const { report, figures } = await run();
     expect(report.commit).toBe(commit);
-    // Every request waited 150 ms first: the percentiles show it.
-    expect(figures.latency_ms.p50).toBeGreaterThanOrEqual(150);
+    expect(figures.latency_ms.p50).toBeGreaterThanOrEqual(1000);
+    expect(figures.requests_per_second).toBeLessThanOrEqual(8);
     expect(figures.failed_requests).toBe(0);
     const slow = await recorded(commit);
     expect(slow).toEqual(figures);
-    // Generous absolute bounds the fast run meets, with the fast run as the pinned baseline.
-    const criteria = { p95_ms: 140, min_rps: 1, max_regression_pct: 100 };
+    // Generous bounds, as docs/promotion.md asks: the fast run meets them even on a loaded
+    // machine (its p95 was 42 to 452 ms here), the slow one cannot.
+    const criteria = { p95_ms: 950, min_rps: 20, max_regression_pct: 50 };
+    const none = { state: "none" as const, why: "nothing pinned" };
+    const fastVerdict = performanceVerdict(
+      "api",
+      criteria,
+      { ok: true, commit: fastCommit, figures: fast },
+      none,
+    );
+    expect(fastVerdict.ok, fastVerdict.why).toBe(true);
     const baseline = { state: "figures" as const, commit: fastCommit, figures: fast };
-    expect(fast.latency_ms.p95, "the fast run is within the generous bound").toBeLessThan(140);
     const verdict = performanceVerdict(
       "api",
       criteria,
@@ -110,7 +122,10 @@ describe("the test tier's load test (real Docker engine, real autocannon)", () =
       baseline,
     );
     expect(verdict.ok).toBe(false);
-    expect(verdict.why).toMatch(/p95 \d+(\.\d+)? ms > 140/);
-    expect(verdict.why).toMatch(/regressed by more than 100% against/);
+    expect(verdict.why).toMatch(/p95 \d+(\.\d+)? ms > 950/);
+    expect(verdict.why).toMatch(/req\/s < 20/);
+    expect(verdict.why).toMatch(
+      new RegExp(`regressed by more than 50% against ${fastCommit.slice(0, 12)}`),
+    );
   });
 });
