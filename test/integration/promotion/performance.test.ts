@@ -97,6 +97,18 @@ async function passTest(root: string, record: ArtefactRecord, performance?: Perf
   });
 }
 
+/** Promotes the record into staging, so staging pins its digests (the next one's baseline). */
+async function pinInStaging(root: string, record: ArtefactRecord) {
+  await promote({
+    root,
+    tier: "staging",
+    commit: record.commit,
+    evidence: "local",
+    deploy: "skip",
+    env: cleanEnv(),
+  });
+}
+
 async function plan(root: string, record: ArtefactRecord) {
   return (await computePlan({ root, tier: "staging", commit: record.commit, env: cleanEnv() }))
     .plan;
@@ -154,14 +166,7 @@ describe("performance gate (real git repositories, real registry)", () => {
   it("regression: within the absolute bounds but more than max_regression_pct slower than the digest staging pins", async () => {
     const root = await repo();
     await passTest(root, first, figures(40, 400));
-    await promote({
-      root,
-      tier: "staging",
-      commit: first.commit,
-      evidence: "local",
-      deploy: "skip",
-      env: cleanEnv(),
-    });
+    await pinInStaging(root, first);
     expect(await overlayDigests(root, "staging")).toContain(first.images.api!.digest);
     await passTest(root, second, figures(60, 380));
     const p = await plan(root, second);
@@ -176,14 +181,7 @@ describe("performance gate (real git repositories, real registry)", () => {
     // Within the bound, the comparison is shown beside the figures.
     const ok = await repo();
     await passTest(ok, first, figures(40, 400));
-    await promote({
-      root: ok,
-      tier: "staging",
-      commit: first.commit,
-      evidence: "local",
-      deploy: "skip",
-      env: cleanEnv(),
-    });
+    await pinInStaging(ok, first);
     await passTest(ok, second, figures(44, 390));
     expect(gate(await plan(ok, second), "api")).toMatchObject({
       ok: true,
@@ -201,14 +199,7 @@ describe("performance gate (real git repositories, real registry)", () => {
 
     const broken = await repo();
     await passTest(broken, first, figures(40, 400));
-    await promote({
-      root: broken,
-      tier: "staging",
-      commit: first.commit,
-      evidence: "local",
-      deploy: "skip",
-      env: cleanEnv(),
-    });
+    await pinInStaging(broken, first);
     await passTest(broken, second, figures(40, 400));
     // The pinned commit's test record becomes unreadable in git: the baseline cannot be judged.
     await writeFile(join(broken, testReportPath(first.commit)), "kind: test-report\ncommit: [\n");

@@ -6,6 +6,7 @@
  */
 import type { LoadTestSettings } from "../environment/performance-schema.ts";
 import type { Tier } from "../environment/schema.ts";
+import { figuresOf, type PerformanceFigures } from "./performance.ts";
 
 /** A tier's load test, resolved against its services. */
 export interface LoadTest {
@@ -58,4 +59,20 @@ export const overrunMarginSeconds = 10;
 /** The longest a load test may take, in milliseconds, before it is stopped and fails. */
 export function loadLimitMs(settings: LoadTestSettings): number {
   return (settings.duration_seconds + settings.timeout_seconds + overrunMarginSeconds) * 1000;
+}
+
+/** The figures of one load test: what autocannon returned and every response time it reported. */
+export function loadFigures(
+  settings: LoadTestSettings,
+  result: Parameters<typeof figuresOf>[0]["result"],
+  responseTimesMs: readonly number[],
+): PerformanceFigures {
+  return figuresOf({
+    service: settings.service,
+    requests: settings.requests.map(requestLabel),
+    connections: settings.connections,
+    durationSeconds: settings.duration_seconds,
+    result,
+    responseTimesMs,
+  });
 }

@@ -19,10 +19,10 @@ import { TiersError } from "../../core/errors.ts";
 import {
   autocannonOptions,
   type LoadTest,
+  loadFigures,
   loadLimitMs,
-  requestLabel,
 } from "../../core/promotion/load-test.ts";
-import { figuresOf, type PerformanceFigures } from "../../core/promotion/performance.ts";
+import type { PerformanceFigures } from "../../core/promotion/performance.ts";
 import { imageRef, supportImages } from "../../tools/images.ts";
 
 /** Where the load container keeps autocannon and the script. */
@@ -120,12 +120,5 @@ export async function daggerLoadTest(
     .withExec(["node", `${loadDir}/load.mjs`])
     .stdout();
   const { result, times } = parseLoadOutput(output);
-  return figuresOf({
-    service: settings.service,
-    requests: settings.requests.map(requestLabel),
-    connections: settings.connections,
-    durationSeconds: settings.duration_seconds,
-    result,
-    responseTimesMs: times,
-  });
+  return loadFigures(settings, result, times);
 }

@@ -20,11 +20,12 @@ import type { Reporter } from "../../core/log.ts";
 import {
   autocannonOptions,
   type LoadTest,
+  loadFigures,
   loadLimitMs,
   loadTestOf,
   requestLabel,
 } from "../../core/promotion/load-test.ts";
-import { figuresOf, type PerformanceFigures } from "../../core/promotion/performance.ts";
+import type { PerformanceFigures } from "../../core/promotion/performance.ts";
 import * as compose from "../../tools/compose.ts";
 import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
@@ -200,14 +201,7 @@ async function load(
       instance.on("response", (_client, _status, _bytes, responseTime) => times.push(responseTime));
     });
     context.signal?.throwIfAborted();
-    return figuresOf({
-      service: settings.service,
-      requests: settings.requests.map(requestLabel),
-      connections: settings.connections,
-      durationSeconds: settings.duration_seconds,
-      result,
-      responseTimesMs: times,
-    });
+    return loadFigures(settings, result, times);
   } finally {
     clearTimeout(timer);
     context.signal?.removeEventListener("abort", stop);

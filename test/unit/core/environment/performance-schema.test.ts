@@ -1,21 +1,11 @@
 /** The load test and performance criteria in tier files: accepted, and refused where written. */
-import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validateSources } from "../../../../pipelines/src/core/environment/index.ts";
-import { edit, locate } from "./fixtures.ts";
+import { asSources, edit, fixtureFiles, locate } from "./fixtures.ts";
 
-// The four-tier fixture chain (test/fixtures/environments/chain), not the shipped sample.
-const fixtureDir = resolve(import.meta.dirname, "../../../fixtures/environments/chain");
-function files(): Record<string, string> {
-  return Object.fromEntries(
-    readdirSync(fixtureDir)
-      .filter((n) => n.endsWith(".yaml"))
-      .map((n) => [n, readFileSync(join(fixtureDir, n), "utf8")]),
-  );
-}
-const validate = (f: Record<string, string>) =>
-  validateSources(Object.entries(f).map(([n, text]) => ({ file: `environments/${n}`, text })));
+// The fixture repository's tiers (test/fixtures/repo), not the shipped sample.
+const files = fixtureFiles;
+const validate = (f: Record<string, string>) => validateSources(asSources(f));
 
 function loadTest(service = "api", port = "http", extra = ""): string {
   return `tests:
