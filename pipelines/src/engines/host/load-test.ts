@@ -25,7 +25,7 @@ import {
   loadTestOf,
   requestLabel,
 } from "../../core/promotion/load-test.ts";
-import type { PerformanceFigures } from "../../core/promotion/performance.ts";
+import { describeFigures, type PerformanceFigures } from "../../core/promotion/performance.ts";
 import * as compose from "../../tools/compose.ts";
 import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
@@ -70,12 +70,25 @@ export async function measurePerformance(
     return undefined;
   }
   try {
-    return await context.reporter.step(context.tier, `load test of ${test.settings.service}`, () =>
-      runLoadTest(context, test),
+    const figures = await context.reporter.step(
+      context.tier,
+      `load test of ${test.settings.service}`,
+      () => runLoadTest(context, test),
     );
+    context.reporter.info(
+      context.tier,
+      `load test of ${figures.service}: ${describeFigures(figures)}`,
+    );
+    return figures;
   } catch (error) {
     context.signal?.throwIfAborted();
-    return { error: error instanceof TiersError ? error.describe() : String(error) };
+    const why = error instanceof TiersError ? error.describe() : String(error);
+    // The suites' verdict stands; the record gets no figures, which the performance gate refuses.
+    context.reporter.error(
+      context.tier,
+      `load test of ${test.settings.service} could not measure: ${why}`,
+    );
+    return { error: why };
   }
 }
 
