@@ -11,6 +11,10 @@ import {
   performanceVerdict,
 } from "../../../../pipelines/src/core/promotion/performance.ts";
 import { testReportSchema } from "../../../../pipelines/src/core/promotion/records.ts";
+import {
+  parseTestRunReport,
+  testRunVerdict,
+} from "../../../../pipelines/src/core/promotion/test-run.ts";
 
 const criteria = { p95_ms: 100, min_rps: 50, max_regression_pct: 25 };
 const commit = "a".repeat(40);
@@ -169,5 +173,32 @@ describe("test records", () => {
       testReportSchema.parse({ ...old, performance: figures(1, 2) }).performance?.latency_ms.p95,
     ).toBe(1);
     expect(testReportSchema.safeParse({ ...old, performance: { p95: 1 } }).success).toBe(false);
+  });
+});
+
+describe("test run reports", () => {
+  const report = {
+    id: "r1",
+    commit,
+    outcome: "passed",
+    services: [{ service: "svc", outcome: "passed" }],
+  };
+  it("carry the figures into the verdict record-tests commits", () => {
+    const parsed = parseTestRunReport(
+      JSON.stringify({ ...report, performance: figures(3, 9) }),
+      "r1.json",
+    );
+    expect(testRunVerdict(parsed).performance?.latency_ms.p95).toBe(3);
+  });
+
+  it("a load test that could not measure records no figures (the gate then fails closed)", () => {
+    const parsed = parseTestRunReport(
+      JSON.stringify({ ...report, performance: { error: "no answer" } }),
+      "r1.json",
+    );
+    expect(testRunVerdict(parsed)).not.toHaveProperty("performance");
+    expect(() =>
+      parseTestRunReport(JSON.stringify({ ...report, performance: { p95: 1 } }), "r1.json"),
+    ).toThrow(/the test report is malformed: performance/);
   });
 });
