@@ -102,7 +102,9 @@ async function bundle(dir, outdir, stamp) {
     },
     // Loaded at run time through createRequire (core/manifests/schema.ts), from node_modules;
     // libpg-query loads its WebAssembly file next to its own module, so it cannot be bundled.
-    external: ["kubernetes-models", "kubernetes-models/*", "libpg-query"],
+    // autocannon is loaded on first use by the test tier's load test (engines/host/load-test.ts)
+    // and resolves files next to its own modules (lib/worker.js, help.txt) by __dirname.
+    external: ["kubernetes-models", "kubernetes-models/*", "libpg-query", "autocannon"],
     // The build's own identity, for caches whose entries are only valid for the code that
     // wrote them (engines/host/model-cache.ts). Absent when sources run unbundled (tsx, vitest).
     define: { __TIERS_BUILD_STAMP__: JSON.stringify(stamp) },

@@ -25,6 +25,7 @@ import { isBuildTarget } from "./core/artefact.ts";
 import { UsageError } from "./core/errors.ts";
 import {
   devStack,
+  ephemeralLoadTest,
   runTests,
   testRunners,
   validateRepositoryWithDagger,
@@ -194,7 +195,9 @@ export class Tiers {
       baseImage,
       extraCaBundle: await caSecret(extraCaBundle),
     };
-    return (await runTests(await testRunners(this.pipeline(), options))).output;
+    const pipeline = this.pipeline();
+    return (await runTests(await testRunners(pipeline, options), await ephemeralLoadTest(pipeline)))
+      .output;
   }
 
   /**
@@ -217,9 +220,12 @@ export class Tiers {
   ): Promise<string> {
     const pipeline = this.pipeline();
     const options = { repo, commit, baseImage, extraCaBundle: await caSecret(extraCaBundle) };
-    const tested = await runTests(await testRunners(pipeline, options));
+    const tested = await runTests(
+      await testRunners(pipeline, options),
+      await ephemeralLoadTest(pipeline),
+    );
     const revision = await pipeline.revision(repo, commit);
-    const report = testReport(revision.commit, tested.services);
+    const report = testReport(revision.commit, tested.services, tested.performance);
     const step = await pipeline.promotion(["record-tests", "--report", report.path], {
       actor,
       files: { [report.path]: report.text },

@@ -86,12 +86,23 @@ export interface RunOptions {
   labels?: Readonly<Record<string, string>>;
   /** Give the container a name (so a crashed run can still be found). */
   name?: string;
+  /** Start it in the background (`-d`); the caller removes it. */
+  detach?: boolean;
+  /** `-e NAME=value` entries (plain values: they are on the command line). */
+  environment?: Readonly<Record<string, string>>;
+  /** `--publish` entries, e.g. `127.0.0.1::8080` (loopback, a port Docker picks). */
+  publish?: readonly string[];
 }
 
 /** `run`: a one-off container of a service; no TTY so its output streams line by line. */
 export function run(project: ComposeProject, options: RunOptions): Invocation {
   const args = ["run", "-T"];
+  if (options.detach) args.push("--detach");
   if (options.rm ?? true) args.push("--rm");
+  for (const entry of options.publish ?? []) args.push("--publish", entry);
+  for (const [key, value] of Object.entries(options.environment ?? {})) {
+    args.push("-e", `${key}=${value}`);
+  }
   if (options.noDeps) args.push("--no-deps");
   if (options.name) args.push("--name", options.name);
   for (const [key, value] of Object.entries(options.labels ?? {})) {

@@ -159,6 +159,28 @@ export function labelValues(
   return { tool: "docker", args };
 }
 
+/** `logs --tail <n> <container>`: a container's last lines (stdout and stderr). */
+export function logs(container: string, tail: number): Invocation {
+  return { tool: "docker", args: ["logs", "--tail", String(tail), container] };
+}
+
+/** `port <container> <port>/tcp`: the host addresses a published container port is bound to. */
+export function port(container: string, containerPort: number): Invocation {
+  return { tool: "docker", args: ["port", container, `${containerPort}/tcp`] };
+}
+
+/**
+ * The loopback host port of `docker port` output (`127.0.0.1:49153`, one binding a line);
+ * undefined when the port is not published on 127.0.0.1.
+ */
+export function parseLoopbackPort(stdout: string): number | undefined {
+  for (const line of parseIdList(stdout)) {
+    const match = /^127\.0\.0\.1:(\d+)$/.exec(line);
+    if (match) return Number(match[1]);
+  }
+  return undefined;
+}
+
 /** Parses one-ID-per-line output (ps -q, network ls -q, volume ls -q). */
 export function parseIdList(stdout: string): string[] {
   return stdout

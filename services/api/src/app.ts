@@ -50,6 +50,8 @@ export interface ApiDeps {
   metricsPath?: string | null;
   /** The tier's flags the API honours (all off when not given). */
   flags?: Partial<ApiFlags>;
+  /** Test-only fault switch: milliseconds every request waits first (config.ts faultDelayMs). */
+  faultDelayMs?: number;
 }
 
 /** Flags of environments/base.yaml the API reads (`flags.<name>`), resolved at start-up. */
@@ -199,6 +201,7 @@ export function createApiHandler(deps: ApiDeps) {
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     measureRequest(metrics, req, res, routeOf);
+    if (deps.faultDelayMs) await new Promise((resolve) => setTimeout(resolve, deps.faultDelayMs));
     try {
       await routes(req, res);
     } catch (error) {

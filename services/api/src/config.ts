@@ -12,7 +12,16 @@ export interface ApiConfig {
   gitSha: string | null;
   /** Digest of the running image (TIERS_IMAGE_DIGEST), if the deployment says. */
   imageDigest: string | null;
+  /**
+   * Test-only fault switch (TIERS_TEST_FAULT_DELAY_MS): every request waits this long first,
+   * so a test can show the pipeline's performance gate failing a slow build. Refused unless
+   * NODE_ENV=test, which only the image's test target sets: a production image cannot be slowed.
+   */
+  faultDelayMs: number;
 }
+
+/** The fault switch's variable; see {@link ApiConfig.faultDelayMs}. */
+export const FAULT_DELAY_VARIABLE = "TIERS_TEST_FAULT_DELAY_MS";
 
 /** An environment variable with a value the service cannot use. */
 export class ConfigError extends Error {
@@ -59,6 +68,12 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       `TIERS_IMAGE_DIGEST=${imageDigest}: expected sha256:<64 hex digits> (the image digest, not a tag)`,
     );
   }
+  const faultDelayMs = intFromEnv(env, FAULT_DELAY_VARIABLE, 0, 0, 10_000);
+  if (faultDelayMs > 0 && env.NODE_ENV !== "test") {
+    throw new ConfigError(
+      `${FAULT_DELAY_VARIABLE} is a test-only fault switch and NODE_ENV is ${env.NODE_ENV ?? "unset"}, not test: unset it`,
+    );
+  }
   return {
     port: intFromEnv(env, "PORT", 8080, 0, 65535),
     databaseUrl: optional(env, "DATABASE_URL") ?? undefined,
@@ -66,5 +81,6 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     shutdownTimeoutMs: intFromEnv(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     gitSha: optional(env, "TIERS_GIT_SHA"),
     imageDigest,
+    faultDelayMs,
   };
 }

@@ -70,6 +70,7 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ap
     metrics: apiMetrics({ tier: tier.tier, gitSha: config.gitSha }),
     metricsPath: observability.metrics.enabled ? observability.metrics.path : null,
     flags: apiFlags,
+    ...(config.faultDelayMs > 0 ? { faultDelayMs: config.faultDelayMs } : {}),
     db: pool,
     version: {
       service: "api",

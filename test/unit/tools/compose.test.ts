@@ -61,6 +61,36 @@ describe("compose invocations (argument vector only)", () => {
     ]);
   });
 
+  it("run a server under load in the background, on a loopback port Docker picks, with its own variables", () => {
+    // docker-compose run's usage: run [options] [-p PORT...] [-e KEY=VAL...] [-l KEY=VALUE...]
+    // SERVICE [COMMAND] [ARGS...]; --publish 127.0.0.1::8080 is Docker's ip::containerPort form.
+    const inv = run(project, {
+      service: "api",
+      noDeps: true,
+      detach: true,
+      rm: false,
+      name: "p-load-api",
+      publish: ["127.0.0.1::8080"],
+      environment: { SLOW: "1" },
+      command: ["node", "src/server.ts"],
+    });
+    expect(inv.args.slice(6)).toEqual([
+      "run",
+      "-T",
+      "--detach",
+      "--publish",
+      "127.0.0.1::8080",
+      "-e",
+      "SLOW=1",
+      "--no-deps",
+      "--name",
+      "p-load-api",
+      "api",
+      "node",
+      "src/server.ts",
+    ]);
+  });
+
   it("build logs and exec", () => {
     expect(logs(project, { follow: true, tail: 20, services: ["api"] }).args.slice(6)).toEqual([
       "logs",

@@ -8,6 +8,7 @@ import {
   parseContainerInspect,
   parseIdList,
   parseImageInspect,
+  parseLoopbackPort,
   parsePushDigest,
   push,
   pushError,
@@ -152,5 +153,13 @@ describe("docker output parsers", () => {
       ["p_api_1", "healthy", 0],
       ["p_x_1", "none", 3],
     ]);
+  });
+});
+
+describe("docker port", () => {
+  it("finds the 127.0.0.1 binding among the addresses a published port is bound to", () => {
+    expect(parseLoopbackPort("127.0.0.1:49153\n")).toBe(49153);
+    expect(parseLoopbackPort("0.0.0.0:32768\n[::]:32768\n")).toBeUndefined();
+    expect(parseLoopbackPort("")).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { alertingSchema, flagsSchema, observabilitySchema } from "./observability-schema.ts";
+import { performanceIssues, testsSchema } from "./performance-schema.ts";
 import {
   promotionCriteriaSchema,
   promotionOverridesSchema,
@@ -83,6 +84,7 @@ export const gateNames = [
   "expand-contract",
   // Judges the digest's recorded vulnerability report by promotion.criteria.security.
   "security-scan",
+  "performance",
 ] as const;
 
 const resources = z.strictObject({
@@ -374,6 +376,8 @@ export const tierSchema = z
     }),
     /** Tiers with infrastructure under terraform/ (terraform/live/<tier>.tfvars). */
     infra: infraSchema.optional(),
+    /** What an ephemeral tier's test run does besides the suites: the load test (performance-schema.ts). */
+    tests: testsSchema.optional(),
 
     // Observability, alerting and feature flags (observability-schema.ts, docs/environments).
     observability: observabilitySchema,
@@ -381,6 +385,7 @@ export const tierSchema = z
     flags: flagsSchema,
   })
   .superRefine((tier, ctx) => {
+    for (const issue of performanceIssues(tier)) ctx.addIssue({ code: "custom", ...issue });
     // Only one way round: a provider left set on a tier without mTLS is unused, not wrong.
     if (tier.features.mtls && tier.network.mtls_provider === "none") {
       ctx.addIssue({

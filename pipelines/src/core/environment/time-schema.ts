@@ -7,6 +7,7 @@ import { z } from "zod";
 import { securityCriteriaSchema } from "../promotion/security.ts";
 import { compileWindow } from "../promotion/windows.ts";
 import { formatSpan, spanExample, spanMs, spanPattern } from "../time/span.ts";
+import { performanceCriteriaSchema } from "./performance-schema.ts";
 
 /** A span of elapsed time: `30m`, `2h`, `1d`. */
 export const span = z.string().regex(spanPattern, `expected ${spanExample}`);
@@ -19,6 +20,8 @@ export const promotionCriteriaSchema = z.strictObject({
   soak: span.optional(),
   /** The worst vulnerability severity the `security-scan` gate lets in (core/promotion/security.ts). */
   security: securityCriteriaSchema.optional(),
+  /** Load-test thresholds the `performance` gate applies (issue 15; performance-schema.ts). */
+  performance: performanceCriteriaSchema.optional(),
 });
 
 /** Time gates a tier lets a recorded override (`tiers approve --override <gate>`) waive. */

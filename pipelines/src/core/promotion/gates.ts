@@ -56,6 +56,8 @@ export interface CandidateFacts {
   soak?: { ok: boolean; why: string };
   /** What the expand-contract gate judges, when the tier asks for it (gathered from git). */
   expandContract?: Fact<ExpandContractFact>;
+  /** The performance verdict (core/promotion/performance.ts), when the tier sets its criteria. */
+  performance?: { ok: boolean; why: string };
   /** Recorded overrides of time gates for this digest, already limited to the tier's allow-list. */
   waivers?: Partial<Record<OverridableGate, Waiver>>;
   /**
@@ -263,6 +265,11 @@ export function candidateGates(
       ? securityVerdict(facts.security.criteria, c.digest, facts.security.scan)
       : { ok: false, why: "the scan report was not read" };
     results.push(gate("security-scan", verdict.ok, verdict.why, s));
+  }
+  if (want("performance")) {
+    // No verdict means nobody judged the figures: fail closed.
+    const p = facts.performance ?? { ok: false, why: "the performance figures were not judged" };
+    results.push(gate("performance", p.ok, p.why, s));
   }
 
   if (want("soak")) {

@@ -16,6 +16,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { TiersError } from "../errors.ts";
 import { parseYaml } from "../yaml.ts";
+import { performanceFiguresSchema } from "./performance.ts";
 import { digestFileName } from "./refs.ts";
 
 export const releasesDir = "releases";
@@ -189,6 +190,8 @@ export const testReportSchema = z.strictObject({
   passed: z.boolean(),
   /** One line, e.g. "api 42 passed, worker 17 passed". */
   summary: z.string(),
+  /** The load test's figures (issue 15); records written before it, or without one, have none. */
+  performance: performanceFiguresSchema.optional(),
   recorded_by: z.string(),
   recorded_at: z.string(),
 });

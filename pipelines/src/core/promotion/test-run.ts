@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { TiersError } from "../errors.ts";
+import { type PerformanceFigures, performanceFiguresSchema } from "./performance.ts";
 
 /** Where reports land, relative to the repository root. */
 export const testRunReportsDir = ".tiers/reports";
@@ -85,6 +86,13 @@ export const testRunReportSchema = z.strictObject({
   /** What teardown removed, and anything it could not. */
   teardown: z.object({ removed: cleanResultSchema, leftovers: z.array(z.string()) }).optional(),
   error: z.string().optional(),
+  /**
+   * The load test run after the suites passed (`tests.performance`): its figures, or why it
+   * could not measure. Absent when the tier declares no load test or the suites failed.
+   */
+  performance: z
+    .union([performanceFiguresSchema, z.strictObject({ error: z.string().min(1) })])
+    .optional(),
 });
 export type TestRunReport = z.infer<typeof testRunReportSchema>;
 
@@ -122,11 +130,16 @@ export function testRunVerdict(report: TestRunReport): {
   commit: string;
   passed: boolean;
   summary: string;
+  performance?: PerformanceFigures;
 } {
   const services = report.services.map((s) => `${s.service} ${s.outcome}`).join(", ");
+  const figures =
+    report.performance && !("error" in report.performance) ? report.performance : undefined;
   return {
     commit: report.commit,
     passed: report.outcome === "passed",
     summary: `${services} (run ${report.id})`,
+    // A load test that could not measure records nothing: the performance gate then fails closed.
+    ...(figures ? { performance: figures } : {}),
   };
 }

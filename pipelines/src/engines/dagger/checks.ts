@@ -7,9 +7,19 @@ import { access } from "node:fs/promises";
 import { join } from "node:path";
 import type { Container, GitRepository, Secret, Service } from "@dagger.io/dagger";
 import { testTarget } from "../../core/artefact.ts";
-import { formatProblem, validateRepository } from "../../core/environment/index.ts";
+import {
+  formatProblem,
+  loadModel,
+  tierOf,
+  tierOfRuntime,
+  validateRepository,
+} from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
+import { type LoadTest, loadTestOf } from "../../core/promotion/load-test.ts";
+import { describeFigures } from "../../core/promotion/performance.ts";
+import type { TestRunReport } from "../../core/promotion/test-run.ts";
 import * as terraformTool from "../../tools/terraform.ts";
+import { daggerLoadTest } from "./load-test.ts";
 import type { DaggerPipeline } from "./pipeline.ts";
 import { type StackService, stackFront, stackServicesAsDagger, withBindings } from "./stack.ts";
 
@@ -90,14 +100,42 @@ export async function testRunners(
  */
 export async function runTests(
   runners: Readonly<Record<string, Container>>,
-): Promise<{ services: string[]; output: string }> {
+  load?: LoadTest,
+): Promise<{ services: string[]; output: string; performance?: TestRunReport["performance"] }> {
   const reports: string[] = [];
   for (const [name, runner] of Object.entries(runners)) {
     const command = await runner.defaultArgs();
     const output = await runner.withExec(command, { useEntrypoint: true }).stdout();
     reports.push(`🜁 ${name}: tests passed\n${output.trimEnd()}`);
   }
-  return { services: Object.keys(runners), output: `${reports.join("\n\n")}\n` };
+  // Every suite passed (a failed one threw above): the performance baseline, as on the host,
+  // only when this run tested the service it loads. A load test that cannot measure is
+  // reported, not thrown: the suites' verdict stands, and the performance gate fails closed.
+  let performance: TestRunReport["performance"];
+  const runner = load ? runners[load.settings.service] : undefined;
+  if (load && runner) {
+    try {
+      const figures = await daggerLoadTest(runner, load);
+      performance = figures;
+      reports.push(`🜁 load test of ${figures.service}: ${describeFigures(figures)}`);
+    } catch (error) {
+      performance = { error: error instanceof Error ? error.message : String(error) };
+      reports.push(
+        `🜁 load test of ${load.settings.service} could not measure: ${performance.error}`,
+      );
+    }
+  }
+  return {
+    services: Object.keys(runners),
+    output: `${reports.join("\n\n")}\n`,
+    ...(performance ? { performance } : {}),
+  };
+}
+
+/** The ephemeral tier's load test (`tests.performance`), read from the workspace's model. */
+export async function ephemeralLoadTest(pipeline: DaggerPipeline): Promise<LoadTest | undefined> {
+  const model = await loadModel(await pipeline.workspace());
+  return loadTestOf(tierOf(model, tierOfRuntime(model, "ephemeral")));
 }
 
 /** The dev stack as one service forwarding the ports the dev override publishes. */

@@ -22,7 +22,7 @@ import {
   summarySchema,
 } from "../../core/infra/plan.ts";
 import type { Reporter } from "../../core/log.ts";
-import type { DeployStep } from "./deploy.ts";
+import type { DeployStep } from "./deploy-result.ts";
 import {
   applyInfra,
   type InfraOptions,

@@ -32,20 +32,22 @@ import {
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import * as kubectl from "../../tools/kubectl.ts";
+
+export {
+  DeployError,
+  type DeployOutcome,
+  type DeployResult,
+  type DeployStep,
+  type Runner,
+} from "./deploy-result.ts";
+
 import { applyInfraInDeploy, type DeployInfra, describeInfraStep } from "./deploy-infra.ts";
+import { DeployError, type DeployResult, type DeployStep, type Runner } from "./deploy-result.ts";
 import { verifyBeforeDeploy } from "./deploy-verify.ts";
 import { runMigrationJob } from "./migration-job.ts";
 import { runHost } from "./run.ts";
 import type { SecretStore } from "./secrets.ts";
-import {
-  type PeriodOptions,
-  type PeriodOutcome,
-  runVerificationPeriod,
-  VerificationFailed,
-} from "./verify-period.ts";
-
-/** Runs one invocation and returns its result, non-zero exits included (never throws for them). */
-export type Runner = (invocation: Invocation) => Promise<ToolResult>;
+import { type PeriodOptions, runVerificationPeriod, VerificationFailed } from "./verify-period.ts";
 
 /** The default runner: the host runner with `reject: false`, so the deploy reads exit codes. */
 export function hostRunner(root: string, secrets?: SecretStore, signal?: AbortSignal): Runner {
@@ -81,43 +83,6 @@ export interface DeployOptions {
   period?: PeriodOptions;
   /** The period's clock; tests set it and advance it in `sleep`. */
   now?: () => Date;
-}
-
-/** One executed step, for the record a caller (promotion, rollback) may store. */
-export interface DeployStep {
-  name: string;
-  outcome: "ok" | "failed" | "skipped";
-  detail?: string;
-}
-
-/** How a deploy ended. */
-export type DeployOutcome = "dry-run" | "deployed" | "rolled-back" | "failed";
-
-/** What a deploy did. */
-export interface DeployResult {
-  tier: string;
-  outcome: DeployOutcome;
-  plan: DeployPlan;
-  /** The manifests applied (or, for a dry run, that would be). */
-  manifests: string;
-  /** Image references the tier runs after this deploy (or would run). */
-  images: string[];
-  steps: DeployStep[];
-  /** Colours live after the deploy, per blue-green service. */
-  liveColours: Record<string, Colour>;
-  /** Findings of the checks (empty unless a dry run reports them). */
-  findings: ManifestFinding[];
-  /** What the verification period after the deploy did, when the tier has one. */
-  verification?: PeriodOutcome;
-}
-
-/** The tier is not healthy after the deploy; `result` says what ran and what was undone. */
-export class DeployError extends TiersError {
-  readonly result: DeployResult;
-  constructor(message: string, result: DeployResult, hint?: string, cause?: unknown) {
-    super(message, { where: `tier ${result.tier}`, hint, cause });
-    this.result = result;
-  }
 }
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

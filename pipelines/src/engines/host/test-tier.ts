@@ -29,6 +29,7 @@ import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
+import { measurePerformance } from "./load-test.ts";
 import { loadModelCached } from "./model-cache.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
@@ -130,6 +131,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   let outcome: TestTierReport["outcome"] = "error";
   let failure: unknown;
   let commit = "";
+  let loadTest: TestRunReport["performance"];
   // A fresh password per run, handed to compose by secret name so it never reaches argv/logs.
   const secrets = new SecretStore(env).define("test-db-password", {
     value: randomBytes(18).toString("base64url"),
@@ -237,6 +239,19 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     }
     durations.tests = performance.now() - phase;
     outcome = services.every((s) => s.outcome === "passed") ? "passed" : "failed";
+    // The performance baseline (issue 15) measures only code whose suites passed.
+    if (outcome === "passed") {
+      loadTest = await measurePerformance({
+        root,
+        tier,
+        project,
+        labels: runLabels,
+        services: planned,
+        reporter,
+        run,
+        ...(request.signal ? { signal: request.signal } : {}),
+      });
+    }
   } catch (error) {
     failure = error;
     outcome = request.signal?.aborted ? "interrupted" : "error";
@@ -278,6 +293,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     ) as TestTierReport["durations"],
     services,
     teardown,
+    ...(loadTest ? { performance: loadTest } : {}),
     ...(failure ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
   };
   const file = await writeReport(root, report);

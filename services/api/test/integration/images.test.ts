@@ -242,6 +242,27 @@ describe.skipIf(!dockerUsable)(
       expect(logs.stdout).toMatch(/^🜃 .*"msg":"api stopped"/m);
     });
 
+    it("refuses to start a release image with the test-only fault switch set (NODE_ENV=production)", async () => {
+      const slowed = await docker(
+        [
+          "run",
+          "--rm",
+          "--label",
+          LABEL,
+          "-e",
+          "TIERS_TIER=staging",
+          "-e",
+          "TIERS_TEST_FAULT_DELAY_MS=500",
+          image("api", "production"),
+        ],
+        30_000,
+      );
+      expect(slowed.code).toBe(1);
+      expect(slowed.stdout + slowed.stderr).toMatch(
+        /TIERS_TEST_FAULT_DELAY_MS is a test-only fault switch and NODE_ENV is production/,
+      );
+    });
+
     it("stops a release image started as dev, and a development image started as prod, at once", async () => {
       const prodAsDev = await docker(
         ["run", "--rm", "--label", LABEL, "-e", "TIERS_TIER=dev", image("api", "production")],

@@ -253,3 +253,12 @@ describe("flags change what the api does (environments/base.yaml flags)", () => 
     );
   });
 });
+
+describe("the test-only fault switch", () => {
+  it("delays every request by faultDelayMs", async () => {
+    const { base } = await serve({ faultDelayMs: 120 });
+    const started = performance.now();
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(115);
+  });
+});

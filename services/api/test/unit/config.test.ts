@@ -10,7 +10,23 @@ describe("api configuration", () => {
       shutdownTimeoutMs: 10_000,
       gitSha: null,
       imageDigest: null,
+      faultDelayMs: 0,
     });
+  });
+
+  it("honours the test-only fault switch under NODE_ENV=test and refuses it anywhere else", () => {
+    expect(readApiConfig({ NODE_ENV: "test", TIERS_TEST_FAULT_DELAY_MS: "40" }).faultDelayMs).toBe(
+      40,
+    );
+    for (const nodeEnv of ["production", "development", undefined]) {
+      expect(() => readApiConfig({ NODE_ENV: nodeEnv, TIERS_TEST_FAULT_DELAY_MS: "40" })).toThrow(
+        /TIERS_TEST_FAULT_DELAY_MS is a test-only fault switch and NODE_ENV is/,
+      );
+    }
+    // Unset or zero is off everywhere, so the production image starts as before.
+    expect(
+      readApiConfig({ NODE_ENV: "production", TIERS_TEST_FAULT_DELAY_MS: "" }).faultDelayMs,
+    ).toBe(0);
   });
 
   it("reads every variable it documents", () => {
@@ -31,6 +47,7 @@ describe("api configuration", () => {
       shutdownTimeoutMs: 500,
       gitSha: "0123abc",
       imageDigest: digest,
+      faultDelayMs: 0,
     });
   });
 

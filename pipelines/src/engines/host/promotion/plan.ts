@@ -36,6 +36,7 @@ import { tierVerification } from "../verify-period.ts";
 import { resolveCandidates } from "./candidates.ts";
 import { expandContractFact } from "./expand-contract-facts.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
+import { performanceFacts } from "./performance-facts.ts";
 import type { PromotionRequest } from "./request.ts";
 import { hostSources, type PromotionSources, readRecord } from "./sources.ts";
 import { recordedEvidence, scanFact, supplyChainLines } from "./supply-chain-facts.ts";
@@ -104,6 +105,10 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
           scan: c.digest ? await scanFact(sources.records, c.digest) : undefined,
         }
       : undefined;
+    if (required.has("performance")) {
+      const verdict = await performanceFacts(sources.records, model, request.tier, c);
+      if (verdict) f.performance = verdict;
+    }
     facts.push({
       ...f,
       waivers: o.waivers,

@@ -5,6 +5,7 @@ import {
   rejectionMessage,
   testReportMessage,
 } from "../../../core/promotion/messages.ts";
+import type { PerformanceFigures } from "../../../core/promotion/performance.ts";
 import {
   type ApprovalRecord,
   approvalPath,
@@ -103,6 +104,7 @@ export async function recordTestReport(request: {
   commit: string;
   passed: boolean;
   summary: string;
+  performance?: PerformanceFigures;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
 }): Promise<string> {
@@ -114,6 +116,7 @@ export async function recordTestReport(request: {
       commit: request.commit,
       passed: request.passed,
       summary: request.summary,
+      ...(request.performance ? { performance: request.performance } : {}),
       recorded_by: await whoAmI(repo, request.env ?? process.env),
       recorded_at: (request.now ?? (() => new Date()))().toISOString(),
     };

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { tierOfRuntime } from "../../../core/environment/index.ts";
 import { TiersError } from "../../../core/errors.ts";
+import { describeFigures } from "../../../core/promotion/performance.ts";
 import {
   isTestRunReportName,
   parseTestRunReport,
@@ -69,7 +70,7 @@ Examples:
       const tier = tierOfRuntime(await cli.model(), "ephemeral");
       cli.reporter.info(
         tier,
-        `recorded: tests ${passed ? "passed" : "FAILED"} for ${verdict.commit.slice(0, 12)} — ${summary} (commit ${commit.slice(0, 12)})`,
+        `recorded: tests ${passed ? "passed" : "FAILED"} for ${verdict.commit.slice(0, 12)} — ${summary}${verdict.performance ? `; load test of ${verdict.performance.service}: ${describeFigures(verdict.performance)}` : ""} (commit ${commit.slice(0, 12)})`,
         await cli.marker(tier),
       );
     });
