@@ -255,20 +255,36 @@ export async function devShell(
       hint: "start the stack with `tiers env dev up`",
     });
   }
+  return openShell(request.root, project, request.service, request.command);
+}
+
+/** The shell a service's container is entered with: bash where the image has it, else sh. */
+export const shellCommand = ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"];
+
+/**
+ * `docker-compose exec` with the terminal attached (stdio inherited, a TTY when there is one),
+ * so it bypasses the captured host runner; the container's own environment applies. Used by
+ * `tiers env <compose tier> shell` and by a failed test run's `--interactive` shell. Returns the
+ * command's exit code.
+ */
+export async function openShell(
+  root: string,
+  project: compose.ComposeProject,
+  service: string,
+  command: readonly string[] = [],
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY);
-  const invocation = compose.exec(
-    project,
-    request.service,
-    request.command?.length
-      ? request.command
-      : ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"],
-    { tty: interactive },
-  );
+  const invocation = compose.exec(project, service, command.length ? command : shellCommand, {
+    tty: interactive,
+  });
   const result = await execa(programFor(invocation.tool), [...invocation.args], {
-    cwd: request.root,
+    cwd: root,
     env: { ...invocation.env },
     stdio: "inherit",
     reject: false,
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+    ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
   });
   return result.exitCode ?? 1;
 }

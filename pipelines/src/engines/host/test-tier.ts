@@ -31,6 +31,7 @@ import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
+import { afterFailedRun, type FailureMode } from "./test-tier-debug.ts";
 
 export type { CleanResult, ServiceResult, SuiteSummary } from "../../core/promotion/test-run.ts";
 
@@ -102,6 +103,8 @@ export interface TestTierRequest {
   runId?: string;
   /** Called as soon as the run id is known (so a caller can report or kill it). */
   onStart?: (info: { id: string; composeProject: string }) => void;
+  /** When a suite fails: open a shell in its service, or keep the stack (test-tier-debug.ts). */
+  onFailure?: FailureMode;
 }
 
 /** The compose project name of a test run. */
@@ -135,6 +138,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   });
   let project: compose.ComposeProject | undefined;
   let planned: string[] = [...(request.services ?? [])];
+  const suiteOutputs = new Map<string, string[]>();
   const run = (
     invocation: Invocation,
     options: { stream?: string; collect?: string[]; reject?: boolean; abortable?: boolean } = {},
@@ -210,6 +214,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
       request.signal?.throwIfAborted();
       const began = performance.now();
       const output: string[] = [];
+      suiteOutputs.set(image.service, output);
       const result = await reporter
         .step(tier, `tests of ${image.service}`, async () => {
           const r = await run(
@@ -241,9 +246,30 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     outcome = request.signal?.aborted ? "interrupted" : "error";
   }
 
+  // A run that did not pass keeps every service's log, and its stack when asked to.
+  const debug =
+    project && (outcome === "failed" || outcome === "error")
+      ? await afterFailedRun({
+          root,
+          tier,
+          id,
+          reporter,
+          project,
+          outcome,
+          suiteOutputs,
+          failed: services.filter((s) => s.outcome === "failed").map((s) => s.service),
+          run: (invocation, options) => run(invocation, { ...options, abortable: false }),
+          env,
+          ...(request.onFailure ? { mode: request.onFailure } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+        })
+      : undefined;
+
   // Teardown is not abortable: a second Ctrl-C must not leave the environment half-removed.
   const phase = performance.now();
-  const teardown = await reporter.step(tier, `tear down ${composeProject}`, async () => {
+  const step = debug?.kept ? `keep ${composeProject}` : `tear down ${composeProject}`;
+  const teardown = await reporter.step(tier, step, async () => {
+    if (debug?.kept) return { removed: emptyClean(), leftovers: [], kept: true };
     if (project) {
       await run(compose.down(project, { volumes: true, removeOrphans: true, timeout: 5 }), {
         reject: false,
@@ -277,6 +303,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     ) as TestTierReport["durations"],
     services,
     teardown,
+    ...(debug?.logs.length ? { logs: debug.logs } : {}),
     ...(failure ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
   };
   const file = await writeReport(root, report);
@@ -290,6 +317,8 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   if (failure && outcome === "error") throw failure;
   return report;
 }
+
+const emptyClean = (): CleanResult => ({ containers: [], networks: [], volumes: [] });
 
 class TestsFailed extends Error {
   constructor(
