@@ -104,6 +104,8 @@ export interface FailedRun {
   /** Services whose suite failed. */
   failed: readonly string[];
   mode?: FailureMode;
+  /** The label (core/artefact.ts projectLabel `kept`) a kept service container carries. */
+  keptLabel: string;
   /** The run's own runner (it hands compose the run's database password by secret name). */
   run: (invocation: Invocation, options?: { reject?: boolean }) => Promise<ToolResult>;
   env: NodeJS.ProcessEnv;
@@ -215,7 +217,12 @@ async function keepServices(failed: FailedRun): Promise<void> {
       failed.failed.map((service) => [
         service,
         // `exec sleep`: the keep-alive is PID 1 and stops at once on `down`.
-        { entrypoint: ["sh", "-c", `exec sleep ${seconds}`], command: [] },
+        {
+          entrypoint: ["sh", "-c", `exec sleep ${seconds}`],
+          command: [],
+          // Merged with the run's labels (tier, run, owner) by compose, so clean still finds it.
+          labels: { [failed.keptLabel]: "true" },
+        },
       ]),
     );
     // JSON is YAML: compose reads it like any other file.
@@ -251,7 +258,8 @@ function printHowTo(failed: FailedRun, logs: readonly ServiceLog[]): void {
       `  ${failed.mode === "interactive" ? "re-attach" : "shell"} (${service}): ${shell}`,
     );
   }
-  reporter.info(tier, `  logs: ${commandLine(compose.logs(project, { follow: true }))}`);
+  // Without --follow, so it can be pasted into a script; a person adds it to keep watching.
+  reporter.info(tier, `  logs: ${commandLine(compose.logs(project))}`);
   if (logs.length) {
     reporter.info(tier, `  the suites' own output: ${logs.map((log) => log.file).join(", ")}`);
   }

@@ -257,6 +257,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
           project,
           outcome,
           suiteOutputs,
+          keptLabel: labels.kept,
           failed: services.filter((s) => s.outcome === "failed").map((s) => s.service),
           run: (invocation, options) => run(invocation, { ...options, abortable: false }),
           env,
@@ -525,17 +526,27 @@ export async function cleanTestTier(options: {
     collect(await removeByLabels(root, { [labels.tier]: tier, [labels.run]: options.runId }, env));
   } else {
     const owners = new Map<string, string>();
+    const kept = new Set<string>();
     for (const kind of ["container", "network"] as const) {
       const listed = await runHost(
-        docker.labelValues(kind, { [labels.tier]: tier }, [labels.run, labels.owner]),
+        docker.labelValues(kind, { [labels.tier]: tier }, [labels.run, labels.owner, labels.kept]),
         { root, env },
       );
       for (const line of docker.parseIdList(listed.stdout)) {
-        const [run = "", owner = ""] = line.split("\t");
+        const [run = "", owner = "", keptFor = ""] = line.split("\t");
         if (run) owners.set(run, owner);
+        if (run && keptFor === "true") kept.add(run);
       }
     }
     for (const [run, owner] of owners) {
+      // A run kept on request is not debris: it goes when named (the command it printed).
+      if (kept.has(run)) {
+        reporter.info(
+          tier,
+          `left run ${run} alone: it was kept for debugging (--run ${run} removes it)`,
+        );
+        continue;
+      }
       if (ownerAlive(owner)) {
         reporter.info(
           tier,
