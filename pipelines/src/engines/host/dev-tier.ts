@@ -4,7 +4,6 @@
  * Project name `<project>-dev`. `up` builds the development images it needs (once per commit),
  * starts the stack, waits until every service is healthy and prints the URLs.
  */
-import { execa } from "execa";
 import { developmentTarget, imageTag } from "../../core/artefact.ts";
 import { loadModel, tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
@@ -19,7 +18,8 @@ import {
   readRevision,
   tierVariables,
 } from "./build.ts";
-import { programFor, runHost } from "./run.ts";
+import { runHost } from "./run.ts";
+import { openShell } from "./shell.ts";
 import { diagnoseServices, serviceStates, waitHealthy } from "./test-tier.ts";
 
 export interface DevRequest {
@@ -256,35 +256,4 @@ export async function devShell(
     });
   }
   return openShell(request.root, project, request.service, request.command);
-}
-
-/** The shell a service's container is entered with: bash where the image has it, else sh. */
-export const shellCommand = ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"];
-
-/**
- * `docker-compose exec` with the terminal attached (stdio inherited, a TTY when there is one),
- * so it bypasses the captured host runner; the container's own environment applies. Used by
- * `tiers env <compose tier> shell` and by a failed test run's `--interactive` shell. Returns the
- * command's exit code.
- */
-export async function openShell(
-  root: string,
-  project: compose.ComposeProject,
-  service: string,
-  command: readonly string[] = [],
-  options: { signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<number> {
-  const interactive = Boolean(process.stdin.isTTY);
-  const invocation = compose.exec(project, service, command.length ? command : shellCommand, {
-    tty: interactive,
-  });
-  const result = await execa(programFor(invocation.tool), [...invocation.args], {
-    cwd: root,
-    env: { ...invocation.env },
-    stdio: "inherit",
-    reject: false,
-    ...(options.signal ? { cancelSignal: options.signal } : {}),
-    ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
-  });
-  return result.exitCode ?? 1;
 }

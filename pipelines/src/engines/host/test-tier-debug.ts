@@ -20,10 +20,10 @@ import type { Reporter } from "../../core/log.ts";
 import { type TestRunReport, testRunLogPath } from "../../core/promotion/test-run.ts";
 import { loadTopology } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
+import type { ContainerState } from "../../tools/docker.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import { atomicWrite } from "./atomic-write.ts";
-import { openShell, shellCommand } from "./dev-tier.ts";
-import { serviceStates } from "./test-tier.ts";
+import { openShell, shellCommand } from "./shell.ts";
 
 /** What to do with a run whose suite failed: open a shell in it, or keep it running. */
 export type FailureMode = "interactive" | "keep";
@@ -108,6 +108,8 @@ export interface FailedRun {
   keptLabel: string;
   /** The run's own runner (it hands compose the run's database password by secret name). */
   run: (invocation: Invocation, options?: { reject?: boolean }) => Promise<ToolResult>;
+  /** Container state per service of the run's project (test-tier.ts serviceStates). */
+  states: (services: readonly string[]) => Promise<Map<string, ContainerState>>;
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
 }
@@ -172,10 +174,7 @@ async function saveServiceLogs(failed: FailedRun): Promise<ServiceLog[]> {
   };
   const topology = await loadTopology(failed.root, failed.tier, failed.env).catch(unlisted);
   const others = Object.keys(topology?.services ?? {}).filter((name) => !collected.has(name));
-  const running =
-    (await serviceStates(failed.root, failed.project, others, (invocation) =>
-      failed.run(invocation),
-    ).catch(unlisted)) ?? new Map();
+  const running = (await failed.states(others).catch(unlisted)) ?? new Map();
   for (const service of others.filter((name) => running.has(name))) {
     const result = await failed
       .run(compose.logs(failed.project, { services: [service] }), { reject: false })

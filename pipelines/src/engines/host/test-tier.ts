@@ -258,6 +258,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
           outcome,
           suiteOutputs,
           keptLabel: labels.kept,
+          states: (names) => serviceStates(root, project!, names, run),
           failed: services.filter((s) => s.outcome === "failed").map((s) => s.service),
           run: (invocation, options) => run(invocation, { ...options, abortable: false }),
           env,
