@@ -122,9 +122,14 @@ export interface FailedRun {
 export async function afterFailedRun(
   failed: FailedRun,
 ): Promise<{ logs: ServiceLog[]; kept: boolean }> {
-  const logs = await saveServiceLogs(failed);
-  if (!failed.mode) return { logs, kept: false };
   const { tier, reporter } = failed;
+  const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  // Nothing here may stop the teardown that follows: a problem is said and the run goes on.
+  const logs = await saveServiceLogs(failed).catch((error: unknown) => {
+    reporter.warn(tier, `the failed run's logs could not be kept: ${message(error)}`);
+    return [] as ServiceLog[];
+  });
+  if (!failed.mode) return { logs, kept: false };
   if (failed.failed.length === 0) {
     reporter.warn(
       tier,
@@ -140,7 +145,7 @@ export async function afterFailedRun(
     // Half a kept stack helps nobody: say why and tear it all down.
     reporter.warn(
       tier,
-      `could not keep the failed service for debugging (${error instanceof Error ? error.message : String(error)}): tearing down`,
+      `could not keep the failed service for debugging (${message(error)}): tearing down`,
     );
     return { logs, kept: false };
   }
@@ -148,11 +153,15 @@ export async function afterFailedRun(
   if (failed.mode === "keep") return { logs, kept: true };
   const service = failed.failed[0]!;
   reporter.info(tier, `opening a shell in ${service}; the stack is torn down when it exits`);
-  const code = await openShell(failed.root, failed.project, service, [], {
-    ...(failed.signal ? { signal: failed.signal } : {}),
-    timeoutMs: timeoutFor("debug-shell", failed.env).ms,
-  });
-  reporter.info(tier, `shell in ${service} exited (${code}): tearing down`);
+  try {
+    const code = await openShell(failed.root, failed.project, service, [], {
+      ...(failed.signal ? { signal: failed.signal } : {}),
+      timeoutMs: timeoutFor("debug-shell", failed.env).ms,
+    });
+    reporter.info(tier, `shell in ${service} exited (${code}): tearing down`);
+  } catch (error) {
+    reporter.warn(tier, `the shell in ${service} failed (${message(error)}): tearing down`);
+  }
   return { logs, kept: false };
 }
 

@@ -4,11 +4,17 @@
  * (keeping a service, the shell, the printed commands) is in
  * test/integration/test-tier-debug.test.ts.
  */
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../../../pipelines/src/core/errors.ts";
+import { memorySink, Reporter } from "../../../../pipelines/src/core/log.ts";
 import {
+  afterFailedRun,
   boundedLog,
   commandLine,
+  type FailedRun,
   failureModeOf,
   requireTerminal,
 } from "../../../../pipelines/src/engines/host/test-tier-debug.ts";
@@ -75,5 +81,69 @@ describe("the debug flags", () => {
         /tiers env qa run --interactive needs a terminal/,
       );
     }
+  });
+});
+
+describe("afterFailedRun (injected runner: what Docker would answer is faked here)", () => {
+  const base = async (overrides: Partial<FailedRun> = {}) => {
+    const root = await mkdtemp(join(tmpdir(), "tiers-debug-"));
+    const sink = memorySink();
+    const calls: string[] = [];
+    const failed: FailedRun = {
+      root,
+      tier: "qa",
+      id: "abcd1234",
+      reporter: new Reporter({ sink }),
+      project: { name: "p-test-abcd1234", files: ["compose/compose.yaml"] },
+      outcome: "failed",
+      suiteOutputs: new Map([["svc", ["one", "two"]]]),
+      failed: ["svc"],
+      keptLabel: "p.kept",
+      run: async (invocation) => {
+        calls.push(invocation.args.join(" "));
+        throw new Error("compose up refused");
+      },
+      states: async () => new Map(),
+      env: {},
+      ...overrides,
+    };
+    return { root, sink, calls, failed };
+  };
+
+  it("writes the suites' logs even when the topology cannot be read, and says so", async () => {
+    const { root, sink, failed } = await base();
+    const result = await afterFailedRun(failed);
+    expect(result).toEqual({
+      kept: false,
+      logs: [
+        {
+          service: "svc",
+          file: ".tiers/reports/test-abcd1234/svc.log",
+          bytes: 8,
+          truncated: false,
+        },
+      ],
+    });
+    expect(await readFile(join(root, result.logs[0]!.file), "utf8")).toBe("one\ntwo\n");
+    expect(sink.errors.join("\n")).toMatch(
+      /the logs of p-test-abcd1234's other services are not kept/,
+    );
+  });
+
+  it("a service that cannot be kept means a normal teardown, with the reason, never a throw", async () => {
+    const { sink, calls, failed } = await base({ mode: "keep" });
+    expect((await afterFailedRun(failed)).kept).toBe(false);
+    expect(calls.some((call) => /up --detach --no-build --no-deps svc$/.test(call))).toBe(true);
+    expect(sink.errors.join("\n")).toMatch(
+      /could not keep the failed service for debugging \(compose up refused\): tearing down/,
+    );
+  });
+
+  it("logs that cannot be written are a warning, and the teardown still follows", async () => {
+    const { root, sink, failed } = await base();
+    // A file where the reports folder should be: nothing can be written below it.
+    await writeFile(join(root, ".tiers"), "");
+    expect(await afterFailedRun(failed)).toEqual({ kept: false, logs: [] });
+    expect(sink.errors.join("\n")).toMatch(/the failed run's logs could not be kept/);
   });
 });
