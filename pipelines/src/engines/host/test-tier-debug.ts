@@ -257,7 +257,7 @@ function printHowTo(failed: FailedRun, logs: readonly ServiceLog[]): void {
     ...failed.project,
     files: failed.project.files.map((file) => (isAbsolute(file) ? file : join(root, file))),
   };
-  const hours = timeoutFor("debug-shell", failed.env).text;
+  const lifetime = timeoutFor("debug-shell", failed.env).text;
   reporter.info(tier, `kept compose project ${project.name} (run ${failed.id}):`);
   for (const service of failed.failed) {
     const shell = commandLine(compose.exec(project, service, shellCommand));
@@ -269,7 +269,8 @@ function printHowTo(failed: FailedRun, logs: readonly ServiceLog[]): void {
   // Without --follow, so it can be pasted into a script; a person adds it to keep watching.
   reporter.info(tier, `  logs: ${commandLine(compose.logs(project))}`);
   if (logs.length) {
-    reporter.info(tier, `  the suites' own output: ${logs.map((log) => log.file).join(", ")}`);
+    // compose logs never shows a one-off container: a suite's output is in these files only.
+    reporter.info(tier, `  full logs of the run: ${logs.map((log) => log.file).join(", ")}`);
   }
   const cleanUp = commandLine(compose.down(project, { volumes: true, removeOrphans: true }));
   if (failed.mode === "interactive") {
@@ -282,7 +283,7 @@ function printHowTo(failed: FailedRun, logs: readonly ServiceLog[]): void {
     reporter.info(tier, `        or: ${cleanUp}`);
     reporter.info(
       tier,
-      `  the kept service container stops by itself after ${hours} (TIERS_TIMEOUT_DEBUG_SHELL); the rest stays until cleaned up`,
+      `  the kept service container stops by itself after ${lifetime} (TIERS_TIMEOUT_DEBUG_SHELL); the rest stays until cleaned up`,
     );
   }
 }
