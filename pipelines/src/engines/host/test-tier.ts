@@ -6,7 +6,8 @@
  * knows how a schema is built). Logs stream with the tier's marker, a
  * report lands in `.tiers/reports/test-<id>.json`, and everything the run created is torn down
  * whatever happens: success, failure, error, Ctrl-C or SIGTERM. A run killed outright (SIGKILL)
- * leaves labelled resources that `cleanTestTier` finds and removes.
+ * leaves labelled resources that `cleanTestTier` finds and removes. Only a failed run asked to
+ * (`--keep-on-failure`) stays, for a person to inspect (test-tier-debug.ts).
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
