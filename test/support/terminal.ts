@@ -28,12 +28,23 @@ export function runTiersInTerminal(
   args: readonly string[],
   options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<TerminalRun> {
-  const command = [process.execPath, tiersBin, "--root", root, "--no-color", ...args]
-    .map(quote)
-    .join(" ");
+  return runInTerminal(
+    [process.execPath, tiersBin, "--root", root, "--no-color", ...args],
+    root,
+    options,
+  );
+}
+
+/** Runs any command (argument vector) under a pseudo-terminal, typing `input` at its prompt. */
+export function runInTerminal(
+  argv: readonly string[],
+  cwd: string,
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<TerminalRun> {
+  const command = argv.map(quote).join(" ");
   return new Promise((resolve, reject) => {
     const child = spawn("script", ["-qec", command, "/dev/null"], {
-      cwd: root,
+      cwd,
       env: { ...process.env, NO_COLOR: "1", TERM: "xterm", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -41,7 +52,13 @@ export function runTiersInTerminal(
     let typed = false;
     const onData = (chunk: Buffer) => {
       output += chunk;
-      if (options.input !== undefined && !typed && /[#$] ?$/.test(output)) {
+      // A prompt may be followed by terminal queries: busybox ash asks for the cursor position
+      // (`ESC [6n`) after printing it.
+      if (
+        options.input !== undefined &&
+        !typed &&
+        /[#$] ?(?:\x1b\[[0-9;?]*[A-Za-z])*$/.test(output)
+      ) {
         typed = true;
         child.stdin.write(`${options.input}\r`);
       }

@@ -53,6 +53,11 @@ export function projectLabel(project: string) {
     run: `${project}.run`,
     /** `<host>:<pid>` of the process running a test-tier run; a live owner's run is not cleaned. */
     owner: `${project}.owner`,
+    /**
+     * `true` on a failed test run's service container kept for debugging (`--keep-on-failure`):
+     * a plain `tiers env test clean` leaves that run alone; `--run <id>` removes it.
+     */
+    kept: `${project}.kept`,
   } as const;
 }
 

@@ -34,6 +34,11 @@ export const timeoutDefaults = {
   cosign: "5m",
   /** The registry's HTTP API ping (`GET /v2/`). */
   "registry-ping": "3s",
+  /**
+   * How long a failed test run's kept service container lives (`--interactive`,
+   * `--keep-on-failure`): its keep-alive `sleep`, which also ends a shell opened in it.
+   */
+  "debug-shell": "1h",
 } as const;
 export type TimeoutName = keyof typeof timeoutDefaults;
 
@@ -48,6 +53,11 @@ export const inputDefaults = {
   "yaml-aliases": 100,
   /** Nodes a YAML document may expand to once aliases are resolved (our own cap, located). */
   "yaml-nodes": 200_000,
+  /**
+   * Bytes of one service's log a failed test run keeps under `.tiers/reports/` (what the project
+   * writes for a person to read, not what it parses): beyond it the middle is cut, with a note.
+   */
+  "report-log-bytes": 1024 * 1024,
 } as const;
 export type InputLimitName = keyof typeof inputDefaults;
 

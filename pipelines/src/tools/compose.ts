@@ -45,6 +45,8 @@ export interface UpOptions {
   noBuild?: boolean;
   detach?: boolean;
   removeOrphans?: boolean;
+  /** Start only the named services, not what they depend on (a kept test-tier service). */
+  noDeps?: boolean;
 }
 
 /** `up`: start services in the background without building. */
@@ -53,6 +55,7 @@ export function up(project: ComposeProject, options: UpOptions = {}): Invocation
   if (options.detach ?? true) args.push("--detach");
   if (options.noBuild ?? true) args.push("--no-build");
   if (options.removeOrphans) args.push("--remove-orphans");
+  if (options.noDeps) args.push("--no-deps");
   args.push(...(options.services ?? []));
   return compose(project, args);
 }

@@ -16,6 +16,11 @@ export function testRunReportPath(id: string): string {
   return `${testRunReportsDir}/test-${id}.json`;
 }
 
+/** `.tiers/reports/test-<id>/<service>.log`: one service's log of a run that did not pass. */
+export function testRunLogPath(id: string, service: string): string {
+  return `${testRunReportsDir}/test-${id}/${service}.log`;
+}
+
 /** Whether a file name in the reports folder is a test run report. */
 export function isTestRunReportName(name: string): boolean {
   return /^test-.*\.json$/.test(name);
@@ -83,8 +88,33 @@ export const testRunReportSchema = z.strictObject({
   durations: z
     .object({ build: count, setup: count, tests: count, teardown: count, total: count })
     .optional(),
-  /** What teardown removed, and anything it could not. */
-  teardown: z.object({ removed: cleanResultSchema, leftovers: z.array(z.string()) }).optional(),
+  /**
+   * What teardown removed, and anything it could not. `kept`: a failed run was left running on
+   * request (`--keep-on-failure`) for a person to inspect, so nothing was removed yet.
+   */
+  teardown: z
+    .object({
+      removed: cleanResultSchema,
+      leftovers: z.array(z.string()),
+      kept: z.boolean().optional(),
+    })
+    .optional(),
+  /**
+   * The full logs of every service of a run that did not pass, one file each (relative to the
+   * repository root), kept because the streamed output and the error only show a tail.
+   */
+  logs: z
+    .array(
+      z.object({
+        service: z.string().min(1),
+        file: z.string().min(1),
+        /** Bytes the service logged. */
+        bytes: count,
+        /** True when the file holds only the start and end of the log (see the note in it). */
+        truncated: z.boolean(),
+      }),
+    )
+    .optional(),
   error: z.string().optional(),
   /**
    * The load test run after the suites passed (`tests.performance`): its figures, or why it

@@ -15,13 +15,11 @@ import { Reporter } from "../../core/log.ts";
 import {
   type Colour,
   checkRendered,
-  type DeployPlan,
   describePlan,
   isUnpromoted,
   type KubeObject,
   liveColourOf,
   ManifestError,
-  type ManifestFinding,
   overlayDir,
   parseManifests,
   planDeploy,
@@ -30,7 +28,6 @@ import {
   type SmokeCheck,
 } from "../../core/manifests/index.ts";
 import { ToolError } from "../../tools/errors.ts";
-import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import * as kubectl from "../../tools/kubectl.ts";
 
 export {

@@ -4,7 +4,6 @@
  * Project name `<project>-dev`. `up` builds the development images it needs (once per commit),
  * starts the stack, waits until every service is healthy and prints the URLs.
  */
-import { execa } from "execa";
 import { developmentTarget, imageTag } from "../../core/artefact.ts";
 import { tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
@@ -19,9 +18,10 @@ import {
   readRevision,
   tierVariables,
 } from "./build.ts";
+import { diagnoseServices, serviceStates, waitHealthy } from "./compose-health.ts";
 import { loadModelCached } from "./model-cache.ts";
-import { programFor, runHost } from "./run.ts";
-import { diagnoseServices, serviceStates, waitHealthy } from "./test-tier.ts";
+import { runHost } from "./run.ts";
+import { openShell } from "./shell.ts";
 
 export interface DevRequest {
   root: string;
@@ -256,20 +256,5 @@ export async function devShell(
       hint: "start the stack with `tiers env dev up`",
     });
   }
-  const interactive = Boolean(process.stdin.isTTY);
-  const invocation = compose.exec(
-    project,
-    request.service,
-    request.command?.length
-      ? request.command
-      : ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"],
-    { tty: interactive },
-  );
-  const result = await execa(programFor(invocation.tool), [...invocation.args], {
-    cwd: request.root,
-    env: { ...invocation.env },
-    stdio: "inherit",
-    reject: false,
-  });
-  return result.exitCode ?? 1;
+  return openShell(request.root, project, request.service, request.command);
 }

@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { execa } from "execa";
 import { describeTimeout, formatDuration, type Limit, timeoutFor } from "../../core/limits.ts";
 import { ToolError } from "../../tools/errors.ts";
@@ -149,14 +150,23 @@ export async function runHost(
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.onLine) {
       const scrub = (line: string) => redact(line, secrets.resolvedValues());
-      child.stdout?.on("data", (chunk: Buffer) => {
-        for (const line of chunk.toString().split("\n"))
-          if (line) options.onLine!(scrub(line), "stdout");
-      });
-      child.stderr?.on("data", (chunk: Buffer) => {
-        for (const line of chunk.toString().split("\n"))
-          if (line) options.onLine!(scrub(line), "stderr");
-      });
+      // A chunk may end mid-line: the rest is held until its newline (or the stream's end), so
+      // a line reaches onLine whole (a test summary, a report's log, a secret to redact).
+      for (const stream of ["stdout", "stderr"] as const) {
+        let partial = "";
+        // A multi-byte character split across chunks is decoded once both halves arrived.
+        const decoder = new StringDecoder("utf8");
+        child[stream]?.on("data", (chunk: Buffer) => {
+          const lines = (partial + decoder.write(chunk)).split("\n");
+          partial = lines.pop() ?? "";
+          for (const line of lines) if (line) options.onLine!(scrub(line), stream);
+        });
+        child[stream]?.on("end", () => {
+          partial += decoder.end();
+          if (partial) options.onLine!(scrub(partial), stream);
+          partial = "";
+        });
+      }
     }
     const result = await child.finally(() => {
       clearTimeout(deadline);

@@ -6,7 +6,8 @@
  * knows how a schema is built). Logs stream with the tier's marker, a
  * report lands in `.tiers/reports/test-<id>.json`, and everything the run created is torn down
  * whatever happens: success, failure, error, Ctrl-C or SIGTERM. A run killed outright (SIGKILL)
- * leaves labelled resources that `cleanTestTier` finds and removes.
+ * leaves labelled resources that `cleanTestTier` finds and removes. Only a failed run asked to
+ * (`--keep-on-failure`) stays, for a person to inspect (test-tier-debug.ts).
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -29,10 +30,12 @@ import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 import { atomicWrite } from "./atomic-write.ts";
 import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
+import { serviceStates, waitHealthy } from "./compose-health.ts";
 import { measurePerformance } from "./load-test.ts";
 import { loadModelCached } from "./model-cache.ts";
 import { runHost } from "./run.ts";
 import { SecretStore } from "./secrets.ts";
+import { afterFailedRun, type FailureMode } from "./test-tier-debug.ts";
 
 export type { CleanResult, ServiceResult, SuiteSummary } from "../../core/promotion/test-run.ts";
 
@@ -104,6 +107,8 @@ export interface TestTierRequest {
   runId?: string;
   /** Called as soon as the run id is known (so a caller can report or kill it). */
   onStart?: (info: { id: string; composeProject: string }) => void;
+  /** When a suite fails: open a shell in its service, or keep the stack (test-tier-debug.ts). */
+  onFailure?: FailureMode;
 }
 
 /** The compose project name of a test run. */
@@ -138,6 +143,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   });
   let project: compose.ComposeProject | undefined;
   let planned: string[] = [...(request.services ?? [])];
+  const suiteOutputs = new Map<string, string[]>();
   const run = (
     invocation: Invocation,
     options: { stream?: string; collect?: string[]; reject?: boolean; abortable?: boolean } = {},
@@ -213,6 +219,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
       request.signal?.throwIfAborted();
       const began = performance.now();
       const output: string[] = [];
+      suiteOutputs.set(image.service, output);
       const result = await reporter
         .step(tier, `tests of ${image.service}`, async () => {
           const r = await run(
@@ -257,9 +264,32 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     outcome = request.signal?.aborted ? "interrupted" : "error";
   }
 
+  // A run that did not pass keeps every service's log, and its stack when asked to.
+  const debug =
+    project && (outcome === "failed" || outcome === "error")
+      ? await afterFailedRun({
+          root,
+          tier,
+          id,
+          reporter,
+          project,
+          outcome,
+          suiteOutputs,
+          keptLabel: labels.kept,
+          states: (names) => serviceStates(root, project!, names, run),
+          failed: services.filter((s) => s.outcome === "failed").map((s) => s.service),
+          run: (invocation, options) => run(invocation, { ...options, abortable: false }),
+          env,
+          ...(request.onFailure ? { mode: request.onFailure } : {}),
+          ...(request.signal ? { signal: request.signal } : {}),
+        })
+      : undefined;
+
   // Teardown is not abortable: a second Ctrl-C must not leave the environment half-removed.
   const phase = performance.now();
-  const teardown = await reporter.step(tier, `tear down ${composeProject}`, async () => {
+  const step = debug?.kept ? `keep ${composeProject}` : `tear down ${composeProject}`;
+  const teardown = await reporter.step(tier, step, async () => {
+    if (debug?.kept) return { removed: emptyClean(), leftovers: [], kept: true };
     if (project) {
       await run(compose.down(project, { volumes: true, removeOrphans: true, timeout: 5 }), {
         reject: false,
@@ -294,6 +324,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     services,
     teardown,
     ...(loadTest ? { performance: loadTest } : {}),
+    ...(debug?.logs.length ? { logs: debug.logs } : {}),
     ...(failure ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
   };
   const file = await writeReport(root, report);
@@ -308,6 +339,8 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   return report;
 }
 
+const emptyClean = (): CleanResult => ({ containers: [], networks: [], volumes: [] });
+
 class TestsFailed extends Error {
   constructor(
     readonly service: string,
@@ -321,145 +354,6 @@ async function writeReport(root: string, report: TestTierReport): Promise<string
   const file = join(root, testRunReportPath(report.id));
   await atomicWrite(file, renderTestRunReport(report));
   return file;
-}
-
-/**
- * Waits until every named service's container reports healthy. Fails fast when one turns
- * unhealthy or exits, and on timeout, naming the service and showing its last log lines.
- */
-export async function waitHealthy(
-  root: string,
-  project: compose.ComposeProject,
-  serviceNames: readonly string[],
-  timeoutSeconds: number,
-  run: (invocation: Invocation) => Promise<{ stdout: string }> = (invocation) =>
-    runHost(invocation, { root }),
-  signal?: AbortSignal,
-): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  const pending = new Set(serviceNames);
-  let last = new Map<string, docker.ContainerState>();
-  while (pending.size > 0) {
-    signal?.throwIfAborted();
-    last = await serviceStates(root, project, [...pending], run);
-    for (const name of [...pending]) {
-      const state = last.get(name);
-      if (state?.health === "healthy" || (state?.health === "none" && state.status === "running")) {
-        pending.delete(name);
-      } else if (
-        state &&
-        (state.health === "unhealthy" || state.status === "exited" || state.status === "dead")
-      ) {
-        throw await unhealthyError(
-          project,
-          name,
-          `is ${state.health === "unhealthy" ? "unhealthy" : `${state.status} (exit code ${state.exitCode})`}`,
-          run,
-        );
-      }
-    }
-    if (pending.size === 0) break;
-    if (Date.now() > deadline) {
-      const name = [...pending][0]!;
-      const state = last.get(name);
-      throw await unhealthyError(
-        project,
-        name,
-        `is not healthy after ${timeoutSeconds}s (${state ? `${state.status}, health ${state.health}` : "no container"})`,
-        run,
-      );
-    }
-    // Health changes only when a probe runs (every 0.5–1 s, compose/compose.yaml): a quarter
-    // second between looks adds little to the wait, and each look is two docker CLI calls.
-    await new Promise((resolve) => setTimeout(resolve, healthPollMs));
-  }
-}
-
-/** Between two looks at the containers' health while waiting for it. */
-const healthPollMs = 250;
-/** The label compose puts on every container of a project (docker/compose compose/const.py). */
-const composeProjectLabel = "com.docker.compose.project";
-
-/**
- * After compose itself gave up (a dependency never became healthy), finds the first service,
- * in topology order, whose container exited or is unhealthy, as an error naming it and
- * showing its last log lines; undefined when every container looks fine.
- */
-export async function diagnoseServices(
-  root: string,
-  project: compose.ComposeProject,
-  serviceNames: readonly string[],
-  run: (invocation: Invocation) => Promise<{ stdout: string }> = (invocation) =>
-    runHost(invocation, { root }),
-): Promise<TiersError | undefined> {
-  const states = await serviceStates(root, project, serviceNames, run);
-  for (const name of serviceNames) {
-    const state = states.get(name);
-    if (!state) continue;
-    if (state.health === "unhealthy") {
-      return unhealthyError(project, name, "is unhealthy", run);
-    }
-    if (state.status === "exited" || state.status === "dead") {
-      return unhealthyError(project, name, `${state.status} (exit code ${state.exitCode})`, run);
-    }
-  }
-  return undefined;
-}
-
-/**
- * Container state of each service of a compose project (first container per service).
- *
- * The containers are found the way compose itself finds them, by the label it puts on each
- * (`com.docker.compose.project=<name>`; docker/compose v1 compose/const.py LABEL_PROJECT, and
- * Project.containers in compose/project.py filters on it), through the docker CLI: a Go
- * process of a few tens of milliseconds instead of a `docker-compose ps` Python start of half a
- * second, since health waits ask several times a second. The name needs no normalising: the
- * schema allows lower-case letters, digits and '-' only, which compose keeps as they are.
- */
-export async function serviceStates(
-  root: string,
-  project: compose.ComposeProject,
-  serviceNames: readonly string[],
-  run: (invocation: Invocation) => Promise<{ stdout: string }> = (invocation) =>
-    runHost(invocation, { root }),
-): Promise<Map<string, docker.ContainerState>> {
-  const ids = docker.parseIdList(
-    (await run(docker.listByLabel("container", { [composeProjectLabel]: project.name }))).stdout,
-  );
-  const states = new Map<string, docker.ContainerState>();
-  if (ids.length === 0) return states;
-  const inspected = docker.parseContainerInspect(
-    (await runHost(docker.inspectContainers(ids), { root })).stdout,
-  );
-  for (const state of inspected) {
-    const service = state.labels["com.docker.compose.service"];
-    const oneOff = state.labels["com.docker.compose.oneoff"] === "True";
-    if (service && serviceNames.includes(service) && !oneOff && !states.has(service)) {
-      states.set(service, state);
-    }
-  }
-  return states;
-}
-
-async function unhealthyError(
-  project: compose.ComposeProject,
-  service: string,
-  what: string,
-  run: (invocation: Invocation) => Promise<{ stdout: string }>,
-): Promise<TiersError> {
-  let tail = "";
-  try {
-    tail = (await run(compose.logs(project, { tail: 15, services: [service] }))).stdout;
-  } catch {
-    tail = "(logs unavailable)";
-  }
-  return new TiersError(
-    `service ${service} ${what}\n  last log lines:\n    ${tail.trim().split("\n").slice(-15).join("\n    ")}`,
-    {
-      where: `${project.name}/${service}`,
-      hint: `inspect it with: docker-compose -p ${project.name} ${project.files.map((f) => `-f ${f}`).join(" ")} logs ${service}`,
-    },
-  );
 }
 
 /** Lists containers, networks and volumes carrying every given label. */
@@ -531,17 +425,27 @@ export async function cleanTestTier(options: {
     collect(await removeByLabels(root, { [labels.tier]: tier, [labels.run]: options.runId }, env));
   } else {
     const owners = new Map<string, string>();
+    const kept = new Set<string>();
     for (const kind of ["container", "network"] as const) {
       const listed = await runHost(
-        docker.labelValues(kind, { [labels.tier]: tier }, [labels.run, labels.owner]),
+        docker.labelValues(kind, { [labels.tier]: tier }, [labels.run, labels.owner, labels.kept]),
         { root, env },
       );
       for (const line of docker.parseIdList(listed.stdout)) {
-        const [run = "", owner = ""] = line.split("\t");
+        const [run = "", owner = "", keptFor = ""] = line.split("\t");
         if (run) owners.set(run, owner);
+        if (run && keptFor === "true") kept.add(run);
       }
     }
     for (const [run, owner] of owners) {
+      // A run kept on request is not debris: it goes when named (the command it printed).
+      if (kept.has(run)) {
+        reporter.info(
+          tier,
+          `left run ${run} alone: it was kept for debugging (--run ${run} removes it)`,
+        );
+        continue;
+      }
       if (ownerAlive(owner)) {
         reporter.info(
           tier,

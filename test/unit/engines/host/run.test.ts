@@ -30,6 +30,22 @@ describe("runHost", () => {
     expect(describeInvocation(invocation)).toBe("GIT_EDITOR=<secret> git var GIT_EDITOR");
   });
 
+  it("hands onLine whole lines when a line (or a UTF-8 character) arrives in two chunks", async () => {
+    // /bin/sh stands in for the tool (TIERS_GIT_BIN); the pauses force separate chunks.
+    const lines: string[] = [];
+    await runHost(
+      {
+        tool: "git",
+        args: [
+          "-c",
+          "printf 'half a '; sleep 0.2; printf 'line\\nsecond \\342\\202'; sleep 0.2; printf '\\254 end'",
+        ],
+      },
+      { root, env: { TIERS_GIT_BIN: "/bin/sh" }, onLine: (line) => lines.push(line) },
+    );
+    expect(lines).toEqual(["half a line", "second € end"]);
+  });
+
   it("writes secret files privately, rewrites the argument to their path, and removes them", async () => {
     const secrets = new SecretStore().define("cfg", { value: "[core]\n\tabbrev = 11\n" });
     const before = (await readdir(tmpdir())).filter((n) => n.startsWith("tiers-secret-")).length;

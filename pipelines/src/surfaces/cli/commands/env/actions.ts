@@ -16,6 +16,10 @@ export interface EnvFlags {
   tail?: string;
   /** test run: only these services (repeatable). */
   service?: string[];
+  /** test run: on a failed suite, a shell in its service; teardown when the shell exits. */
+  interactive?: boolean;
+  /** test run: on a failed suite, keep the stack and print how to enter and remove it. */
+  keepOnFailure?: boolean;
   /** test clean: only this run's resources. */
   run?: string;
   /** dev up / test run: seconds to wait for health. */

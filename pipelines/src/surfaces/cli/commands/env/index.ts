@@ -85,6 +85,8 @@ export const registerEnv: RegisterCommand = (program) => {
     .option("-f, --follow", "compose logs: keep following")
     .option("--tail <lines>", "compose logs: lines of history per service")
     .option("--service <name>", "ephemeral run: only this service (repeatable)", collect)
+    .option("--interactive", "ephemeral run: on a failed suite, a shell in its service (a TTY)")
+    .option("--keep-on-failure", "ephemeral run: on a failed suite, keep the stack to inspect")
     .option("--run <id>", "ephemeral clean: only this run's resources")
     .option("--timeout <seconds>", "compose up / ephemeral run: how long to wait for health")
     .option("--json", "machine-readable output (status, ephemeral run)")
@@ -103,7 +105,7 @@ export const registerEnv: RegisterCommand = (program) => {
     .addHelpText(
       "after",
       () =>
-        `\nActions (a tier gets those of its runtime):\n${envUsage()}\n\nExamples (the sample's tiers):\n  $ tiers env dev up && tiers env dev status\n  $ tiers env dev shell api\n  $ tiers env dev shell api -- node -e "console.log(1)"\n  $ tiers env test run          exit code = the tests' result\n  $ tiers env test clean        after a run was killed`,
+        `\nActions (a tier gets those of its runtime):\n${envUsage()}\n\nExamples (the sample's tiers):\n  $ tiers env dev up && tiers env dev status\n  $ tiers env dev shell api\n  $ tiers env dev shell api -- node -e "console.log(1)"\n  $ tiers env test run          exit code = the tests' result\n  $ tiers env test run --interactive   a shell in a failed suite's service\n  $ tiers env test clean        after a run was killed`,
     )
     .action(
       async (

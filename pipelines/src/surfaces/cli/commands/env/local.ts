@@ -6,6 +6,7 @@
 import { ExitCode, UsageError } from "../../../../core/errors.ts";
 import { devDown, devLogs, devShell, devStatus, devUp } from "../../../../engines/host/dev-tier.ts";
 import { cleanTestTier, runTestTier } from "../../../../engines/host/test-tier.ts";
+import { failureModeOf, requireTerminal } from "../../../../engines/host/test-tier-debug.ts";
 import { signalExit, withSignals } from "../../signals.ts";
 import type { EnvAction, EnvFlags } from "./actions.ts";
 
@@ -93,9 +94,13 @@ export const composeEnvActions: Record<string, EnvAction> = {
 /** An ephemeral tier's actions: an isolated test run, always torn down, and its clean-up. */
 export const ephemeralEnvActions: Record<string, EnvAction> = {
   run: {
-    summary: "run the tests in a fresh isolated environment, always torn down; exit code = result",
+    summary:
+      "run the tests in a fresh isolated environment, torn down (unless --keep-on-failure); exit code = result",
     async run(context) {
       const { cli, flags } = context;
+      // Refused before anything is built or started: a shell needs a terminal.
+      const onFailure = failureModeOf(flags);
+      if (onFailure === "interactive") requireTerminal(context.tier);
       const { result: report, signal } = await withSignals(
         context.cli.reporter,
         context.tier,
@@ -107,6 +112,7 @@ export const ephemeralEnvActions: Record<string, EnvAction> = {
             signal: abort,
             setupTimeoutSeconds: timeout(flags, 120),
             ...(flags.service ? { services: flags.service } : {}),
+            ...(onFailure ? { onFailure } : {}),
           }),
       );
       if (flags.json) cli.reporter.raw(JSON.stringify(report, null, 2));
