@@ -122,6 +122,8 @@ try {
     line("tiers env test run (images built)", testMs, `outcome ${report.outcome}`);
     line("  setup (PostgreSQL + fixtures)", report.durations.setup);
     line("  tests", report.durations.tests);
+    // The load test is evidence the run produces (the performance gate), not setup.
+    if (report.durations.loadTest !== undefined) line("  load test", report.durations.loadTest);
     line("  teardown", report.durations.teardown);
     line(
       "  setup + teardown share",

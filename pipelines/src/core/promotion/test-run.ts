@@ -84,9 +84,19 @@ export const testRunReportSchema = z.strictObject({
   composeProject: z.string().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
-  /** Wall time of each phase (ms): image builds, environment setup, tests, teardown. */
+  /**
+   * Wall time of each phase (ms): image builds, environment setup, tests, the load test after
+   * them (absent in reports older than it, or where no load test is configured), teardown.
+   */
   durations: z
-    .object({ build: count, setup: count, tests: count, teardown: count, total: count })
+    .object({
+      build: count,
+      setup: count,
+      tests: count,
+      loadTest: count.optional(),
+      teardown: count,
+      total: count,
+    })
     .optional(),
   /**
    * What teardown removed, and anything it could not. `kept`: a failed run was left running on

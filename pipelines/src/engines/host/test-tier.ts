@@ -131,7 +131,10 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   request.onStart?.({ id, composeProject });
   reporter.info(tier, `test run ${id} (compose project ${composeProject})`);
 
-  const durations = { build: 0, setup: 0, tests: 0, teardown: 0, total: 0 };
+  const durations: { build: number; setup: number; tests: number; loadTest?: number } & {
+    teardown: number;
+    total: number;
+  } = { build: 0, setup: 0, tests: 0, teardown: 0, total: 0 };
   const services: ServiceResult[] = [];
   let outcome: TestTierReport["outcome"] = "error";
   let failure: unknown;
@@ -248,6 +251,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     outcome = services.every((s) => s.outcome === "passed") ? "passed" : "failed";
     // The performance baseline (issue 15) measures only code whose suites passed.
     if (outcome === "passed") {
+      phase = performance.now();
       loadTest = await measurePerformance({
         root,
         tier,
@@ -258,6 +262,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
         run,
         ...(request.signal ? { signal: request.signal } : {}),
       });
+      if (loadTest) durations.loadTest = performance.now() - phase;
     }
   } catch (error) {
     failure = error;

@@ -120,7 +120,7 @@ export const ephemeralEnvActions: Record<string, EnvAction> = {
         cli.reporter.info(context.tier, `${service.service}: ${service.outcome}`);
       cli.reporter.info(
         context.tier,
-        `${report.outcome}: setup ${report.durations.setup}ms, tests ${report.durations.tests}ms, teardown ${report.durations.teardown}ms`,
+        `${report.outcome}: setup ${report.durations.setup}ms, tests ${report.durations.tests}ms, ${report.durations.loadTest === undefined ? "" : `load test ${report.durations.loadTest}ms, `}teardown ${report.durations.teardown}ms`,
       );
       if (signal) return signalExit[signal] ?? ExitCode.failure;
       return report.outcome === "passed" ? ExitCode.ok : ExitCode.failure;
