@@ -5,16 +5,18 @@
  * bound under the names the host engine reads, and — for `--commit` — the artefact record
  * rebuilt from what the registry serves for that commit.
  */
-import type { Container, Secret } from "@dagger.io/dagger";
-import { serializeArtefactRecord } from "../../core/artefact.ts";
+import type { Container, File, Secret } from "@dagger.io/dagger";
+import { artefactDir, fullCommit, serializeArtefactRecord } from "../../core/artefact.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
+import { digestFileName, isDigest } from "../../core/promotion/refs.ts";
+import { scanFormats } from "../../core/promotion/security.ts";
 import {
   renderTestRunReport,
   type TestRunReport,
   testRunReportPath,
+  testRunReportsDir,
 } from "../../core/promotion/test-run.ts";
 import { publishedImages } from "./release.ts";
-import { fullCommit } from "./revision.ts";
 import { freshRunId } from "./run.ts";
 import type { StageInputs } from "./stage-inputs.ts";
 import { pushBranch, runCli, toolbox } from "./toolbox.ts";
@@ -30,6 +32,8 @@ export interface PromotionOptions {
   cosignPassword?: Secret | undefined;
   /** Extra files to place in the clone before the CLI runs. */
   files?: Readonly<Record<string, string>>;
+  /** Dagger files to place in the clone, by path. */
+  uploads?: Readonly<Record<string, File>>;
   push?: boolean;
 }
 
@@ -121,6 +125,7 @@ export async function promotionStep(
       secretEnv,
       env,
       files,
+      ...(options.uploads ? { uploads: options.uploads } : {}),
       runId: freshRunId(),
     }),
     args,
@@ -165,4 +170,51 @@ export function testReport(
     services: services.map((service) => ({ service, outcome: "passed" })),
   };
   return { path: testRunReportPath(id), text: renderTestRunReport(report) };
+}
+
+/**
+ * The CLI step that records a Dagger publish's SBOM and provenance (`tiers record-evidence`,
+ * the host publish's own evidence code) on a fresh clone: the artefact record the publish
+ * returned is placed where the command reads it, with the builds' start and end.
+ */
+export function evidenceStep(
+  record: { commit: string; text: string },
+  times: { startedOn: string; finishedOn: string },
+): { args: string[]; files: Record<string, string> } {
+  const args = ["record-evidence", "--commit", record.commit, "--engine", "dagger"];
+  const path = `${artefactDir}/${record.commit}.json`;
+  return {
+    args: [...args, "--started-on", times.startedOn, "--finished-on", times.finishedOn],
+    files: { [path]: record.text },
+  };
+}
+
+/**
+ * The CLI step of `recordScan`: the scanner's report, passed to the module as a File, placed
+ * in the clone's untracked .tiers/reports/ and recorded by `tiers record-scan` itself.
+ */
+export function scanStep(request: {
+  digest: string;
+  format: string;
+  repository?: string | undefined;
+}): { args: string[]; path: string } {
+  if (!isDigest(request.digest)) {
+    throw new UsageError(`--digest must be sha256:<64 hex>, got "${request.digest}"`);
+  }
+  if (!(scanFormats as readonly string[]).includes(request.format)) {
+    throw new UsageError(
+      `--format must be one of ${scanFormats.join(", ")}, got "${request.format}"`,
+    );
+  }
+  const path = `${testRunReportsDir}/scan-${digestFileName(request.digest)}.${request.format}.json`;
+  const args = ["record-scan", "--digest", request.digest, "--report", path];
+  return {
+    args: [
+      ...args,
+      "--format",
+      request.format,
+      ...(request.repository ? ["--repository", request.repository] : []),
+    ],
+    path,
+  };
 }

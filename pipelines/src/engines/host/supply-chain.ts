@@ -13,23 +13,38 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
+import {
+  imageBuildArgs,
+  imageLabels,
+  type PublishedImage,
+  type Revision,
+} from "../../core/artefact.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
-import type { Provenance } from "../../core/promotion/provenance.ts";
+import {
+  type Provenance,
+  type ProvenanceInput,
+  provenancePath,
+  slsaProvenance,
+  tiersBuilderId,
+} from "../../core/promotion/provenance.ts";
 import { renderRecord } from "../../core/promotion/records.ts";
-import { isDigest, pinnedRef } from "../../core/promotion/refs.ts";
+import { isDigest, parseImageRef, pinnedRef } from "../../core/promotion/refs.ts";
 import {
   readScanReport,
   type ScanFormat,
   type ScanRecord,
   type ScanSummary,
+  sbomPath,
   scanFormats,
   scanRecordPath,
   scanReportPath,
   severityCounts,
 } from "../../core/promotion/security.ts";
+import type { ServiceTopology } from "../../core/topology.ts";
 import * as cosign from "../../tools/cosign.ts";
 import * as npm from "../../tools/npm.ts";
+import { buildSettings, servicesToBuild } from "./build.ts";
 import { PromotionRepo, whoAmI } from "./history.ts";
 import { locked } from "./promotion/lock.ts";
 import { artefactFiles } from "./promotion/sources.ts";
@@ -152,6 +167,174 @@ export interface ImageEvidence {
   digest: string;
   sbom: { path: string; content: string };
   provenance: { path: string; content: string; predicate: Provenance };
+}
+
+/** What one engine's publish knows, from which each digest's evidence is made. */
+export interface PublishedBuild {
+  engine: "host" | "dagger";
+  project: string;
+  /** The published commit, its time and its source URL. */
+  revision: Revision;
+  /** The `BASE_IMAGE` the builds received, and its digest or image id when known. */
+  baseImage: ProvenanceInput["baseImage"];
+  services: readonly ServiceTopology[];
+  images: Readonly<Record<string, PublishedImage>>;
+  /** CycloneDX of each service's workspace, by service. */
+  sboms: ReadonlyMap<string, string>;
+  /** sha256 of package-lock.json at the published commit. */
+  lockSha: string;
+  invocationId: string;
+  startedOn: string;
+  finishedOn: string;
+}
+
+/**
+ * Each published digest's SBOM and SLSA provenance. The one place both engines' evidence is
+ * spelled: the host's publish calls it directly, the Dagger module through `tiers
+ * record-evidence`, so the two records of one build differ only in builder and times.
+ */
+export function publishedEvidence(build: PublishedBuild): ImageEvidence[] {
+  return build.services.map((service) => {
+    const image = build.images[service.name];
+    const sbom = build.sboms.get(service.name);
+    if (!image || sbom === undefined) {
+      throw new TiersError(`no published image or SBOM of ${service.name}`, {
+        hint: "every built service is published together; publish the commit again",
+      });
+    }
+    const predicate = slsaProvenance({
+      builderId: tiersBuilderId(build.engine),
+      source: { uri: build.revision.source, commit: build.revision.commit },
+      service: service.name,
+      dockerfile: service.build!.dockerfile,
+      context: service.build!.context,
+      target: "production",
+      buildArgs: imageBuildArgs({ baseImage: build.baseImage.ref, revision: build.revision }),
+      labels: imageLabels({
+        project: build.project,
+        service: service.name,
+        target: "production",
+        revision: build.revision,
+      }),
+      baseImage: build.baseImage,
+      inputs: [{ path: "package-lock.json", sha256: build.lockSha }],
+      invocationId: build.invocationId,
+      startedOn: build.startedOn,
+      finishedOn: build.finishedOn,
+    });
+    return {
+      service: service.name,
+      ref: image.ref,
+      digest: image.digest,
+      sbom: { path: sbomPath(image.digest), content: sbom },
+      provenance: {
+        path: provenancePath(image.digest),
+        content: `${JSON.stringify(predicate, null, 2)}\n`,
+        predicate,
+      },
+    };
+  });
+}
+
+/** The SBOM of every service, each from its image's npm workspace (nothing pushed yet). */
+export async function serviceSboms(
+  root: string,
+  services: readonly ServiceTopology[],
+  reporter: Reporter,
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, string>> {
+  const sboms = new Map<string, string>();
+  for (const service of services) {
+    const workspace = imageWorkspace(root, service.name, service.build!.dockerfile);
+    sboms.set(
+      service.name,
+      await reporter.step(undefined, `SBOM of ${service.name} (npm sbom -w ${workspace})`, () =>
+        generateSbom(root, workspace, env),
+      ),
+    );
+  }
+  return sboms;
+}
+
+export interface RecordPublishedEvidenceRequest {
+  root: string;
+  /** The published commit: `.tiers/artefacts/<commit>.json` names its digests. */
+  commit: string;
+  engine: "host" | "dagger";
+  /** When the builds ran (default: the artefact record's `created`). */
+  startedOn?: string;
+  finishedOn?: string;
+  reporter: Reporter;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `tiers record-evidence`: the evidence publish records, for a commit an engine published
+ * without a checkout of its own to commit in (the Dagger module runs it on a fresh clone). The
+ * SBOMs come from this checkout's lock file and manifests, so they must be the published
+ * commit's: any difference fails, naming the files, and nothing is recorded.
+ */
+export async function recordPublishedEvidence(
+  request: RecordPublishedEvidenceRequest,
+): Promise<string> {
+  const { root, commit, reporter } = request;
+  const env = request.env ?? process.env;
+  const record = (await artefactFiles(root).all()).find((r) => r.commit === commit);
+  if (!record) {
+    throw new TiersError(`no artefact record of ${commit} in .tiers/artefacts/`, {
+      where: `.tiers/artefacts/${commit}.json`,
+      hint: "publish the commit first (`tiers publish`, `dagger call publish`); its record names the digests the evidence is about",
+    });
+  }
+  const services = await servicesToBuild(root, Object.keys(record.images));
+  const manifests = [
+    "package-lock.json",
+    "package.json",
+    ...services.map((s) => `${imageWorkspace(root, s.name, s.build!.dockerfile)}/package.json`),
+  ];
+  const git = (args: string[]) => runHost({ tool: "git", args }, { root, env, reject: false });
+  const changed = await git(["diff", "--name-only", commit, "--", ...manifests]);
+  if (changed.exitCode !== 0 || changed.stdout.trim()) {
+    throw new TiersError(
+      changed.exitCode !== 0
+        ? `cannot compare this checkout with ${commit}: ${changed.stderr.trim()}`
+        : `this checkout's ${changed.stdout.trim().split("\n").join(", ")} differ from ${commit}'s: an SBOM made here would not describe the published images; nothing was recorded`,
+      { where: root, hint: "run it on a checkout whose lock file and manifests are the commit's" },
+    );
+  }
+  const [committedAt, origin] = await Promise.all([
+    git(["show", "-s", "--format=%ct", commit]),
+    git(["remote", "get-url", "origin"]),
+  ]);
+  if (committedAt.exitCode !== 0) {
+    throw new TiersError(`cannot read commit ${commit}: ${committedAt.stderr.trim()}`, {
+      where: root,
+    });
+  }
+  const settings = await buildSettings(root, env);
+  const sboms = await serviceSboms(root, services, reporter, env);
+  const attester = await hostAttester(root, env);
+  const digest = parseImageRef(settings.baseImage).digest;
+  const evidence = publishedEvidence({
+    engine: request.engine,
+    project: settings.project,
+    revision: {
+      commit,
+      committedAt: new Date(Number(committedAt.stdout.trim()) * 1000).toISOString(),
+      dirty: false,
+      source:
+        origin.exitCode === 0 && origin.stdout.trim() ? origin.stdout.trim() : `file://${root}`,
+    },
+    baseImage: { ref: settings.baseImage, ...(digest ? { digest } : {}) },
+    services,
+    images: record.images,
+    sboms,
+    lockSha: await fileSha256(root, "package-lock.json"),
+    invocationId: invocationId(env),
+    startedOn: request.startedOn ?? record.created,
+    finishedOn: request.finishedOn ?? record.created,
+  });
+  return recordEvidence({ root, env, reporter, commit, evidence, attester });
 }
 
 /** Commits the evidence files in one commit, then attests each (or says why not). */
