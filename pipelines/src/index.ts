@@ -305,10 +305,14 @@ export class Tiers {
    */
   @func({ cache: "never" })
   async recordScan(
-    /** The published digest the report is about (sha256:…). */
-    digest: string,
     /** The scanner's report, exactly as it wrote it (e.g. `grype <ref> -o json`). */
     report: File,
+    /** The published digest the report is about (sha256:…); or --commit with --service. */
+    digest?: string,
+    /** With --service: the published commit whose image of that service was scanned. */
+    commit?: string,
+    /** With --commit: the service whose image was scanned (e.g. scanned by the commit's tag). */
+    service?: string,
     /** Report format (grype). */
     format = "grype",
     /** The digest's repository (<registry>/<namespace>/<service>), to attest the report to. */
@@ -320,10 +324,11 @@ export class Tiers {
     /** Who recorded the scan, for the record (CI: the actor who triggered the run). */
     actor?: string,
   ): Promise<string> {
-    const scan = scanStep({ digest, format, repository });
+    const scan = scanStep({ digest, commit, service, format, repository });
     const pipeline = this.pipeline();
     const step = await pipeline.promotion(scan.args, {
-      ...{ actor, cosignKey, cosignPassword, uploads: { [scan.path]: report } },
+      ...{ commit: scan.commit, actor, cosignKey, cosignPassword },
+      uploads: { [scan.path]: report },
       push: true,
     });
     return pipeline.conclude(step, "record-scan");

@@ -627,8 +627,10 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
     const report = dag.directory().withNewFile("api.grype.json", "{}").file("api.grype.json");
     const digest = digestOf("api");
     await tiers.recordScan(
-      digest,
       report,
+      digest,
+      undefined,
+      undefined,
       "grype",
       `${registry}/tiers/api`,
       dag.setSecret("cosign-key", "cosign-Key-value"),
@@ -674,11 +676,44 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
   it("refuses a record-scan of a malformed digest or an unknown format before any step is built", async () => {
     const tiers = recording();
     const report = dag.directory().withNewFile("r.json", "{}").file("r.json");
-    await expect(tiers.recordScan("sha256:abc", report)).rejects.toThrow(/--digest must be sha256/);
-    await expect(tiers.recordScan(digestOf("api"), report, "trivy")).rejects.toThrow(
-      /--format must be one of grype/,
+    await expect(tiers.recordScan(report, "sha256:abc")).rejects.toThrow(/--digest must be sha256/);
+    await expect(
+      tiers.recordScan(report, digestOf("api"), undefined, undefined, "trivy"),
+    ).rejects.toThrow(/--format must be one of grype/);
+    await expect(tiers.recordScan(report, undefined, commit)).rejects.toThrow(
+      /needs --digest, or --commit with --service/,
+    );
+    await expect(tiers.recordScan(report, digestOf("api"), commit, "api")).rejects.toThrow(
+      /not both/,
     );
     expect(tiers.boxes).toEqual([]);
+  });
+
+  it("records a scan of a commit's service image: the clone gets the record the registry serves, record-scan finds the digest in it", async () => {
+    const tiers = recording({ registry, gitToken: dag.setSecret("git-token", gitToken) });
+    const report = dag.directory().withNewFile("r.json", "{}").file("r.json");
+    await tiers.recordScan(report, undefined, commit, "api", "grype");
+    const [box] = tiers.boxes;
+    const path = `.tiers/reports/scan-${commit}-api.grype.json`;
+    expect(box?.args).toEqual([
+      "record-scan",
+      "--commit",
+      commit,
+      "--service",
+      "api",
+      "--report",
+      path,
+      "--format",
+      "grype",
+    ]);
+    const record = opsNamed(box?.container, "withNewFile").find(
+      (op) => op.args.path === `/repo/.tiers/artefacts/${commit}.json`,
+    );
+    const parsed = parseArtefactRecord(String(record?.args.contents), "record");
+    expect(parsed.images.api?.digest).toBe(digestOf("api"));
+    expect(
+      opsNamed(box?.container, "withFile").some((op) => op.args.path === `/repo/${path}`),
+    ).toBe(true);
   });
 
   it("records a publish's evidence with `tiers record-evidence`, the record it returned placed in the clone (no engine: the step only)", () => {
@@ -733,7 +768,7 @@ describe("the tiers CLI the toolbox runs (drift between the module and the CLI)"
       rollback: ["--env", "--to", "--reason", "--no-deploy"],
       "record-tests": ["--report"],
       "record-evidence": ["--commit", "--engine", "--started-on", "--finished-on"],
-      "record-scan": ["--digest", "--report", "--format", "--repository"],
+      "record-scan": ["--digest", "--commit", "--service", "--report", "--format", "--repository"],
     };
     expect(program.options.map((o) => o.long)).toContain("--no-color");
     for (const [name, flags] of Object.entries(used)) {

@@ -191,30 +191,57 @@ export function evidenceStep(
 
 /**
  * The CLI step of `recordScan`: the scanner's report, passed to the module as a File, placed
- * in the clone's untracked .tiers/reports/ and recorded by `tiers record-scan` itself.
+ * in the clone's untracked .tiers/reports/ and recorded by `tiers record-scan` itself. The
+ * digest is given, or is `service`'s in the artefact record of `commit` (rebuilt in the clone
+ * from what the registry serves, as for `promote --commit`).
  */
 export function scanStep(request: {
-  digest: string;
+  digest?: string | undefined;
+  commit?: string | undefined;
+  service?: string | undefined;
   format: string;
   repository?: string | undefined;
-}): { args: string[]; path: string } {
-  if (!isDigest(request.digest)) {
-    throw new UsageError(`--digest must be sha256:<64 hex>, got "${request.digest}"`);
-  }
+}): { args: string[]; path: string; commit?: string } {
   if (!(scanFormats as readonly string[]).includes(request.format)) {
     throw new UsageError(
       `--format must be one of ${scanFormats.join(", ")}, got "${request.format}"`,
     );
   }
-  const path = `${testRunReportsDir}/scan-${digestFileName(request.digest)}.${request.format}.json`;
-  const args = ["record-scan", "--digest", request.digest, "--report", path];
+  let subject: string[];
+  let name: string;
+  let commit: string | undefined;
+  if (request.digest) {
+    if (request.commit || request.service) {
+      throw new UsageError("give --digest, or --commit with --service, not both");
+    }
+    if (!isDigest(request.digest)) {
+      throw new UsageError(`--digest must be sha256:<64 hex>, got "${request.digest}"`);
+    }
+    subject = ["--digest", request.digest];
+    name = digestFileName(request.digest);
+  } else {
+    if (!request.commit || !request.service) {
+      throw new UsageError("record-scan needs --digest, or --commit with --service");
+    }
+    commit = fullCommit(request.commit);
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(request.service)) {
+      throw new UsageError(`--service must be a service name, got "${request.service}"`);
+    }
+    subject = ["--commit", commit, "--service", request.service];
+    name = `${commit}-${request.service}`;
+  }
+  const path = `${testRunReportsDir}/scan-${name}.${request.format}.json`;
   return {
     args: [
-      ...args,
+      "record-scan",
+      ...subject,
+      "--report",
+      path,
       "--format",
       request.format,
       ...(request.repository ? ["--repository", request.repository] : []),
     ],
     path,
+    ...(commit ? { commit } : {}),
   };
 }

@@ -10,10 +10,12 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import {
+  type ArtefactRecord,
+  artefactDir,
   imageBuildArgs,
   imageLabels,
   type PublishedImage,
@@ -256,6 +258,21 @@ export async function serviceSboms(
   return sboms;
 }
 
+/** The artefact record of a published commit, or an error naming the file it is not in. */
+async function publishedRecord(root: string, commit: string): Promise<ArtefactRecord> {
+  const exists = await stat(join(root, artefactDir, `${commit}.json`)).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    throw new TiersError(`no artefact record of ${commit} in .tiers/artefacts/`, {
+      where: `${artefactDir}/${commit}.json`,
+      hint: "publish the commit first (`tiers publish`, `dagger call publish`); its record names the digests",
+    });
+  }
+  return artefactFiles(root).read(commit);
+}
+
 export interface RecordPublishedEvidenceRequest {
   root: string;
   /** The published commit: `.tiers/artefacts/<commit>.json` names its digests. */
@@ -279,13 +296,7 @@ export async function recordPublishedEvidence(
 ): Promise<string> {
   const { root, commit, reporter } = request;
   const env = request.env ?? process.env;
-  const record = (await artefactFiles(root).all()).find((r) => r.commit === commit);
-  if (!record) {
-    throw new TiersError(`no artefact record of ${commit} in .tiers/artefacts/`, {
-      where: `.tiers/artefacts/${commit}.json`,
-      hint: "publish the commit first (`tiers publish`, `dagger call publish`); its record names the digests the evidence is about",
-    });
-  }
+  const record = await publishedRecord(root, commit);
   const services = await servicesToBuild(root, Object.keys(record.images));
   const manifests = [
     "package-lock.json",
@@ -409,9 +420,41 @@ export function vulnPredicate(summary: ScanSummary, report: unknown, recordedAt:
   };
 }
 
+/**
+ * The digest a scan report is recorded for: `--digest`, or the image of `--service` in the
+ * artefact record of `--commit` (what a CI job scanned by the commit's tag), with its repository.
+ */
+async function scannedImage(
+  request: Pick<RecordScanRequest, "root" | "digest" | "commit" | "service">,
+): Promise<{ digest: string; repository?: string }> {
+  const byCommit = request.commit !== undefined || request.service !== undefined;
+  if (request.digest !== undefined) {
+    if (byCommit) throw new UsageError("give --digest, or --commit with --service, not both");
+    return { digest: request.digest };
+  }
+  if (!request.commit || !request.service) {
+    throw new UsageError("record-scan needs --digest, or --commit with --service");
+  }
+  const record = await publishedRecord(request.root, request.commit);
+  const image = record.images[request.service];
+  if (!image) {
+    throw new TiersError(
+      `the artefact record of ${request.commit} has no image of ${request.service}`,
+      {
+        where: `${artefactDir}/${request.commit}.json`,
+        hint: `services it names: ${Object.keys(record.images).join(", ")}`,
+      },
+    );
+  }
+  return { digest: image.digest, repository: image.repository };
+}
+
 export interface RecordScanRequest {
   root: string;
-  digest: string;
+  /** The digest the report is about; or `commit` and `service`, whose record names it. */
+  digest?: string;
+  commit?: string;
+  service?: string;
   /** The scanner's report file, as it wrote it. */
   report: string;
   format: string;
@@ -434,8 +477,10 @@ export async function recordScan(
   request: RecordScanRequest,
 ): Promise<{ record: ScanRecord; summary: ScanSummary; commit: string }> {
   const env = request.env ?? process.env;
-  if (!isDigest(request.digest)) {
-    throw new UsageError(`--digest must be sha256:<64 hex>, got "${request.digest}"`);
+  const image = await scannedImage(request);
+  const digest = image.digest;
+  if (!isDigest(digest)) {
+    throw new UsageError(`--digest must be sha256:<64 hex>, got "${digest}"`);
   }
   if (!(scanFormats as readonly string[]).includes(request.format)) {
     throw new UsageError(`unknown report format "${request.format}"`, {
@@ -449,52 +494,53 @@ export async function recordScan(
     });
   });
   const summary = readScanReport(format, text, request.report);
-  if (summary.scannedDigest && summary.scannedDigest !== request.digest) {
+  if (summary.scannedDigest && summary.scannedDigest !== digest) {
     throw new TiersError(
-      `${request.report} is a scan of ${summary.scannedDigest}, not of ${request.digest}; nothing was recorded`,
+      `${request.report} is a scan of ${summary.scannedDigest}, not of ${digest}; nothing was recorded`,
       { where: request.report },
     );
   }
   // The repository to attest to: given, else the published artefact that names this digest.
   const repository =
     request.repository ??
+    image.repository ??
     (await artefactFiles(request.root).all())
       .flatMap((record) => Object.values(record.images))
-      .find((image) => image.digest === request.digest)?.repository;
+      .find((image) => image.digest === digest)?.repository;
   const attester = repository ? await hostAttester(request.root, env) : undefined;
   const repo = new PromotionRepo(request.root, env);
-  const reportPath = scanReportPath(request.digest, format);
+  const reportPath = scanReportPath(digest, format);
   const record: ScanRecord = {
     kind: "scan",
-    digest: request.digest,
+    digest: digest,
     format,
     report: reportPath,
     scanner: summary.scanner,
     recorded_by: await whoAmI(repo, env),
     recorded_at: (request.now ?? (() => new Date()))().toISOString(),
   };
-  const commit = await locked(repo, `record scan ${request.digest}`, async () =>
+  const commit = await locked(repo, `record scan ${digest}`, async () =>
     repo.commit({
       expectedHead: await repo.head(),
       writes: [
         { path: reportPath, content: text },
         {
-          path: scanRecordPath(request.digest),
-          content: renderRecord(record, `vulnerability scan of ${request.digest}`),
+          path: scanRecordPath(digest),
+          content: renderRecord(record, `vulnerability scan of ${digest}`),
         },
       ],
-      message: `scan ${request.digest}: ${summary.scanner.name} ${summary.scanner.version}, ${severityCounts(summary.findings)}`,
+      message: `scan ${digest}: ${summary.scanner.name} ${summary.scanner.version}, ${severityCounts(summary.findings)}`,
     }),
   );
   request.reporter.info(
     undefined,
-    `recorded ${format} report of ${request.digest.slice(0, 19)}: ${severityCounts(summary.findings)} (${reportPath})`,
+    `recorded ${format} report of ${digest.slice(0, 19)}: ${severityCounts(summary.findings)} (${reportPath})`,
   );
   if (attester?.attest && repository) {
     const predicate = vulnPredicate(summary, JSON.parse(text), record.recorded_at);
     await attester.run([
       {
-        ref: pinnedRef(repository, request.digest),
+        ref: pinnedRef(repository, digest),
         path: reportPath,
         content: JSON.stringify(predicate),
         type: "vuln",
@@ -502,7 +548,7 @@ export async function recordScan(
     ]);
     request.reporter.info(
       undefined,
-      `attested the report to ${pinnedRef(repository, request.digest)} (vuln)`,
+      `attested the report to ${pinnedRef(repository, digest)} (vuln)`,
     );
   } else {
     request.reporter.info(
