@@ -39,6 +39,10 @@ beforeAll(async () => {
   repo = await snapshotRepo();
 });
 
+/** `tiers record-evidence --commit <the snapshot> …` as the Dagger toolbox runs it. */
+const recordEvidence = (...more: string[]) =>
+  runTiers(repo.root, ["record-evidence", "--commit", repo.commit, ...more]);
+
 afterAll(async () => {
   await repo?.remove();
 });
@@ -46,7 +50,7 @@ afterAll(async () => {
 describe("tiers record-evidence (real git, real npm sbom; the Dagger publish's evidence step)", () => {
   it("refuses a commit with no artefact record, naming the file, and commits nothing", async () => {
     const head = repo.git("rev-parse", "HEAD");
-    const result = await runTiers(repo.root, ["record-evidence", "--commit", repo.commit]);
+    const result = await recordEvidence();
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`no artefact record of ${repo.commit}`);
     expect(result.stderr).toContain(`.tiers/artefacts/${repo.commit}.json`);
@@ -59,17 +63,14 @@ describe("tiers record-evidence (real git, real npm sbom; the Dagger publish's e
     await mkdir(join(repo.root, "releases", "tests"), { recursive: true });
     await writeFile(join(repo.root, "releases", "tests", "unrelated.yaml"), "kind: note\n");
     const ahead = repo.commitAll("a record committed after the published commit");
-    const result = await runTiers(repo.root, [
-      "record-evidence",
-      "--commit",
-      repo.commit,
+    const result = await recordEvidence(
       "--engine",
       "dagger",
       "--started-on",
       "2026-01-01T00:01:00Z",
       "--finished-on",
       "2026-01-01T00:04:00Z",
-    ]);
+    );
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(repo.git("rev-parse", "HEAD~1")).toBe(ahead);
     expect(repo.git("log", "-1", "--format=%s")).toMatch(
@@ -118,13 +119,7 @@ describe("tiers record-evidence (real git, real npm sbom; the Dagger publish's e
     const lock = join(repo.root, "package-lock.json");
     await writeFile(lock, `${(await readFile(lock, "utf8")).trimEnd()}\n\n`);
     const changed = repo.commitAll("a lock file change after the published commit");
-    const result = await runTiers(repo.root, [
-      "record-evidence",
-      "--commit",
-      repo.commit,
-      "--engine",
-      "dagger",
-    ]);
+    const result = await recordEvidence("--engine", "dagger");
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/package-lock\.json differ from [0-9a-f]{40}'s/);
     expect(result.stderr).toContain("nothing was recorded");
@@ -132,22 +127,10 @@ describe("tiers record-evidence (real git, real npm sbom; the Dagger publish's e
   });
 
   it("refuses an unknown engine and a malformed time before reading anything", async () => {
-    const engine = await runTiers(repo.root, [
-      "record-evidence",
-      "--commit",
-      repo.commit,
-      "--engine",
-      "k8s",
-    ]);
+    const engine = await recordEvidence("--engine", "k8s");
     expect(engine.code).not.toBe(0);
     expect(engine.stderr).toContain('--engine must be host or dagger, got "k8s"');
-    const time = await runTiers(repo.root, [
-      "record-evidence",
-      "--commit",
-      repo.commit,
-      "--started-on",
-      "yesterday",
-    ]);
+    const time = await recordEvidence("--started-on", "yesterday");
     expect(time.code).not.toBe(0);
     expect(time.stderr).toContain('--started-on must be an ISO 8601 time, got "yesterday"');
   });

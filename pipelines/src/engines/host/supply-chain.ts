@@ -46,7 +46,7 @@ import {
 import type { ServiceTopology } from "../../core/topology.ts";
 import * as cosign from "../../tools/cosign.ts";
 import * as npm from "../../tools/npm.ts";
-import { buildSettings, servicesToBuild } from "./build.ts";
+import { buildSettings, servicesToBuild, sourceUrl } from "./build.ts";
 import { PromotionRepo, whoAmI } from "./history.ts";
 import { locked } from "./promotion/lock.ts";
 import { artefactFiles } from "./promotion/sources.ts";
@@ -333,8 +333,7 @@ export async function recordPublishedEvidence(
       commit,
       committedAt: new Date(Number(committedAt.stdout.trim()) * 1000).toISOString(),
       dirty: false,
-      source:
-        origin.exitCode === 0 && origin.stdout.trim() ? origin.stdout.trim() : `file://${root}`,
+      source: sourceUrl(root, origin),
     },
     baseImage: { ref: settings.baseImage, ...(digest ? { digest } : {}) },
     services,
