@@ -11,6 +11,7 @@
 import { imageRepository } from "../artefact.ts";
 import type { EnvironmentModel } from "../environment/model.ts";
 import type { Tier } from "../environment/schema.ts";
+import { promotableServices } from "../repository/consistency.ts";
 
 export type CiVendor = "github" | "gitlab";
 
@@ -162,11 +163,7 @@ export const grypeVersion = "v0.110.0";
 
 /** The images CI scans after publish: every built service's, tagged with the commit. */
 export function scannedServices(model: EnvironmentModel): string[] {
-  const first = model.tiers[model.order[0]!]!;
-  return Object.entries(first.services)
-    .filter(([, service]) => service.build)
-    .map(([name]) => name)
-    .sort();
+  return promotableServices(model.tiers[model.order[0]!]!).sort();
 }
 
 /** `<registry>/<namespace>/<service>:<commit>` in the vendor's expressions. */
