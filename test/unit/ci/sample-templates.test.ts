@@ -329,6 +329,15 @@ describe("sample: GitLab CI", () => {
     expect(lines, "script lines across the GitLab jobs").toBeGreaterThan(0);
   });
 
+  it("publishes with the git settings its evidence commit is pushed with", async () => {
+    const doc = await load();
+    const [line] = (doc.publish as Yaml).script as string[];
+    const call = daggerCall(line!);
+    expect(call.fn).toBe("publish");
+    expect(call.flags["git-token"]).toBe("env:TIERS_GIT_TOKEN");
+    expect(call.flags["git-remote"]).toBeDefined();
+  });
+
   it("gives the Dagger engine a privileged docker:dind service", async () => {
     const doc = await load();
     const base = doc[".dagger"] as Yaml;
