@@ -15,6 +15,7 @@ import {
   type Container,
   check,
   type Directory,
+  type File,
   func,
   type GitRepository,
   object,
@@ -32,7 +33,13 @@ import {
 } from "./engines/dagger/checks.ts";
 import { infraPipelineStep, savedPlan } from "./engines/dagger/infra.ts";
 import { builtService, DaggerPipeline } from "./engines/dagger/pipeline.ts";
-import { planFormatFlags, selection, testReport } from "./engines/dagger/promotion.ts";
+import {
+  evidenceStep,
+  planFormatFlags,
+  scanStep,
+  selection,
+  testReport,
+} from "./engines/dagger/promotion.ts";
 import {
   deployWithDagger,
   passage,
@@ -257,8 +264,11 @@ export class Tiers {
 
   /**
    * Builds every service's production image once for HEAD, pushes it to --registry tagged
-   * with the commit SHA, and returns the artefact record (JSON: digests later stages promote).
-   * Refuses a working tree with uncommitted changes. Never cached.
+   * with the commit SHA, records each digest's SBOM and SLSA provenance in git with `tiers
+   * record-evidence` (releases/sboms/, releases/provenance/; attested with --cosign-key) and
+   * pushes that commit to the git remote (needs --git-token). Returns the artefact record
+   * (JSON: the digests later stages promote and CI scans). Refuses a working tree with
+   * uncommitted changes. Never cached.
    */
   @func({ cache: "never" })
   async publish(
@@ -270,9 +280,64 @@ export class Tiers {
     baseImage?: string,
     /** Extra CA bundle for package installs, given to builds as the BuildKit secret `ca`. */
     extraCaBundle?: Secret,
+    /** Attest the SBOM and provenance with this cosign private key, as a Dagger secret. */
+    cosignKey?: Secret,
+    /** The password of the cosign key, as a Dagger secret. */
+    cosignPassword?: Secret,
+    /** Who published, for the evidence commit (CI: the actor who triggered the run). */
+    actor?: string,
   ): Promise<string> {
+    const pipeline = this.pipeline();
     const options = { repo, commit, baseImage, extraCaBundle: await caSecret(extraCaBundle) };
-    return publishImages(await publishPlan(this.pipeline(), options));
+    const plan = await publishPlan(pipeline, options);
+    const startedOn = new Date().toISOString();
+    const record = await publishImages(plan);
+    const finishedOn = new Date().toISOString();
+    const evidence = evidenceStep({ commit: plan.commit, text: record }, { startedOn, finishedOn });
+    const step = await pipeline.promotion(evidence.args, {
+      ...{ actor, cosignKey, cosignPassword, files: evidence.files },
+      push: true,
+    });
+    await pipeline.conclude(step, "record-evidence");
+    return record;
+  }
+
+  /**
+   * Records a vulnerability scanner's report of a published digest in git with `tiers
+   * record-scan` (releases/scans/, what the security-scan gate reads) and pushes it to the git
+   * remote (needs --git-token); attested to --repository@digest with --cosign-key. The scan
+   * runs where the scanner reaches its data (a CI step); this only records its report.
+   * Never cached.
+   */
+  @func({ cache: "never" })
+  async recordScan(
+    /** The scanner's report, exactly as it wrote it (e.g. `grype <ref> -o json`). */
+    report: File,
+    /** The published digest the report is about (sha256:…); or --commit with --service. */
+    digest?: string,
+    /** With --service: the published commit whose image of that service was scanned. */
+    commit?: string,
+    /** With --commit: the service whose image was scanned (e.g. scanned by the commit's tag). */
+    service?: string,
+    /** Report format (grype). */
+    format = "grype",
+    /** The digest's repository (<registry>/<namespace>/<service>), to attest the report to. */
+    repository?: string,
+    /** Attest the report with this cosign private key, as a Dagger secret. */
+    cosignKey?: Secret,
+    /** The password of the cosign key, as a Dagger secret. */
+    cosignPassword?: Secret,
+    /** Who recorded the scan, for the record (CI: the actor who triggered the run). */
+    actor?: string,
+  ): Promise<string> {
+    const scan = scanStep({ digest, commit, service, format, repository });
+    const pipeline = this.pipeline();
+    const step = await pipeline.promotion(scan.args, {
+      ...{ commit: scan.commit, actor, cosignKey, cosignPassword },
+      uploads: { [scan.path]: report },
+      push: true,
+    });
+    return pipeline.conclude(step, "record-scan");
   }
 
   /**

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { TiersError } from "./errors.ts";
+import { TiersError, UsageError } from "./errors.ts";
 
 /** The Dockerfile targets every service has; only `production` images are promotable. */
 export const buildTargets = ["production", "development", "test"] as const;
@@ -137,6 +137,15 @@ export interface BuildArgsInput {
  */
 export function imageBuildArgs(input: BuildArgsInput): Record<string, string> {
   return { BASE_IMAGE: input.baseImage, TIERS_GIT_SHA: input.revision.commit };
+}
+
+/** A full 40-hex commit SHA, or a usage error naming the flag. */
+export function fullCommit(value: string, flag = "--commit"): string {
+  const trimmed = value.trim();
+  if (!/^[0-9a-f]{40}$/.test(trimmed)) {
+    throw new UsageError(`${flag} must be a full 40-hex commit SHA, got "${trimmed}"`);
+  }
+  return trimmed;
 }
 
 const sha = z.string().regex(/^[0-9a-f]{40}$/, "a 40-hex git commit SHA");

@@ -10,10 +10,11 @@
  * https://cyclonedx.org/bom, slsaprovenance1 → https://slsa.dev/provenance/v1, vuln →
  * https://cosign.sigstore.dev/attestation/vuln/v1 (pkg/cosign/attestation/attestation.go).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serializeArtefactRecord } from "../../../pipelines/src/core/artefact.ts";
 import { memorySink, Reporter } from "../../../pipelines/src/core/log.ts";
 import {
   slsaProvenance,
@@ -27,7 +28,7 @@ import {
 } from "../../../pipelines/src/engines/host/supply-chain.ts";
 import * as cosign from "../../../pipelines/src/tools/cosign.ts";
 import { cosignStatus, generateKeys } from "../../support/cosign.ts";
-import { repoRoot } from "../../support/repo.ts";
+import { repoRoot, runTiers, snapshotRepo } from "../../support/repo.ts";
 import {
   cleanEnv,
   ensureBusybox,
@@ -165,6 +166,51 @@ describe("supply-chain attestations (real cosign, key mode, local registry, no t
     expect(wrong.result.exitCode).not.toBe(0);
     // cosign: "no matching attestations: accepted signatures do not match threshold".
     expect(cosign.classifyFailure(wrong.result.stderr)).toBe("wrong-signer");
+  });
+
+  it("tiers record-evidence (what dagger call publish runs on its clone) attests the dagger engine's SBOM and provenance to the published digest", async () => {
+    const snapshot = await snapshotRepo();
+    try {
+      const published = pushImage({ service: "api", commit: snapshot.commit });
+      const record = {
+        commit: snapshot.commit,
+        created: "2026-12-02T06:05:00.000Z",
+        registry: "127.0.0.1:5000",
+        images: { api: { ...published, tag: snapshot.commit } },
+      };
+      await mkdir(join(snapshot.root, ".tiers", "artefacts"), { recursive: true });
+      await writeFile(
+        join(snapshot.root, ".tiers", "artefacts", `${snapshot.commit}.json`),
+        serializeArtefactRecord(record),
+      );
+      const run = await runTiers(
+        snapshot.root,
+        ["record-evidence", "--commit", snapshot.commit, "--engine", "dagger"],
+        { env: signing() },
+      );
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toContain("attested SBOM (cyclonedx) and provenance (slsaprovenance1)");
+      const verified = await runHost(
+        cosign.verifyAttestation({
+          ref: published.ref,
+          expected: { mode: "key", key: { kind: "file", path: keys.a.pub } },
+          type: "slsaprovenance1",
+          ignoreTlog: true,
+        }),
+        { root: dir, env: cleanEnv(), reject: false },
+      );
+      expect(verified.exitCode, verified.stderr).toBe(0);
+      const [statement] = cosign.parseAttestationOutput(verified.stdout);
+      expect(statement?.subjects).toEqual([
+        { name: published.repository, digest: published.digest },
+      ]);
+      expect(statement?.predicate).toMatchObject({
+        buildDefinition: { externalParameters: { source: { commit: snapshot.commit } } },
+        runDetails: { builder: { id: "urn:tiers:engine:dagger" } },
+      });
+    } finally {
+      await snapshot.remove();
+    }
   });
 
   it("tiers record-scan with --repository attests the grype report (recorded in grype's own JSON format) as a vuln attestation", async () => {

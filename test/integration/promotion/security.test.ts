@@ -261,6 +261,40 @@ describe("security-scan gate (real git, real registry, grype reports in grype's 
     expect(failing(ctx.plan.gates).join("\n")).toMatch(/security-scan \[api\]: no scan recorded/);
   });
 
+  it("record-scan --commit --service (what CI runs after scanning by the commit's tag) records under the digest the artefact record names", async () => {
+    const root = await repo();
+    const scan = (args: string[]) =>
+      runTiers(root, ["record-scan", ...args, "--report", join(grype, "dir-low-only.golden")], {
+        env: cleanEnv(),
+      });
+    const head = git(root, "rev-parse", "HEAD");
+    const unknown = await scan(["--commit", good.commit, "--service", "no-such-service"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain(
+      `the artefact record of ${good.commit} has no image of no-such-service`,
+    );
+    const unpublished = await scan(["--commit", "f".repeat(40), "--service", "api"]);
+    expect(unpublished.code).not.toBe(0);
+    expect(unpublished.stderr).toContain(`no artefact record of ${"f".repeat(40)}`);
+    const both = await scan([
+      "--digest",
+      good.images.api!.digest,
+      "--commit",
+      good.commit,
+      "--service",
+      "api",
+    ]);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toContain("not both");
+    expect(git(root, "rev-parse", "HEAD")).toBe(head);
+    const run = await scan(["--commit", good.commit, "--service", "api"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const hex = good.images.api!.digest.replace("sha256:", "");
+    expect(git(root, "ls-tree", "--name-only", "HEAD", "releases/scans/")).toContain(
+      `releases/scans/sha256-${hex}.grype.json`,
+    );
+  });
+
   it("record-scan refuses a grype image report of another digest, and one that is not grype JSON, recording nothing", async () => {
     const root = await repo();
     const head = git(root, "rev-parse", "HEAD");

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { grypeVersion, scannedServices } from "../../../pipelines/src/core/ci/tier-jobs.ts";
 import { loadModel } from "../../../pipelines/src/core/environment/index.ts";
 import { pipelineAuthor } from "../../../pipelines/src/engines/dagger/toolbox.ts";
 import { checkCall } from "../../support/dagger/calls.ts";
@@ -98,7 +99,7 @@ describe("sample: GitHub Actions workflows", () => {
     }
   });
 
-  it("call only `dagger call` (plus checkout and the OIDC token request), with pinned actions", async () => {
+  it("call only `dagger call` (plus checkout, the OIDC token request and grype's scan action), with pinned actions", async () => {
     let daggerSteps = 0;
     for (const file of workflows) {
       const doc = parse(await read(file)) as Yaml;
@@ -116,6 +117,13 @@ describe("sample: GitHub Actions workflows", () => {
           } else if (action === "actions/github-script") {
             expect(step.with.script).toContain('core.getIDToken("sigstore")');
             expect(step.with.script).toContain("core.setSecret(token)");
+          } else if (action === "anchore/scan-action") {
+            // grype's JSON report for record-scan; the gate judges it, so the scan never fails
+            // the job, and both vendors run one grype version.
+            expect(step.with["output-format"]).toBe("json");
+            expect(step.with["fail-build"]).toBe(false);
+            expect(step.with["grype-version"]).toBe(grypeVersion);
+            expect(String(step.with.image)).toMatch(/^registry:/);
           } else {
             expect(action).toBe("actions/checkout");
           }
@@ -136,7 +144,7 @@ describe("sample: GitHub Actions workflows", () => {
   });
 
   it("publishes and signs on main, then promotes into the tier after the chain start", async () => {
-    const { order } = await chain();
+    const { model, order } = await chain();
     const doc = parse(await read(".github/workflows/release.yml")) as Yaml;
     expect(doc.on.push.branches).toEqual(["main"]);
     const job = doc.jobs.publish as Yaml;
@@ -146,12 +154,32 @@ describe("sample: GitHub Actions workflows", () => {
     );
     // Promoting into test records the passage and signs it (keyless); verify proves it. The
     // test verdict is recorded by record-tests, never by the cached `test` function.
-    expect(calls.map((c) => c.fn)).toEqual(["record-tests", "publish", "promote", "verify"]);
-    expect(calls[2]?.flags.env).toBe(order[1]);
-    expect(calls[3]?.flags.env).toBe(order[1]);
+    // After publish, each built service's image is scanned and the report recorded (issue 15).
+    const built = scannedServices(model);
+    expect(built.length).toBeGreaterThan(0);
+    expect(calls.map((c) => c.fn)).toEqual([
+      "record-tests",
+      "publish",
+      ...built.map(() => "record-scan"),
+      "promote",
+      "verify",
+    ]);
+    expect(calls.filter((c) => c.fn === "record-scan").map((c) => c.flags.service)).toEqual(built);
+    const promote = calls.at(-2)!;
+    expect(promote.flags.env).toBe(order[1]);
+    expect(calls.at(-1)?.flags.env).toBe(order[1]);
+    // Each record-scan reads the report the scan step before it wrote.
+    const steps = job.steps as Yaml[];
+    for (const [i, step] of steps.entries()) {
+      if (!String(step.uses).startsWith("anchore/scan-action@")) continue;
+      const record = daggerCall(steps[i + 1]!.with.call);
+      expect(record.fn).toBe("record-scan");
+      // (checkCall reads `${{ x }}` with its spaces dropped.)
+      expect(record.flags.report).toBe(String(step.with["output-file"]).replace(/\s+/g, ""));
+    }
     // The same commit all the way: the one this run was triggered for.
     for (const call of calls) expect(call.flags.commit).toMatch(/github\.sha/);
-    expect(calls[2]?.flags["oidc-token"]).toBe("env:SIGSTORE_ID_TOKEN");
+    expect(promote.flags["oidc-token"]).toBe("env:SIGSTORE_ID_TOKEN");
     expect(job.permissions["id-token"]).toBe("write");
   });
 
@@ -277,14 +305,37 @@ describe("sample: GitLab CI", () => {
     const doc = await load();
     let lines = 0;
     for (const [name, job] of jobsOf(doc)) {
-      for (const line of job.script as string[]) {
+      const script = job.script as string[];
+      for (const [i, line] of script.entries()) {
+        lines++;
+        // The one other line: grype's image scanning a published image, whose report the
+        // next line records (the pinned version is the GitHub scan action's).
+        const grype = line.match(
+          /^docker run --rm .* anchore\/grype:(\S+) "registry:\S+" -o json > (\S+)$/,
+        );
+        if (grype) {
+          expect(grype[1]).toBe(grypeVersion);
+          expect(line, "registry credentials stay out of the command line").not.toMatch(/-e \w+=/);
+          const record = daggerCall(script[i + 1]!);
+          expect(record.fn).toBe("record-scan");
+          expect(record.flags.report).toBe(grype[2]);
+          continue;
+        }
         expect(line, name).toMatch(/^dagger call /);
         expectCallable(line);
-        lines++;
       }
     }
     // Fails when no job has a script line, instead of checking nothing.
     expect(lines, "script lines across the GitLab jobs").toBeGreaterThan(0);
+  });
+
+  it("publishes with the git settings its evidence commit is pushed with", async () => {
+    const doc = await load();
+    const [line] = (doc.publish as Yaml).script as string[];
+    const call = daggerCall(line!);
+    expect(call.fn).toBe("publish");
+    expect(call.flags["git-token"]).toBe("env:TIERS_GIT_TOKEN");
+    expect(call.flags["git-remote"]).toBeDefined();
   });
 
   it("gives the Dagger engine a privileged docker:dind service", async () => {

@@ -49,7 +49,7 @@ describe("caching follows the engine's rule (core/typedef.go, core/modfunc.go; n
       .map(([name]) => name)
       .sort();
     expect(effectful).toEqual(
-      ["deploy", "promote", "publish", "recordTests", "rollback", "sign"].sort(),
+      ["deploy", "promote", "publish", "recordScan", "recordTests", "rollback", "sign"].sort(),
     );
   });
 

@@ -340,6 +340,7 @@ describe("module definition as Dagger's introspector reads it (no Dagger engine 
         "plan",
         "promote",
         "publish",
+        "recordScan",
         "recordTests",
         "rollback",
         "sign",
@@ -351,7 +352,15 @@ describe("module definition as Dagger's introspector reads it (no Dagger engine 
   });
 
   it("never caches a function with side effects", () => {
-    for (const name of ["publish", "sign", "deploy", "promote", "rollback", "recordTests"]) {
+    for (const name of [
+      "publish",
+      "recordScan",
+      "sign",
+      "deploy",
+      "promote",
+      "rollback",
+      "recordTests",
+    ]) {
       expect(module.functions[name]?.cache, name).toBe("never");
     }
     // And the check can fail: build is deliberately cached by its inputs.

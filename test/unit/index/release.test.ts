@@ -19,7 +19,7 @@ import {
 } from "../../../pipelines/src/engines/dagger/evidence.ts";
 import type { ModuleSettings } from "../../../pipelines/src/engines/dagger/pipeline.ts";
 import type { PromotionOptions } from "../../../pipelines/src/engines/dagger/promotion.ts";
-import { testReport } from "../../../pipelines/src/engines/dagger/promotion.ts";
+import { evidenceStep, testReport } from "../../../pipelines/src/engines/dagger/promotion.ts";
 import { invocationContainer, registryAuthDir } from "../../../pipelines/src/engines/dagger/run.ts";
 import { daggerSecrets } from "../../../pipelines/src/engines/dagger/secrets.ts";
 import { runHost } from "../../../pipelines/src/engines/host/run.ts";
@@ -622,6 +622,120 @@ describe("plan, promote and rollback (builds the query: no Dagger engine, regist
     expect(pushed).toBe(1);
   });
 
+  it("records a scanner report passed as a File with `tiers record-scan` on a fresh clone, then pushes it", async () => {
+    const tiers = recording({ gitToken: dag.setSecret("git-token", gitToken) });
+    const report = dag.directory().withNewFile("api.grype.json", "{}").file("api.grype.json");
+    const digest = digestOf("api");
+    await tiers.recordScan(
+      report,
+      digest,
+      undefined,
+      undefined,
+      "grype",
+      `${registry}/tiers/api`,
+      dag.setSecret("cosign-key", "cosign-Key-value"),
+      dag.setSecret("cosign-password", "cosign-Pa55-value"),
+      "octocat",
+    );
+    const [box] = tiers.boxes;
+    const path = `.tiers/reports/scan-sha256-${"a".repeat(64)}.grype.json`;
+    expect(box?.args).toEqual([
+      "record-scan",
+      "--digest",
+      digest,
+      "--report",
+      path,
+      "--format",
+      "grype",
+      "--repository",
+      `${registry}/tiers/api`,
+    ]);
+    // The report is the caller's File itself, placed in the clone's untracked .tiers/.
+    const placed = opsNamed(box?.container, "withFile").find(
+      (op) => op.args.path === `/repo/${path}`,
+    );
+    expect(placed).toBeDefined();
+    expect(execs(box?.container).at(-1)).toEqual(["git", "push", "origin", "HEAD:refs/heads/main"]);
+    const secrets = Object.fromEntries(
+      opsNamed(box?.container, "withSecretVariable").map((op) => [
+        op.args.name,
+        secretName(op.args.secret),
+      ]),
+    );
+    expect(secrets).toMatchObject({
+      COSIGN_PRIVATE_KEY: "cosign-key",
+      COSIGN_PASSWORD: "cosign-password",
+    });
+    expect(envVariables(box?.container)).toMatchObject({
+      TIERS_ACTOR: "octocat",
+      TIERS_COSIGN_KEY: "env://COSIGN_PRIVATE_KEY",
+    });
+    expect(visibleText(box?.container)).not.toContain("cosign-Key-value");
+  });
+
+  it("refuses a record-scan of a malformed digest or an unknown format before any step is built", async () => {
+    const tiers = recording();
+    const report = dag.directory().withNewFile("r.json", "{}").file("r.json");
+    await expect(tiers.recordScan(report, "sha256:abc")).rejects.toThrow(/--digest must be sha256/);
+    await expect(
+      tiers.recordScan(report, digestOf("api"), undefined, undefined, "trivy"),
+    ).rejects.toThrow(/--format must be one of grype/);
+    await expect(tiers.recordScan(report, undefined, commit)).rejects.toThrow(
+      /needs --digest, or --commit with --service/,
+    );
+    await expect(tiers.recordScan(report, digestOf("api"), commit, "api")).rejects.toThrow(
+      /not both/,
+    );
+    expect(tiers.boxes).toEqual([]);
+  });
+
+  it("records a scan of a commit's service image: the clone gets the record the registry serves, record-scan finds the digest in it", async () => {
+    const tiers = recording({ registry, gitToken: dag.setSecret("git-token", gitToken) });
+    const report = dag.directory().withNewFile("r.json", "{}").file("r.json");
+    await tiers.recordScan(report, undefined, commit, "api", "grype");
+    const [box] = tiers.boxes;
+    const path = `.tiers/reports/scan-${commit}-api.grype.json`;
+    expect(box?.args).toEqual([
+      "record-scan",
+      "--commit",
+      commit,
+      "--service",
+      "api",
+      "--report",
+      path,
+      "--format",
+      "grype",
+    ]);
+    const record = opsNamed(box?.container, "withNewFile").find(
+      (op) => op.args.path === `/repo/.tiers/artefacts/${commit}.json`,
+    );
+    const parsed = parseArtefactRecord(String(record?.args.contents), "record");
+    expect(parsed.images.api?.digest).toBe(digestOf("api"));
+    expect(
+      opsNamed(box?.container, "withFile").some((op) => op.args.path === `/repo/${path}`),
+    ).toBe(true);
+  });
+
+  it("records a publish's evidence with `tiers record-evidence`, the record it returned placed in the clone (no engine: the step only)", () => {
+    const text = '{"commit":"x"}\n';
+    const step = evidenceStep(
+      { commit, text },
+      { startedOn: "2026-01-01T00:00:00.000Z", finishedOn: "2026-01-01T00:01:00.000Z" },
+    );
+    expect(step.args).toEqual([
+      "record-evidence",
+      "--commit",
+      commit,
+      "--engine",
+      "dagger",
+      "--started-on",
+      "2026-01-01T00:00:00.000Z",
+      "--finished-on",
+      "2026-01-01T00:01:00.000Z",
+    ]);
+    expect(step.files).toEqual({ [`.tiers/artefacts/${commit}.json`]: text });
+  });
+
   it("rolls back with the same CLI and pushes the rollback commit", async () => {
     const tiers = recording();
     await tiers.rollback("prod", digestOf("api"), "smoke regression", false, undefined, "octocat");
@@ -653,6 +767,8 @@ describe("the tiers CLI the toolbox runs (drift between the module and the CLI)"
       promote: ["--env", "--yes", "--no-deploy", "--commit", "--digest", "--service"],
       rollback: ["--env", "--to", "--reason", "--no-deploy"],
       "record-tests": ["--report"],
+      "record-evidence": ["--commit", "--engine", "--started-on", "--finished-on"],
+      "record-scan": ["--digest", "--commit", "--service", "--report", "--format", "--repository"],
     };
     expect(program.options.map((o) => o.long)).toContain("--no-color");
     for (const [name, flags] of Object.entries(used)) {

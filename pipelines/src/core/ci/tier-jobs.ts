@@ -8,8 +8,10 @@
  * sequence is infrastructure → application. Pure; the blocks are spliced into the files by
  * blocks.ts.
  */
+import { imageRepository } from "../artefact.ts";
 import type { EnvironmentModel } from "../environment/model.ts";
 import type { Tier } from "../environment/schema.ts";
+import { promotableServices } from "../repository/consistency.ts";
 
 export type CiVendor = "github" | "gitlab";
 
@@ -54,7 +56,15 @@ const values: Record<CiVendor, Record<string, string | undefined>> = {
 };
 
 export interface DaggerCallStep {
-  fn: "record-tests" | "publish" | "plan" | "promote" | "verify" | "infra-plan" | "infra-apply";
+  fn:
+    | "record-tests"
+    | "publish"
+    | "record-scan"
+    | "plan"
+    | "promote"
+    | "verify"
+    | "infra-plan"
+    | "infra-apply";
   tier?: Tier;
   /** Pin this commit (the push's); on-demand jobs promote whatever passed the tier before. */
   commit?: boolean;
@@ -64,6 +74,8 @@ export interface DaggerCallStep {
   format?: "json";
   /** infra-apply: pass the CI environment the approvals gate reads. */
   ciEnvironment?: boolean;
+  /** record-scan: the service whose image of the commit was scanned, and the report file. */
+  scan?: { service: string; report: string };
 }
 
 /** Where a CI job keeps the plan directory infra-plan returns, for infra-apply to take back. */
@@ -101,11 +113,12 @@ export function daggerCall(vendor: CiVendor, step: DaggerCallStep): string[] {
   const kubernetes = step.tier?.runtime === "kubernetes";
   const promote = step.fn === "promote";
   const infra = step.fn === "infra-plan" || step.fn === "infra-apply";
-  // record-tests and infra only push records to git; publish and verify only talk to the registry.
+  // record-tests and infra only push records to git; verify only talks to the registry.
+  // publish pushes its evidence commit (SBOM, provenance), record-scan the scan's.
   if (step.fn !== "record-tests" && !infra) {
     fromVendor(settings, "registry", "registry-username", "registry-password");
   }
-  if (step.fn !== "publish" && step.fn !== "verify") {
+  if (step.fn !== "verify") {
     fromVendor(settings, "git-remote", "git-token", "git-username");
   }
   if (step.tier) flag(call, "env", step.tier.tier);
@@ -114,7 +127,13 @@ export function daggerCall(vendor: CiVendor, step: DaggerCallStep): string[] {
   if (step.fn === "plan" && step.format) flag(call, "format", step.format);
   if (promote && step.promote?.sign) fromVendor(call, "oidc-token");
   if (promote && kubernetes) fromVendor(call, "kubeconfig");
-  if (promote || step.fn === "record-tests") fromVendor(call, "actor");
+  if (step.scan) {
+    flag(call, "service", step.scan.service);
+    flag(call, "report", step.scan.report);
+  }
+  if (promote || ["record-tests", "publish", "record-scan"].includes(step.fn)) {
+    fromVendor(call, "actor");
+  }
   if (promote && step.promote?.ciEnvironment && step.tier) {
     flag(call, "ci-environment", step.tier.tier);
   }
@@ -135,6 +154,26 @@ export function ciTiers(model: EnvironmentModel): { onPush?: Tier; onDemand: Tie
   return { onPush: tiers[1], onDemand: tiers.slice(2) };
 }
 
+/**
+ * The grype every CI vendor scans with: the version anchore/scan-action v7.4.0 pins
+ * (GrypeVersion.js of anchore/scan-action at e1165082), passed to the action as grype-version
+ * and used as the GitLab image's tag, so both vendors' reports come from one scanner version.
+ */
+export const grypeVersion = "v0.110.0";
+
+/** The images CI scans after publish: every built service's, tagged with the commit. */
+export function scannedServices(model: EnvironmentModel): string[] {
+  return promotableServices(model.tiers[model.order[0]!]!).sort();
+}
+
+/** `<registry>/<namespace>/<service>:<commit>` in the vendor's expressions. */
+function scannedImage(model: EnvironmentModel, vendor: CiVendor, service: string): string {
+  const v = values[vendor];
+  const namespace = model.tiers[model.order[0]!]!.registry.namespace;
+  const unquote = (value: string | undefined) => (value ?? "").replace(/^"|"$/g, "");
+  return `${imageRepository(unquote(v.registry), namespace, service)}:${unquote(v.commit)}`;
+}
+
 function approvalsComment(tier: Tier, indent: string, where: string): string[] {
   const { required, source } = tier.approvals;
   if (required === 0) return [`${indent}# ${tier.tier}: no approvals (approvals.required: 0)`];
@@ -151,6 +190,7 @@ const action = {
   checkout: "actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2",
   dagger: "dagger/dagger-for-github@456fc3af63a2ba6f9789af9c55045b459115541b # v8.3.0",
   script: "actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea # v7.0.1",
+  scan: "anchore/scan-action@e1165082ffb1fe366ebaf02d8526e7c4989ea9d2 # v7.4.0",
 };
 
 /** A dagger-for-github step; the whole call on one line, as `dagger call` takes it. */
@@ -176,6 +216,38 @@ const oidcStep = [
   "            core.setSecret(token);",
   '            core.exportVariable("SIGSTORE_ID_TOKEN", token);',
 ];
+
+/**
+ * Per built service: grype (anchore/scan-action) scans the image the publish step pushed, by
+ * the commit's tag straight from the registry, writing grype's JSON without failing the job
+ * (the security-scan gate judges it, by each tier's criteria); record-scan commits it for the
+ * digest the registry serves for that tag, and refuses a report of any other digest.
+ */
+function githubScanSteps(model: EnvironmentModel): string[] {
+  return scannedServices(model).flatMap((service) => {
+    const report = `${gh("runner.temp")}/${service}.grype.json`;
+    return [
+      "",
+      `      - name: Scan the published ${service} image with grype (its JSON report)`,
+      `        uses: ${action.scan}`,
+      "        env:",
+      `          GRYPE_REGISTRY_AUTH_AUTHORITY: ${gh("vars.TIERS_REGISTRY")}`,
+      `          GRYPE_REGISTRY_AUTH_USERNAME: ${gh("vars.TIERS_REGISTRY_USERNAME || github.actor")}`,
+      `          GRYPE_REGISTRY_AUTH_PASSWORD: ${gh("env.REGISTRY_PASSWORD")}`,
+      "        with:",
+      `          image: registry:${scannedImage(model, "github", service)}`,
+      `          grype-version: ${grypeVersion}`,
+      "          fail-build: false",
+      "          output-format: json",
+      `          output-file: ${report}`,
+      ...githubStep(`Record the ${service} scan in git (what the security-scan gate reads)`, {
+        fn: "record-scan",
+        commit: true,
+        scan: { service, report },
+      }),
+    ];
+  });
+}
 
 /** The two infrastructure steps of a tier: plan with its own state, then apply that plan. */
 function githubInfraSteps(tier: Tier, ciEnvironment: boolean): string[] {
@@ -245,10 +317,11 @@ function githubPublishJob(model: EnvironmentModel, into: Tier): string[] {
       fn: "record-tests",
       commit: true,
     }),
-    ...githubStep("Publish images (tag = commit SHA, digests recorded)", {
+    ...githubStep("Publish images (tag = commit SHA; SBOM and provenance recorded in git)", {
       fn: "publish",
       commit: true,
     }),
+    ...githubScanSteps(model),
     ...(hasCiInfra(into) ? githubInfraSteps(into, false) : []),
     ...oidcStep,
     ...githubStep(
@@ -302,15 +375,37 @@ function githubPromoteJob(tier: Tier): string[] {
 const gitlabLine = (step: DaggerCallStep) =>
   `    - dagger call ${daggerCall("gitlab", step).join(" ")}`;
 
-function gitlabPushJob(into: Tier): string[] {
+/**
+ * Per built service, on the job's Docker daemon: grype's image scans the published image by the
+ * commit's tag, straight from the registry (credentials from the job's variables, never in the
+ * command line), and record-scan commits the JSON report for the digest the tag names.
+ */
+function gitlabScanLines(model: EnvironmentModel): string[] {
+  return scannedServices(model).flatMap((service) => {
+    const report = `/tmp/${service}.grype.json`;
+    const auth = ["AUTHORITY", "USERNAME", "PASSWORD"].map((k) => `-e GRYPE_REGISTRY_AUTH_${k}`);
+    return [
+      `    - docker run --rm ${auth.join(" ")} anchore/grype:${grypeVersion} "registry:${scannedImage(model, "gitlab", service)}" -o json > ${report}`,
+      gitlabLine({ fn: "record-scan", commit: true, scan: { service, report } }),
+    ];
+  });
+}
+
+function gitlabPushJob(model: EnvironmentModel, into: Tier): string[] {
   return [
-    `# Records the test verdict, then promotes into ${into.tier}: the passage is recorded and signed keyless`,
-    "# (GitLab's OIDC token), and verified against the identity the next tier requires.",
+    `# Records the test verdict and a grype scan of each published image, then promotes into ${into.tier}:`,
+    "# the passage is recorded and signed keyless (GitLab's OIDC token), and verified against the",
+    "# identity the next tier requires.",
     `promote-${into.tier}:`,
     "  extends: [.release, .keyless]",
     `  stage: promote-${into.tier}`,
+    "  variables:",
+    "    GRYPE_REGISTRY_AUTH_AUTHORITY: $CI_REGISTRY",
+    "    GRYPE_REGISTRY_AUTH_USERNAME: $CI_REGISTRY_USER",
+    "    GRYPE_REGISTRY_AUTH_PASSWORD: $CI_REGISTRY_PASSWORD",
     "  script:",
     gitlabLine({ fn: "record-tests", commit: true }),
+    ...gitlabScanLines(model),
     ...(hasCiInfra(into)
       ? [
           gitlabLine({ fn: "infra-plan", tier: into }),
@@ -404,7 +499,7 @@ export function generatedBlocks(model: EnvironmentModel, vendor: CiVendor): Reco
       .map((stage) => `  - ${stage}`)
       .join("\n"),
     "promote-jobs": [
-      ...(onPush ? [...gitlabPushJob(onPush), ""] : []),
+      ...(onPush ? [...gitlabPushJob(model, onPush), ""] : []),
       "# Protected environments (Settings → CI/CD → Protected environments) hold the approvals that",
       "# environments/<tier>.yaml asks for (approvals.source: ci-environment).",
       ...onDemand.flatMap((tier, i) => [

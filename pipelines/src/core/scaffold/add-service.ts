@@ -19,6 +19,7 @@ import {
   type Snapshot,
   type Writes,
   write,
+  writeCiBlocks,
 } from "./files.ts";
 
 export interface AddService {
@@ -204,5 +205,7 @@ export function planAddService(
       write(writes, snapshot, servicesDoc, lines.join("\n"));
     }
   }
+  // CI scans every built service's image after publish: the new one too.
+  writeCiBlocks(writes, snapshot, result.model);
   return writes;
 }

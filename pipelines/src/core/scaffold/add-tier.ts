@@ -7,8 +7,6 @@
  * promoted from `--after` now promotes from the new tier; the CI tier blocks are regenerated
  * from the new chain. Pure.
  */
-import { spliceBlocks } from "../ci/blocks.ts";
-import { type CiVendor, ciFiles, generatedBlocks } from "../ci/tier-jobs.ts";
 import { type EnvironmentModel, type SourceFile, validateSources } from "../environment/model.ts";
 import { formatProblem } from "../environment/problems.ts";
 import { runtimes, type Tier } from "../environment/schema.ts";
@@ -16,7 +14,15 @@ import { admissionFile, admissionFiles } from "../manifests/admission.ts";
 import { unpromotedDigest } from "../manifests/pins.ts";
 import { readPins, setPins } from "../promotion/overlay.ts";
 import { declaresInfrastructure, layout } from "../repository/consistency.ts";
-import { refuse, renameWord, type Snapshot, setScalar, type Writes, write } from "./files.ts";
+import {
+  refuse,
+  renameWord,
+  type Snapshot,
+  setScalar,
+  type Writes,
+  write,
+  writeCiBlocks,
+} from "./files.ts";
 
 export type Runtime = (typeof runtimes)[number];
 
@@ -176,19 +182,7 @@ export function planAddTier(model: EnvironmentModel, snapshot: Snapshot, add: Ad
     if (text !== undefined) write(writes, snapshot, path, text);
   }
 
-  for (const [vendor, file] of Object.entries(ciFiles) as [CiVendor, string][]) {
-    const text = snapshot.get(file);
-    if (text === undefined) continue;
-    const spliced = spliceBlocks(file, text, generatedBlocks(newModel, vendor));
-    if (spliced.problems.length > 0) {
-      refuse(
-        `cannot regenerate the CI tier jobs:\n${spliced.problems.map(formatProblem).join("\n")}`,
-        "restore the generated-block markers, then run again",
-        file,
-      );
-    }
-    write(writes, snapshot, file, spliced.text);
-  }
+  writeCiBlocks(writes, snapshot, newModel);
 
   write(writes, snapshot, docsPage(add.name), tierPage(newTier, tierText, next));
   return writes;

@@ -3,6 +3,10 @@
  * would write, and the refusal that names why nothing was written. Pure.
  */
 import { isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { spliceBlocks } from "../ci/blocks.ts";
+import { type CiVendor, ciFiles, generatedBlocks } from "../ci/tier-jobs.ts";
+import type { EnvironmentModel } from "../environment/model.ts";
+import { formatProblem } from "../environment/problems.ts";
 import { TiersError } from "../errors.ts";
 
 /** Repository-relative path → text, of the files a scaffold reads. */
@@ -113,4 +117,25 @@ export function appendEntry(
     .map((line) => (line === "" ? "" : `${indent}${line}`))
     .join("\n");
   return `${text.slice(0, end)}\n${body}${text.slice(end)}`;
+}
+
+/**
+ * The CI files' generated blocks for a model a scaffold computed (the tier jobs follow the
+ * chain, the scan steps the built services), written where the repository has the files; a
+ * file whose markers are broken refuses the whole scaffold.
+ */
+export function writeCiBlocks(writes: Writes, snapshot: Snapshot, model: EnvironmentModel): void {
+  for (const [vendor, file] of Object.entries(ciFiles) as [CiVendor, string][]) {
+    const text = writes.get(file) ?? snapshot.get(file);
+    if (text === undefined) continue;
+    const spliced = spliceBlocks(file, text, generatedBlocks(model, vendor));
+    if (spliced.problems.length > 0) {
+      refuse(
+        `cannot regenerate the CI tier jobs:\n${spliced.problems.map(formatProblem).join("\n")}`,
+        "restore the generated-block markers, then run again",
+        file,
+      );
+    }
+    if (spliced.text !== text) write(writes, snapshot, file, spliced.text);
+  }
 }

@@ -5,16 +5,18 @@
  * bound under the names the host engine reads, and — for `--commit` — the artefact record
  * rebuilt from what the registry serves for that commit.
  */
-import type { Container, Secret } from "@dagger.io/dagger";
-import { serializeArtefactRecord } from "../../core/artefact.ts";
+import type { Container, File, Secret } from "@dagger.io/dagger";
+import { artefactDir, fullCommit, serializeArtefactRecord } from "../../core/artefact.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
+import { digestFileName, isDigest } from "../../core/promotion/refs.ts";
+import { scanFormats } from "../../core/promotion/security.ts";
 import {
   renderTestRunReport,
   type TestRunReport,
   testRunReportPath,
+  testRunReportsDir,
 } from "../../core/promotion/test-run.ts";
 import { publishedImages } from "./release.ts";
-import { fullCommit } from "./revision.ts";
 import { freshRunId } from "./run.ts";
 import type { StageInputs } from "./stage-inputs.ts";
 import { pushBranch, runCli, toolbox } from "./toolbox.ts";
@@ -30,6 +32,8 @@ export interface PromotionOptions {
   cosignPassword?: Secret | undefined;
   /** Extra files to place in the clone before the CLI runs. */
   files?: Readonly<Record<string, string>>;
+  /** Dagger files to place in the clone, by path. */
+  uploads?: Readonly<Record<string, File>>;
   push?: boolean;
 }
 
@@ -121,6 +125,7 @@ export async function promotionStep(
       secretEnv,
       env,
       files,
+      ...(options.uploads ? { uploads: options.uploads } : {}),
       runId: freshRunId(),
     }),
     args,
@@ -167,4 +172,78 @@ export function testReport(
     ...(performance ? { performance } : {}),
   };
   return { path: testRunReportPath(id), text: renderTestRunReport(report) };
+}
+
+/**
+ * The CLI step that records a Dagger publish's SBOM and provenance (`tiers record-evidence`,
+ * the host publish's own evidence code) on a fresh clone: the artefact record the publish
+ * returned is placed where the command reads it, with the builds' start and end.
+ */
+export function evidenceStep(
+  record: { commit: string; text: string },
+  times: { startedOn: string; finishedOn: string },
+): { args: string[]; files: Record<string, string> } {
+  const args = ["record-evidence", "--commit", record.commit, "--engine", "dagger"];
+  const path = `${artefactDir}/${record.commit}.json`;
+  return {
+    args: [...args, "--started-on", times.startedOn, "--finished-on", times.finishedOn],
+    files: { [path]: record.text },
+  };
+}
+
+/**
+ * The CLI step of `recordScan`: the scanner's report, passed to the module as a File, placed
+ * in the clone's untracked .tiers/reports/ and recorded by `tiers record-scan` itself. The
+ * digest is given, or is `service`'s in the artefact record of `commit` (rebuilt in the clone
+ * from what the registry serves, as for `promote --commit`).
+ */
+export function scanStep(request: {
+  digest?: string | undefined;
+  commit?: string | undefined;
+  service?: string | undefined;
+  format: string;
+  repository?: string | undefined;
+}): { args: string[]; path: string; commit?: string } {
+  if (!(scanFormats as readonly string[]).includes(request.format)) {
+    throw new UsageError(
+      `--format must be one of ${scanFormats.join(", ")}, got "${request.format}"`,
+    );
+  }
+  let subject: string[];
+  let name: string;
+  let commit: string | undefined;
+  if (request.digest) {
+    if (request.commit || request.service) {
+      throw new UsageError("give --digest, or --commit with --service, not both");
+    }
+    if (!isDigest(request.digest)) {
+      throw new UsageError(`--digest must be sha256:<64 hex>, got "${request.digest}"`);
+    }
+    subject = ["--digest", request.digest];
+    name = digestFileName(request.digest);
+  } else {
+    if (!request.commit || !request.service) {
+      throw new UsageError("record-scan needs --digest, or --commit with --service");
+    }
+    commit = fullCommit(request.commit);
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(request.service)) {
+      throw new UsageError(`--service must be a service name, got "${request.service}"`);
+    }
+    subject = ["--commit", commit, "--service", request.service];
+    name = `${commit}-${request.service}`;
+  }
+  const path = `${testRunReportsDir}/scan-${name}.${request.format}.json`;
+  return {
+    args: [
+      "record-scan",
+      ...subject,
+      "--report",
+      path,
+      "--format",
+      request.format,
+      ...(request.repository ? ["--repository", request.repository] : []),
+    ],
+    path,
+    ...(commit ? { commit } : {}),
+  };
 }

@@ -6,6 +6,7 @@
 import type { Container, GitRepository, Secret } from "@dagger.io/dagger";
 import {
   type ArtefactRecord,
+  fullCommit,
   imageRepository,
   imageTag,
   isPromotableTag,
@@ -28,7 +29,6 @@ import * as registryTool from "../../tools/registry.ts";
 import { deployTier } from "../host/deploy.ts";
 import { daggerDeployVerifier } from "./deploy-verify.ts";
 import { DaggerCosignEvidence, signingSecretNames } from "./evidence.ts";
-import { fullCommit } from "./revision.ts";
 import { type DaggerRunOptions, freshRunId } from "./run.ts";
 import { daggerSecrets } from "./secrets.ts";
 import type { StageContext, StageInputs } from "./stage-inputs.ts";

@@ -10,18 +10,9 @@
  * never published, whatever `--commit` says.
  */
 import type { Directory, GitRepository } from "@dagger.io/dagger";
-import type { Revision } from "../../core/artefact.ts";
+import { fullCommit, type Revision } from "../../core/artefact.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
-
-/** A full 40-hex commit SHA, or a usage error naming the flag. */
-export function fullCommit(value: string, flag = "--commit"): string {
-  const trimmed = value.trim();
-  if (!/^[0-9a-f]{40}$/.test(trimmed)) {
-    throw new UsageError(`${flag} must be a full 40-hex commit SHA, got "${trimmed}"`);
-  }
-  return trimmed;
-}
 
 /**
  * The commit to build: HEAD, after checking that a given `--commit` names it. Pure, so the

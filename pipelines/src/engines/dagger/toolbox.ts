@@ -10,7 +10,7 @@
  * environment names the host engine reads, and the commits it makes are pushed back with a
  * token that only ever exists as a secret variable.
  */
-import { type Container, dag, ReturnType, type Secret } from "@dagger.io/dagger";
+import { type Container, dag, type File, ReturnType, type Secret } from "@dagger.io/dagger";
 import { imageRef, supportImages, toolImageRef } from "../../tools/images.ts";
 import { registryAuthDir } from "./run.ts";
 
@@ -49,6 +49,8 @@ export interface ToolboxOptions {
   env?: Readonly<Record<string, string>>;
   /** Files to place in the clone before the CLI runs (e.g. the artefact record). */
   files?: Readonly<Record<string, string>>;
+  /** Dagger files to place in the clone, by path (e.g. a scanner's report the caller passed). */
+  uploads?: Readonly<Record<string, File>>;
   /** A value unique to this call, so no step is answered from the exec cache. */
   runId: string;
 }
@@ -102,6 +104,9 @@ export function toolbox(options: ToolboxOptions): Container {
     .withExec(["npm", "ci", "--omit=dev", "--workspace=pipelines", "--no-audit", "--no-fund"]);
   for (const [path, contents] of Object.entries(options.files ?? {})) {
     box = box.withNewFile(`${checkoutDir}/${path}`, contents);
+  }
+  for (const [path, file] of Object.entries(options.uploads ?? {})) {
+    box = box.withFile(`${checkoutDir}/${path}`, file);
   }
   if (options.registryAuth) {
     box = box

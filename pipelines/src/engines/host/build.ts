@@ -100,9 +100,12 @@ export async function readRevision(root: string): Promise<Revision> {
     if (read.status === "rejected") throw read.reason;
   }
   const [{ commit, committedAt }, status, origin] = await Promise.all(reads);
-  const source =
-    origin.exitCode === 0 && origin.stdout.trim() ? origin.stdout.trim() : `file://${root}`;
-  return { commit, committedAt, dirty: status.length > 0, source };
+  return { commit, committedAt, dirty: status.length > 0, source: sourceUrl(root, origin) };
+}
+
+/** Where the source lives: `git remote get-url origin`'s answer, else the checkout's file URL. */
+export function sourceUrl(root: string, origin: { exitCode: number; stdout: string }): string {
+  return origin.exitCode === 0 && origin.stdout.trim() ? origin.stdout.trim() : `file://${root}`;
 }
 
 /** One service image, built now or found already built. */

@@ -9,8 +9,6 @@
 import {
   type ArtefactRecord,
   artefactRecordPaths,
-  imageBuildArgs,
-  imageLabels,
   imageRepository,
   ociLabel,
   type PublishedImage,
@@ -18,8 +16,6 @@ import {
 } from "../../core/artefact.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
-import { provenancePath, slsaProvenance, tiersBuilderId } from "../../core/promotion/provenance.ts";
-import { sbomPath } from "../../core/promotion/security.ts";
 import * as docker from "../../tools/docker.ts";
 import * as registry from "../../tools/registry.ts";
 import { atomicWrite } from "./atomic-write.ts";
@@ -27,12 +23,11 @@ import { buildImages, buildSettings, findImage, readRevision, servicesToBuild } 
 import { runHost } from "./run.ts";
 import {
   fileSha256,
-  generateSbom,
   hostAttester,
-  type ImageEvidence,
-  imageWorkspace,
   invocationId,
+  publishedEvidence,
   recordEvidence,
+  serviceSboms,
 } from "./supply-chain.ts";
 
 export interface PublishRequest {
@@ -78,16 +73,7 @@ export async function publish(request: PublishRequest): Promise<ArtefactRecord> 
   // cannot describe fails here with nothing pushed. A configured key without cosign fails too.
   const started = new Date().toISOString();
   const topology = await servicesToBuild(root, request.services);
-  const sboms = new Map<string, string>();
-  for (const service of topology) {
-    const workspace = imageWorkspace(root, service.name, service.build!.dockerfile);
-    sboms.set(
-      service.name,
-      await reporter.step(undefined, `SBOM of ${service.name} (npm sbom -w ${workspace})`, () =>
-        generateSbom(root, workspace, env),
-      ),
-    );
-  }
+  const sboms = await serviceSboms(root, topology, reporter, env);
   const attester = await hostAttester(root, env);
   // Build once per commit: reuses the images `tiers build` made, builds only what is missing.
   const images = await buildImages({
@@ -143,39 +129,18 @@ export async function publish(request: PublishRequest): Promise<ArtefactRecord> 
     ref: settings.baseImage,
     ...(baseDigest ? { digest: baseDigest } : base?.id ? { imageId: base.id } : {}),
   };
-  const evidence: ImageEvidence[] = topology.map((service) => {
-    const image = published[service.name]!;
-    const predicate = slsaProvenance({
-      builderId: tiersBuilderId("host"),
-      source: { uri: revision.source, commit: revision.commit },
-      service: service.name,
-      dockerfile: service.build!.dockerfile,
-      context: service.build!.context,
-      target: "production",
-      buildArgs: imageBuildArgs({ baseImage: settings.baseImage, revision }),
-      labels: imageLabels({
-        project: settings.project,
-        service: service.name,
-        target: "production",
-        revision,
-      }),
-      baseImage,
-      inputs: [{ path: "package-lock.json", sha256: lockSha }],
-      invocationId: invocationId(env),
-      startedOn: started,
-      finishedOn: finished,
-    });
-    return {
-      service: service.name,
-      ref: image.ref,
-      digest: image.digest,
-      sbom: { path: sbomPath(image.digest), content: sboms.get(service.name)! },
-      provenance: {
-        path: provenancePath(image.digest),
-        content: `${JSON.stringify(predicate, null, 2)}\n`,
-        predicate,
-      },
-    };
+  const evidence = publishedEvidence({
+    engine: "host",
+    project: settings.project,
+    revision,
+    baseImage,
+    services: topology,
+    images: published,
+    sboms,
+    lockSha,
+    invocationId: invocationId(env),
+    startedOn: started,
+    finishedOn: finished,
   });
   const record: ArtefactRecord = {
     commit: revision.commit,

@@ -10,26 +10,43 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
+import {
+  type ArtefactRecord,
+  artefactDir,
+  imageBuildArgs,
+  imageLabels,
+  type PublishedImage,
+  type Revision,
+} from "../../core/artefact.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
-import type { Provenance } from "../../core/promotion/provenance.ts";
+import {
+  type Provenance,
+  type ProvenanceInput,
+  provenancePath,
+  slsaProvenance,
+  tiersBuilderId,
+} from "../../core/promotion/provenance.ts";
 import { renderRecord } from "../../core/promotion/records.ts";
-import { isDigest, pinnedRef } from "../../core/promotion/refs.ts";
+import { isDigest, parseImageRef, pinnedRef } from "../../core/promotion/refs.ts";
 import {
   readScanReport,
   type ScanFormat,
   type ScanRecord,
   type ScanSummary,
+  sbomPath,
   scanFormats,
   scanRecordPath,
   scanReportPath,
   severityCounts,
 } from "../../core/promotion/security.ts";
+import type { ServiceTopology } from "../../core/topology.ts";
 import * as cosign from "../../tools/cosign.ts";
 import * as npm from "../../tools/npm.ts";
+import { buildSettings, servicesToBuild, sourceUrl } from "./build.ts";
 import { PromotionRepo, whoAmI } from "./history.ts";
 import { locked } from "./promotion/lock.ts";
 import { artefactFiles } from "./promotion/sources.ts";
@@ -154,6 +171,182 @@ export interface ImageEvidence {
   provenance: { path: string; content: string; predicate: Provenance };
 }
 
+/** What one engine's publish knows, from which each digest's evidence is made. */
+export interface PublishedBuild {
+  engine: "host" | "dagger";
+  project: string;
+  /** The published commit, its time and its source URL. */
+  revision: Revision;
+  /** The `BASE_IMAGE` the builds received, and its digest or image id when known. */
+  baseImage: ProvenanceInput["baseImage"];
+  services: readonly ServiceTopology[];
+  images: Readonly<Record<string, PublishedImage>>;
+  /** CycloneDX of each service's workspace, by service. */
+  sboms: ReadonlyMap<string, string>;
+  /** sha256 of package-lock.json at the published commit. */
+  lockSha: string;
+  invocationId: string;
+  startedOn: string;
+  finishedOn: string;
+}
+
+/**
+ * Each published digest's SBOM and SLSA provenance. The one place both engines' evidence is
+ * spelled: the host's publish calls it directly, the Dagger module through `tiers
+ * record-evidence`, so the two records of one build differ only in builder and times.
+ */
+export function publishedEvidence(build: PublishedBuild): ImageEvidence[] {
+  return build.services.map((service) => {
+    const image = build.images[service.name];
+    const sbom = build.sboms.get(service.name);
+    if (!image || sbom === undefined) {
+      throw new TiersError(`no published image or SBOM of ${service.name}`, {
+        hint: "every built service is published together; publish the commit again",
+      });
+    }
+    const predicate = slsaProvenance({
+      builderId: tiersBuilderId(build.engine),
+      source: { uri: build.revision.source, commit: build.revision.commit },
+      service: service.name,
+      dockerfile: service.build!.dockerfile,
+      context: service.build!.context,
+      target: "production",
+      buildArgs: imageBuildArgs({ baseImage: build.baseImage.ref, revision: build.revision }),
+      labels: imageLabels({
+        project: build.project,
+        service: service.name,
+        target: "production",
+        revision: build.revision,
+      }),
+      baseImage: build.baseImage,
+      inputs: [{ path: "package-lock.json", sha256: build.lockSha }],
+      invocationId: build.invocationId,
+      startedOn: build.startedOn,
+      finishedOn: build.finishedOn,
+    });
+    return {
+      service: service.name,
+      ref: image.ref,
+      digest: image.digest,
+      sbom: { path: sbomPath(image.digest), content: sbom },
+      provenance: {
+        path: provenancePath(image.digest),
+        content: `${JSON.stringify(predicate, null, 2)}\n`,
+        predicate,
+      },
+    };
+  });
+}
+
+/** The SBOM of every service, each from its image's npm workspace (nothing pushed yet). */
+export async function serviceSboms(
+  root: string,
+  services: readonly ServiceTopology[],
+  reporter: Reporter,
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, string>> {
+  const sboms = new Map<string, string>();
+  for (const service of services) {
+    const workspace = imageWorkspace(root, service.name, service.build!.dockerfile);
+    sboms.set(
+      service.name,
+      await reporter.step(undefined, `SBOM of ${service.name} (npm sbom -w ${workspace})`, () =>
+        generateSbom(root, workspace, env),
+      ),
+    );
+  }
+  return sboms;
+}
+
+/** The artefact record of a published commit, or an error naming the file it is not in. */
+async function publishedRecord(root: string, commit: string): Promise<ArtefactRecord> {
+  const exists = await stat(join(root, artefactDir, `${commit}.json`)).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    throw new TiersError(`no artefact record of ${commit} in .tiers/artefacts/`, {
+      where: `${artefactDir}/${commit}.json`,
+      hint: "publish the commit first (`tiers publish`, `dagger call publish`); its record names the digests",
+    });
+  }
+  return artefactFiles(root).read(commit);
+}
+
+export interface RecordPublishedEvidenceRequest {
+  root: string;
+  /** The published commit: `.tiers/artefacts/<commit>.json` names its digests. */
+  commit: string;
+  engine: "host" | "dagger";
+  /** When the builds ran (default: the artefact record's `created`). */
+  startedOn?: string;
+  finishedOn?: string;
+  reporter: Reporter;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `tiers record-evidence`: the evidence publish records, for a commit an engine published
+ * without a checkout of its own to commit in (the Dagger module runs it on a fresh clone). The
+ * SBOMs come from this checkout's lock file and manifests, so they must be the published
+ * commit's: any difference fails, naming the files, and nothing is recorded.
+ */
+export async function recordPublishedEvidence(
+  request: RecordPublishedEvidenceRequest,
+): Promise<string> {
+  const { root, commit, reporter } = request;
+  const env = request.env ?? process.env;
+  const record = await publishedRecord(root, commit);
+  const services = await servicesToBuild(root, Object.keys(record.images));
+  const manifests = [
+    "package-lock.json",
+    "package.json",
+    ...services.map((s) => `${imageWorkspace(root, s.name, s.build!.dockerfile)}/package.json`),
+  ];
+  const git = (args: string[]) => runHost({ tool: "git", args }, { root, env, reject: false });
+  const changed = await git(["diff", "--name-only", commit, "--", ...manifests]);
+  if (changed.exitCode !== 0 || changed.stdout.trim()) {
+    throw new TiersError(
+      changed.exitCode !== 0
+        ? `cannot compare this checkout with ${commit}: ${changed.stderr.trim()}`
+        : `this checkout's ${changed.stdout.trim().split("\n").join(", ")} differ from ${commit}'s: an SBOM made here would not describe the published images; nothing was recorded`,
+      { where: root, hint: "run it on a checkout whose lock file and manifests are the commit's" },
+    );
+  }
+  const [committedAt, origin] = await Promise.all([
+    git(["show", "-s", "--format=%ct", commit]),
+    git(["remote", "get-url", "origin"]),
+  ]);
+  if (committedAt.exitCode !== 0) {
+    throw new TiersError(`cannot read commit ${commit}: ${committedAt.stderr.trim()}`, {
+      where: root,
+    });
+  }
+  const settings = await buildSettings(root, env);
+  const sboms = await serviceSboms(root, services, reporter, env);
+  const attester = await hostAttester(root, env);
+  const digest = parseImageRef(settings.baseImage).digest;
+  const evidence = publishedEvidence({
+    engine: request.engine,
+    project: settings.project,
+    revision: {
+      commit,
+      committedAt: new Date(Number(committedAt.stdout.trim()) * 1000).toISOString(),
+      dirty: false,
+      source: sourceUrl(root, origin),
+    },
+    baseImage: { ref: settings.baseImage, ...(digest ? { digest } : {}) },
+    services,
+    images: record.images,
+    sboms,
+    lockSha: await fileSha256(root, "package-lock.json"),
+    invocationId: invocationId(env),
+    startedOn: request.startedOn ?? record.created,
+    finishedOn: request.finishedOn ?? record.created,
+  });
+  return recordEvidence({ root, env, reporter, commit, evidence, attester });
+}
+
 /** Commits the evidence files in one commit, then attests each (or says why not). */
 export async function recordEvidence(options: {
   root: string;
@@ -226,9 +419,41 @@ export function vulnPredicate(summary: ScanSummary, report: unknown, recordedAt:
   };
 }
 
+/**
+ * The digest a scan report is recorded for: `--digest`, or the image of `--service` in the
+ * artefact record of `--commit` (what a CI job scanned by the commit's tag), with its repository.
+ */
+async function scannedImage(
+  request: Pick<RecordScanRequest, "root" | "digest" | "commit" | "service">,
+): Promise<{ digest: string; repository?: string }> {
+  const byCommit = request.commit !== undefined || request.service !== undefined;
+  if (request.digest !== undefined) {
+    if (byCommit) throw new UsageError("give --digest, or --commit with --service, not both");
+    return { digest: request.digest };
+  }
+  if (!request.commit || !request.service) {
+    throw new UsageError("record-scan needs --digest, or --commit with --service");
+  }
+  const record = await publishedRecord(request.root, request.commit);
+  const image = record.images[request.service];
+  if (!image) {
+    throw new TiersError(
+      `the artefact record of ${request.commit} has no image of ${request.service}`,
+      {
+        where: `${artefactDir}/${request.commit}.json`,
+        hint: `services it names: ${Object.keys(record.images).join(", ")}`,
+      },
+    );
+  }
+  return { digest: image.digest, repository: image.repository };
+}
+
 export interface RecordScanRequest {
   root: string;
-  digest: string;
+  /** The digest the report is about; or `commit` and `service`, whose record names it. */
+  digest?: string;
+  commit?: string;
+  service?: string;
   /** The scanner's report file, as it wrote it. */
   report: string;
   format: string;
@@ -251,8 +476,10 @@ export async function recordScan(
   request: RecordScanRequest,
 ): Promise<{ record: ScanRecord; summary: ScanSummary; commit: string }> {
   const env = request.env ?? process.env;
-  if (!isDigest(request.digest)) {
-    throw new UsageError(`--digest must be sha256:<64 hex>, got "${request.digest}"`);
+  const image = await scannedImage(request);
+  const digest = image.digest;
+  if (!isDigest(digest)) {
+    throw new UsageError(`--digest must be sha256:<64 hex>, got "${digest}"`);
   }
   if (!(scanFormats as readonly string[]).includes(request.format)) {
     throw new UsageError(`unknown report format "${request.format}"`, {
@@ -266,52 +493,53 @@ export async function recordScan(
     });
   });
   const summary = readScanReport(format, text, request.report);
-  if (summary.scannedDigest && summary.scannedDigest !== request.digest) {
+  if (summary.scannedDigest && summary.scannedDigest !== digest) {
     throw new TiersError(
-      `${request.report} is a scan of ${summary.scannedDigest}, not of ${request.digest}; nothing was recorded`,
+      `${request.report} is a scan of ${summary.scannedDigest}, not of ${digest}; nothing was recorded`,
       { where: request.report },
     );
   }
   // The repository to attest to: given, else the published artefact that names this digest.
   const repository =
     request.repository ??
+    image.repository ??
     (await artefactFiles(request.root).all())
       .flatMap((record) => Object.values(record.images))
-      .find((image) => image.digest === request.digest)?.repository;
+      .find((image) => image.digest === digest)?.repository;
   const attester = repository ? await hostAttester(request.root, env) : undefined;
   const repo = new PromotionRepo(request.root, env);
-  const reportPath = scanReportPath(request.digest, format);
+  const reportPath = scanReportPath(digest, format);
   const record: ScanRecord = {
     kind: "scan",
-    digest: request.digest,
+    digest: digest,
     format,
     report: reportPath,
     scanner: summary.scanner,
     recorded_by: await whoAmI(repo, env),
     recorded_at: (request.now ?? (() => new Date()))().toISOString(),
   };
-  const commit = await locked(repo, `record scan ${request.digest}`, async () =>
+  const commit = await locked(repo, `record scan ${digest}`, async () =>
     repo.commit({
       expectedHead: await repo.head(),
       writes: [
         { path: reportPath, content: text },
         {
-          path: scanRecordPath(request.digest),
-          content: renderRecord(record, `vulnerability scan of ${request.digest}`),
+          path: scanRecordPath(digest),
+          content: renderRecord(record, `vulnerability scan of ${digest}`),
         },
       ],
-      message: `scan ${request.digest}: ${summary.scanner.name} ${summary.scanner.version}, ${severityCounts(summary.findings)}`,
+      message: `scan ${digest}: ${summary.scanner.name} ${summary.scanner.version}, ${severityCounts(summary.findings)}`,
     }),
   );
   request.reporter.info(
     undefined,
-    `recorded ${format} report of ${request.digest.slice(0, 19)}: ${severityCounts(summary.findings)} (${reportPath})`,
+    `recorded ${format} report of ${digest.slice(0, 19)}: ${severityCounts(summary.findings)} (${reportPath})`,
   );
   if (attester?.attest && repository) {
     const predicate = vulnPredicate(summary, JSON.parse(text), record.recorded_at);
     await attester.run([
       {
-        ref: pinnedRef(repository, request.digest),
+        ref: pinnedRef(repository, digest),
         path: reportPath,
         content: JSON.stringify(predicate),
         type: "vuln",
@@ -319,7 +547,7 @@ export async function recordScan(
     ]);
     request.reporter.info(
       undefined,
-      `attested the report to ${pinnedRef(repository, request.digest)} (vuln)`,
+      `attested the report to ${pinnedRef(repository, digest)} (vuln)`,
     );
   } else {
     request.reporter.info(
