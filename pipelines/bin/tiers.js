@@ -3,6 +3,15 @@
 // builds it, and a run whose sources changed since rebuilds first, so a stale build never runs.
 import { ensureBuilt } from "./build-cli.js";
 
+// A reader that stops early (`tiers status | head`) closes the pipe. Node ignores SIGPIPE, so the
+// next write fails with EPIPE; stop quietly then, as a shell tool does, instead of a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 let entry;
 try {
   entry = await ensureBuilt();

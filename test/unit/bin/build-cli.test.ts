@@ -3,7 +3,7 @@
  * tests run the real bin and the real esbuild on a throw-away copy of `pipelines/` whose CLI
  * entry point is a tiny fixture, so a stale build is easy to provoke.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -93,6 +93,21 @@ describe("the tiers bin", () => {
     const result = run(pipelines);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(sourceStamp(pipelines));
+  });
+
+  it("stops quietly when the reader closes the pipe before it writes (tiers --help | head)", async () => {
+    // The read end is closed before the CLI has started, so its first write fails with EPIPE.
+    const child = spawn(process.execPath, [tiersBin, "--help"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("runs this checkout from the build of its current sources", () => {
