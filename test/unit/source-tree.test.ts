@@ -3,6 +3,8 @@
  * cycle between source files, and no source file over 600 lines except the Dagger module entry
  * (which the Dagger issue slims). Imports are read with the TypeScript compiler's own
  * pre-processor (`ts.preProcessFile`), which lists every import, re-export and dynamic import.
+ * zod's values come only through core/zod.ts, which switches its schema compiler off before any
+ * schema is built (why: that file).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -81,5 +83,15 @@ describe("pipelines/src as a tree", () => {
       .map((f) => ({ file: relative(root, f), lines: readFileSync(f, "utf8").split("\n").length }))
       .filter((f) => f.lines > 600);
     expect(long).toEqual([]);
+  });
+
+  it("imports zod's values only through core/zod.ts (type imports are free)", () => {
+    const direct = files
+      .filter((f) => relative(src, f) !== "core/zod.ts")
+      .filter((f) =>
+        /^import\s+(?!type\b)[^;]*from\s+"zod(\/[^"]*)?";/m.test(readFileSync(f, "utf8")),
+      )
+      .map((f) => relative(root, f));
+    expect(direct).toEqual([]);
   });
 });

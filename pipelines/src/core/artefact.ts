@@ -7,8 +7,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
 import { TiersError, UsageError } from "./errors.ts";
+import { z } from "./zod.ts";
 
 /** The Dockerfile targets every service has; only `production` images are promotable. */
 export const buildTargets = ["production", "development", "test"] as const;

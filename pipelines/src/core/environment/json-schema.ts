@@ -4,7 +4,7 @@
  * typing. Every key is optional here because a file holds only part of a tier (base.yaml the
  * shared part, a tier file what differs); `tiers validate` still checks the merged tier.
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 import { tierSchema } from "./schema.ts";
 
 /** Where the committed schema lives, relative to the repository root. */

@@ -5,7 +5,7 @@
  * Ranges that need the tier's name (the prod sampling cap, dev-only flags) or the origin of a
  * value (unknown flags) are policies, in observability-policies.ts.
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 
 /** Where a tier's logs are shipped: the container's stdout only, or a log service. */
 export const logDestinations = ["stdout", "cloudwatch", "loki"] as const;

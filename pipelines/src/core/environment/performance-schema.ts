@@ -4,7 +4,7 @@
  * (`promotion.criteria.performance`). Kept apart from schema.ts so the load test's bounds and
  * the cross-checks against `services:` sit where they are declared.
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 
 const urlPath = z.string().regex(/^\//, 'expected an HTTP path starting with "/"');
 const serviceName = z

@@ -4,7 +4,7 @@
  * and the inferred TypeScript types keep them as such, so a reader can grep one name across
  * YAML, code and docs.
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 import { alertingSchema, flagsSchema, observabilitySchema } from "./observability-schema.ts";
 import { performanceIssues, testsSchema } from "./performance-schema.ts";
 import {

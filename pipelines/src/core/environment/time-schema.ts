@@ -3,10 +3,11 @@
  * `windows:` and `deploy.verify`. Kept apart from schema.ts so the window rules (core/promotion/windows.ts) are
  * checked where they are declared, each problem located at its field.
  */
-import { z } from "zod";
+
 import { securityCriteriaSchema } from "../promotion/security.ts";
 import { compileWindow } from "../promotion/windows.ts";
 import { formatSpan, spanExample, spanMs, spanPattern } from "../time/span.ts";
+import { z } from "../zod.ts";
 import { performanceCriteriaSchema } from "./performance-schema.ts";
 
 /** A span of elapsed time: `30m`, `2h`, `1d`. */

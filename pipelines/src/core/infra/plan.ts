@@ -4,10 +4,11 @@
  * or replace a protected resource, and the tier's budget as terraform parsed it. The engine
  * (engines/host/infra.ts) gathers the facts and runs terraform; everything it decides is here.
  */
-import { z } from "zod";
+
 import type { InfraSettings } from "../environment/schema.ts";
 import { TiersError } from "../errors.ts";
 import { releasesDir, renderRecord } from "../promotion/records.ts";
+import { z } from "../zod.ts";
 
 /** Where `tiers infra` keeps plans, summaries and per-tier working copies (never committed). */
 export const infraDir = ".tiers/infra";

@@ -17,7 +17,7 @@
  * Stricter than the CRD on purpose (strict objects, a cosign key that names exactly one
  * source): a field we do not mean to write is a mistake here, not an extension.
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 
 export const kyvernoPolicyApiVersion = "policies.kyverno.io/v1";
 export const kyvernoPolicyKind = "NamespacedImageValidatingPolicy";

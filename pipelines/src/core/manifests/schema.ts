@@ -13,7 +13,7 @@
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import {
   imageValidatingPolicySchema,
   kyvernoPolicyApiVersion,

@@ -9,8 +9,9 @@
  * part says so and only the absolute bounds decide. A baseline that exists but cannot be read,
  * and a candidate without figures, fail the gate: the gates fail closed.
  */
-import { z } from "zod";
+
 import type { PerformanceCriteria } from "../environment/performance-schema.ts";
+import { z } from "../zod.ts";
 
 const count = z.number().int().nonnegative();
 const ms = z.number().nonnegative();

@@ -8,7 +8,7 @@
  * internalParameters, resolvedDependencies[{uri, digest, name}]}, runDetails{builder{id,
  * version}, metadata{invocationId, startedOn, finishedOn}}.
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 import { releasesDir } from "./records.ts";
 import { digestFileName } from "./refs.ts";
 

@@ -13,9 +13,9 @@
  *   releases/verifications/<tier>/<stamp>-<commit>.yaml  pins that passed <tier>'s verification period
  */
 import { stringify } from "yaml";
-import { z } from "zod";
 import { TiersError } from "../errors.ts";
 import { parseYaml } from "../yaml.ts";
+import { z } from "../zod.ts";
 import { performanceFiguresSchema } from "./performance.ts";
 import { digestFileName } from "./refs.ts";
 

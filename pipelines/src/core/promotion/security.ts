@@ -10,8 +10,9 @@
  * The scan runs where the scanner reaches its vulnerability data (a user's CI); tiers only
  * reads the report, in the scanner's own format, so nothing here re-implements a scanner.
  */
-import { z } from "zod";
+
 import { TiersError } from "../errors.ts";
+import { z } from "../zod.ts";
 import type { RecordRead } from "./record-read.ts";
 import { describeInvalid } from "./record-read.ts";
 import { releasesDir } from "./records.ts";

@@ -4,8 +4,9 @@
  * test tier and the Dagger module) produce this shape and `record-tests` parses it, so the three
  * cannot drift. The report is not evidence on its own: it is untracked and per machine.
  */
-import { z } from "zod";
+
 import { TiersError } from "../errors.ts";
+import { z } from "../zod.ts";
 import { type PerformanceFigures, performanceFiguresSchema } from "./performance.ts";
 
 /** Where reports land, relative to the repository root. */

@@ -35,18 +35,6 @@ function flagsTakingValues(program: Command): Set<string> {
 }
 
 /**
- * zod 4 compiles each object schema with `new Function` on its first parse (the "fast path",
- * node_modules/zod/v4/core/schemas.js: `const jit = !core.globalConfig.jitless`). A CLI process
- * parses each schema a few times and exits, so the compile is pure start-up cost: measured
- * here, the first validation of the sample model took about a fifth less without it. Loaded
- * with the command, never for `--help`.
- */
-async function parseWithoutJit(): Promise<void> {
-  const { config } = await import("zod");
-  config({ jitless: true });
-}
-
-/**
  * Builds the program with the commands `argv` needs: just the requested one when it is known;
  * for `--help`, `help` or an unknown word, each command's name and summary only (enough for
  * commander to list and suggest), so a cold `tiers --help` imports no engine. Without `argv`,
@@ -75,7 +63,7 @@ Examples:
   if (wanted === "help")
     wanted = requestedCommand(args.slice(args.indexOf("help") + 1), valueFlags);
   if (argv && wanted && wanted in commandLoaders) {
-    const [register] = await Promise.all([commandLoaders[wanted]!(), parseWithoutJit()]);
+    const register = await commandLoaders[wanted]!();
     register(program);
   } else if (argv) {
     // Help or an unknown word: list (and suggest from) the names alone, loading no command.
