@@ -7,7 +7,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { execa } from "execa";
 import { describeTimeout, formatDuration, type Limit, timeoutFor } from "../../core/limits.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation, ToolName, ToolResult } from "../../tools/invocation.ts";
@@ -125,6 +124,9 @@ export async function runHost(
       : options.root;
     const env = { ...process.env, ...options.env };
     const limit = deadlineOf(invocation, env);
+    // Loaded on the first tool call: execa and its dependencies are ~190 KB of bundle, and a
+    // command answered from a cache (a repeated `tiers validate`) may start no tool at all.
+    const { execa } = await import("execa");
     const child = execa(programFor(invocation.tool, options.env), args, {
       cwd,
       env: { ...options.env, ...childEnv },
