@@ -5,12 +5,22 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript (it runs before any TypeScript tooling), no declarations.
-import { buildDir, sourceStamp } from "../../../pipelines/bin/build-cli.js";
+import { buildDir, currentStamp, sourceStamp } from "../../../pipelines/bin/build-cli.js";
 import { repoRoot, tiersBin } from "../../support/repo.ts";
 
 const temps: string[] = [];
@@ -52,7 +62,8 @@ describe("the tiers bin", () => {
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe("first 3\n");
     expect(result.status).toBe(3);
-    expect(await readdir(join(pipelines, "dist"))).toEqual([sourceStamp(pipelines)]);
+    const builds = (await readdir(join(pipelines, "dist"))).filter((n) => !n.endsWith(".json"));
+    expect(builds).toEqual([sourceStamp(pipelines)]);
   });
 
   it("never runs a stale build: a changed source is rebuilt before the run", async () => {
@@ -63,9 +74,8 @@ describe("the tiers bin", () => {
     expect(sourceStamp(pipelines)).not.toBe(staleStamp);
     expect(run(pipelines).stdout).toBe("after 3\n");
     // The earlier build is young, so it is kept for runs that may still be loading its chunks.
-    expect((await readdir(join(pipelines, "dist"))).sort()).toEqual(
-      [staleStamp, sourceStamp(pipelines)].sort(),
-    );
+    const builds = (await readdir(join(pipelines, "dist"))).filter((n) => !n.endsWith(".json"));
+    expect(builds.sort()).toEqual([staleStamp, sourceStamp(pipelines)].sort());
   });
 
   it("counts a new source file as a change, even one nothing imports yet", async () => {
@@ -73,6 +83,31 @@ describe("the tiers bin", () => {
     const before = sourceStamp(pipelines);
     await writeFile(join(pipelines, "src/new.ts"), "export const a = 1;\n");
     expect(sourceStamp(pipelines)).not.toBe(before);
+  });
+
+  it("takes the stamp from the inputs' fingerprint once they settled, and hashes after any write", async () => {
+    const pipelines = await fakePipelines("x");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const settled = { settleMs: 0 };
+    const first = currentStamp(pipelines, settled);
+    expect(first).toEqual({ stamp: sourceStamp(pipelines), via: "contents" });
+    expect(currentStamp(pipelines, settled)).toEqual({ ...first, via: "fingerprint" });
+    // Same size, other bytes, and the modification time put back as it was: the status-change
+    // time still moves (POSIX utimes sets st_ctime to now), so the contents are hashed again.
+    const main = join(pipelines, "src/surfaces/cli/main.ts");
+    const { atime, mtime } = await stat(main);
+    await writeMain(pipelines, "y");
+    await utimes(main, atime, mtime);
+    const after = currentStamp(pipelines, settled);
+    expect(after.via).toBe("contents");
+    expect(after.stamp).not.toBe(first.stamp);
+    expect(after.stamp).toBe(sourceStamp(pipelines));
+  });
+
+  it("remembers no fingerprint of inputs written within the settle time (racy timestamps)", async () => {
+    const pipelines = await fakePipelines("x");
+    expect(currentStamp(pipelines).via).toBe("contents");
+    expect(currentStamp(pipelines).via).toBe("contents");
   });
 
   it("refuses, naming the build and the fix, when the build is stale and esbuild is missing", async () => {
