@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../../pipelines/src/core/environment/index.ts";
 import { readPins, setPins } from "../../pipelines/src/core/promotion/overlay.ts";
 import { passagePath, renderRecord } from "../../pipelines/src/core/promotion/records.ts";
+import { hostReader } from "../../pipelines/src/engines/host/repository-reader.ts";
 import { checkExpandContractAt } from "../../pipelines/src/surfaces/cli/expand-contract.ts";
 import { tiers } from "../support/cli.ts";
 
@@ -73,7 +74,7 @@ async function migrationsFrom(name: string) {
   await rm(join(root, migrationsDir, "README.md"), { force: true });
 }
 
-const check = async () => checkExpandContractAt(root, await loadModel(root));
+const check = async () => checkExpandContractAt(hostReader(root), await loadModel(root));
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "tiers-expand-contract-"));

@@ -34,6 +34,10 @@ export const runningBuildStamp: string | undefined =
 /** Where the remembered result lives, under a repository root. */
 export const modelCacheFile = (root: string) => `${root}/.tiers/cache/environment-model.json`;
 
+/** Where `tiers validate` remembers its repository checks' answer (read-trace.ts). */
+export const repositoryCheckCacheFile = (root: string) =>
+  `${root}/.tiers/cache/repository-check.json`;
+
 /** Format of the entry; bump when its shape changes. */
 const entryVersion = 1;
 
@@ -77,14 +81,22 @@ export interface ModelCacheOptions {
   validate?: (sources: readonly SourceFile[]) => ValidationResult;
 }
 
+/** A validation and the content key it was remembered under (none when unbundled). */
+export interface KeyedValidation {
+  result: ValidationResult;
+  /** modelKey of the build and sources: what any answer derived from the model depends on. */
+  key?: string;
+}
+
 /**
  * `validateSources` of the environment files under `root`, from the cache when the same build
- * validated the same bytes before. Returns what validating would return, problems included.
+ * validated the same bytes before, with the key it is remembered under. The result is what
+ * validating would return, problems included.
  */
-export async function validateRepositoryCached(
+export async function validateRepositoryKeyed(
   root: string,
   options: ModelCacheOptions = {},
-): Promise<ValidationResult> {
+): Promise<KeyedValidation> {
   // Loaded only on a miss: a hit needs neither the YAML composer nor zod and the policies, so a
   // command that needs nothing else of them (doctor) does not pay for loading them.
   const validate = async (sources: readonly SourceFile[]) =>
@@ -93,16 +105,24 @@ export async function validateRepositoryCached(
     );
   const sources = await readEnvironmentSources(root);
   const stamp = "stamp" in options ? options.stamp : runningBuildStamp;
-  if (!stamp) return validate(sources);
+  if (!stamp) return { result: await validate(sources) };
   const file = options.file ?? modelCacheFile(root);
   const key = modelKey(stamp, sources);
   const remembered = await readEntry(file, key);
-  if (remembered) return remembered;
+  if (remembered) return { result: remembered, key };
   const result = await validate(sources);
   const text = JSON.stringify(result);
   const entry: Entry = { version: entryVersion, key, sha256: sha256(text), result: text };
   await atomicWrite(file, JSON.stringify(entry)).catch(() => undefined);
-  return result;
+  return { result, key };
+}
+
+/** `validateRepositoryKeyed`'s result alone. */
+export async function validateRepositoryCached(
+  root: string,
+  options: ModelCacheOptions = {},
+): Promise<ValidationResult> {
+  return (await validateRepositoryKeyed(root, options)).result;
 }
 
 /** The validated model of `root` (cached as above); throws ConfigError listing every problem. */

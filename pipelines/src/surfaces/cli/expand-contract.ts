@@ -21,19 +21,18 @@ import {
   migrationIdsOf,
   migrationsDirOf,
 } from "../../core/repository/expand-contract.ts";
-import { runHost } from "../../engines/host/run.ts";
+import type { RepositoryReader } from "../../engines/host/repository-reader.ts";
 import * as git from "../../tools/git.ts";
-import { listDir, readIfExists } from "./repository.ts";
 
 /** The commit a passage record names for `digest`, from any tier's passages. */
 async function commitOfDigest(
-  root: string,
+  reader: RepositoryReader,
   model: EnvironmentModel,
   digest: string,
 ): Promise<string | undefined> {
   for (const tier of model.order) {
     const file = `${releasesDir}/passages/${tier}/${digestFileName(digest)}.yaml`;
-    const text = await readIfExists(root, file);
+    const text = await reader.text(file);
     if (text === undefined) continue;
     const record = parseRecord(passageSchema, text, file);
     if (record.commit) return record.commit;
@@ -43,7 +42,7 @@ async function commitOfDigest(
 
 /** Problems of every blue-green tier's unreleased migrations. */
 export async function checkExpandContractAt(
-  root: string,
+  reader: RepositoryReader,
   model: EnvironmentModel,
 ): Promise<Problem[]> {
   const blueGreen = model.order.filter((t) => {
@@ -58,14 +57,14 @@ export async function checkExpandContractAt(
       const dockerfile = spec.build?.dockerfile;
       if (!dockerfile || byService.has(service)) continue;
       const dir = migrationsDirOf(dockerfile);
-      const names = (await listDir(root, dir, false)).filter((n) => n.endsWith(".sql"));
+      const names = (await reader.names(dir, false)).filter((n) => n.endsWith(".sql"));
       const files: MigrationFile[] = [];
       for (const name of names) {
         const file = `${dir}/${name}`;
         files.push({
           file,
           id: name.replace(/\.sql$/, ""),
-          sql: (await readIfExists(root, file))!,
+          sql: (await reader.text(file))!,
         });
       }
       if (files.length) byService.set(service, { dir, files });
@@ -76,7 +75,7 @@ export async function checkExpandContractAt(
   const problems: Problem[] = [];
   for (const tier of blueGreen) {
     const overlay = layout.overlay(tier);
-    const text = await readIfExists(root, overlay);
+    const text = await reader.text(overlay);
     if (text === undefined) continue; // repository/overlay-missing reports it
     const pins = readPins(text, overlay);
     for (const [service, { dir, files }] of byService) {
@@ -85,7 +84,7 @@ export async function checkExpandContractAt(
       // Nothing promoted yet: no colour is live, so no migration can break one.
       if (!pin?.digest || isUnpromoted(pin.digest)) continue;
       const where = { file: overlay, line: pin.line, column: 1, path: "", tier };
-      const commit = await commitOfDigest(root, model, pin.digest);
+      const commit = await commitOfDigest(reader, model, pin.digest);
       if (!commit) {
         problems.push({
           ...where,
@@ -94,7 +93,7 @@ export async function checkExpandContractAt(
         });
         continue;
       }
-      const listed = await runHost(git.listFiles(commit, dir), { root, reject: false });
+      const listed = await reader.query(git.listFiles(commit, dir));
       if (listed.exitCode !== 0) {
         problems.push({
           ...where,

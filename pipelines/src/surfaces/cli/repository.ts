@@ -1,15 +1,12 @@
 /**
  * The I/O half of `tiers validate`'s repository checks and of `tiers ci generate`: reads what
- * the model names (overlays, compose files, Dockerfiles, tfvars, CI templates) and hands the
- * facts to core, which decides. A file that exists but cannot be read is an error naming it,
- * never "absent".
+ * the model names (overlays, compose files, Dockerfiles, tfvars, CI templates) through a
+ * RepositoryReader and hands the facts to core, which decides. A file that exists but cannot be
+ * read is an error naming it, never "absent" (engines/host/repository-reader.ts).
  */
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { spliceBlocks } from "../../core/ci/blocks.ts";
 import { type CiVendor, ciFiles, generatedBlocks } from "../../core/ci/tier-jobs.ts";
 import type { EnvironmentModel, Problem } from "../../core/environment/index.ts";
-import { TiersError } from "../../core/errors.ts";
 import { admissionFile } from "../../core/manifests/admission.ts";
 import { readPins, readResources } from "../../core/promotion/overlay.ts";
 import { ciJobsOf } from "../../core/repository/ci-jobs.ts";
@@ -20,45 +17,22 @@ import {
   layout,
   type RepositoryFacts,
 } from "../../core/repository/consistency.ts";
+import type { RepositoryReader } from "../../engines/host/repository-reader.ts";
 
-/** The file's text, or undefined when it does not exist; any other failure throws. */
-export async function readIfExists(root: string, file: string): Promise<string | undefined> {
-  try {
-    return await readFile(join(root, file), "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw new TiersError(`cannot read ${file}: ${(error as Error).message}`, { where: file });
-  }
-}
-
-export async function listDir(root: string, dir: string, dirs: boolean): Promise<string[]> {
-  try {
-    const entries = await readdir(join(root, dir), { withFileTypes: true });
-    return entries
-      .filter((e) => (dirs ? e.isDirectory() : e.isFile()))
-      .map((e) => e.name)
-      .sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new TiersError(`cannot list ${dir}: ${(error as Error).message}`, { where: dir });
-  }
-}
-
-/** Everything checkRepository needs, read from the repository at `root`. */
+/** Everything checkRepository needs, read through `reader`. */
 export async function readRepositoryFacts(
-  root: string,
+  reader: RepositoryReader,
   model: EnvironmentModel,
 ): Promise<RepositoryFacts> {
   const files = new Set<string>();
-  const overlayDirs = await listDir(root, layout.overlaysDir, true);
+  const overlayDirs = await reader.names(layout.overlaysDir, true);
   const overlayPins: Record<string, ReturnType<typeof readPins> | string> = {};
   const overlayResources: Record<string, ReturnType<typeof readResources>> = {};
   const admissionPolicies: Record<string, string> = {};
   for (const dir of overlayDirs) {
     const file = layout.overlay(dir);
-    const text = await readIfExists(root, file);
-    const policy = await readIfExists(root, `${layout.overlaysDir}/${dir}/${admissionFile}`);
+    const text = await reader.text(file);
+    const policy = await reader.text(`${layout.overlaysDir}/${dir}/${admissionFile}`);
     if (policy !== undefined) admissionPolicies[dir] = policy;
     if (text === undefined) continue;
     files.add(file);
@@ -69,12 +43,12 @@ export async function readRepositoryFacts(
       overlayPins[dir] = (error as Error).message;
     }
   }
-  const tfvarsTiers = (await listDir(root, layout.tfvarsDir, false))
+  const tfvarsTiers = (await reader.names(layout.tfvarsDir, false))
     .filter((name) => name.endsWith(".tfvars"))
     .map((name) => name.replace(/\.tfvars$/, ""));
   for (const name of model.order) {
     for (const file of [layout.composeBase, layout.composeOverride(name)]) {
-      if ((await readIfExists(root, file)) !== undefined) files.add(file);
+      if ((await reader.text(file)) !== undefined) files.add(file);
     }
   }
   const dockerfiles: Record<string, DockerfileStage[]> = {};
@@ -82,7 +56,7 @@ export async function readRepositoryFacts(
     for (const spec of Object.values(tier.services)) {
       const file = spec.build?.dockerfile;
       if (!file || file in dockerfiles) continue;
-      const text = await readIfExists(root, file);
+      const text = await reader.text(file);
       if (text === undefined) continue;
       files.add(file);
       dockerfiles[file] = dockerfileStages(text);
@@ -92,7 +66,7 @@ export async function readRepositoryFacts(
   const ciJobs = [];
   const ciProblems = [];
   for (const file of Object.values(ciFiles)) {
-    const text = await readIfExists(root, file);
+    const text = await reader.text(file);
     if (text === undefined) continue;
     present.push(file);
     const read = ciJobsOf(file, text);
@@ -125,7 +99,7 @@ export interface CiGeneration {
  * reports each block that differs; without, writes only when every file's markers are sound.
  */
 export async function generateCi(
-  root: string,
+  reader: RepositoryReader,
   model: EnvironmentModel,
   options: { check: boolean; write?: (file: string, text: string) => Promise<void> },
 ): Promise<CiGeneration> {
@@ -133,7 +107,7 @@ export async function generateCi(
   const problems: Problem[] = [];
   const writes: { file: string; text: string }[] = [];
   for (const [vendor, file] of Object.entries(ciFiles) as [CiVendor, string][]) {
-    const text = await readIfExists(root, file);
+    const text = await reader.text(file);
     if (text === undefined) continue;
     const result = spliceBlocks(file, text, generatedBlocks(model, vendor));
     problems.push(...result.problems);
@@ -150,8 +124,11 @@ export async function generateCi(
 }
 
 /** The repository checks of `tiers validate`: files against the model, then CI drift. */
-export async function checkRepositoryAt(root: string, model: EnvironmentModel): Promise<Problem[]> {
-  const facts = await readRepositoryFacts(root, model);
-  const ci = await generateCi(root, model, { check: true });
+export async function checkRepositoryAt(
+  reader: RepositoryReader,
+  model: EnvironmentModel,
+): Promise<Problem[]> {
+  const facts = await readRepositoryFacts(reader, model);
+  const ci = await generateCi(reader, model, { check: true });
   return [...checkRepository(model, facts), ...ci.problems];
 }

@@ -8,6 +8,7 @@ import { formatProblem } from "../../../core/environment/index.ts";
 import { ExitCode } from "../../../core/errors.ts";
 import { pipelineMarker } from "../../../core/markers.ts";
 import { atomicWrite } from "../../../engines/host/atomic-write.ts";
+import { hostReader } from "../../../engines/host/repository-reader.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 import { generateCi } from "../repository.ts";
 
@@ -43,7 +44,7 @@ Examples:
       const cli = contextFrom(command);
       const { root, reporter } = cli;
       const model = await cli.model();
-      const result = await generateCi(root, model, {
+      const result = await generateCi(hostReader(root), model, {
         check: options.check === true,
         write: (file, text) => atomicWrite(join(root, file), text),
       });

@@ -13,18 +13,17 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import type { Command } from "commander";
-import {
-  type EnvironmentModel,
-  formatProblem,
-  type Problem,
-} from "../../../core/environment/index.ts";
-import { environmentFileJsonSchema } from "../../../core/environment/json-schema.ts";
+import type { EnvironmentModel } from "../../../core/environment/model.ts";
+import { formatProblem, type Problem } from "../../../core/environment/problems.ts";
 import { ExitCode, UsageError } from "../../../core/errors.ts";
 import { defaultMarkers, markerFor, pipelineMarker } from "../../../core/markers.ts";
-import { validateRepositoryCached } from "../../../engines/host/model-cache.ts";
+import {
+  repositoryCheckCacheFile,
+  validateRepositoryKeyed,
+} from "../../../engines/host/model-cache.ts";
+import { rememberedByReads } from "../../../engines/host/read-trace.ts";
+import { hostReader, type RepositoryReader } from "../../../engines/host/repository-reader.ts";
 import { type CliContext, contextFrom, type RegisterCommand } from "../context.ts";
-import { checkExpandContractAt } from "../expand-contract.ts";
-import { checkRepositoryAt } from "../repository.ts";
 
 export const registerValidate: RegisterCommand = (program) => {
   program
@@ -64,6 +63,9 @@ Examples:
     .action(async (options: { json?: boolean; printSchema?: boolean }, command: Command) => {
       const context = contextFrom(command);
       if (options.printSchema) {
+        const { environmentFileJsonSchema } = await import(
+          "../../../core/environment/json-schema.ts"
+        );
         context.reporter.raw(environmentFileJsonSchema().trimEnd());
         return;
       }
@@ -72,15 +74,9 @@ Examples:
           hint: "pass the directory of a tiers repository (the one holding environments/)",
         });
       }
-      const validated = await validateRepositoryCached(context.root);
-      // Only a sound model can say what the repository must hold; then the files are checked
-      // against it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift), and
-      // the migrations a blue-green tier has not run yet against expand/contract.
+      const { result: validated, key } = await validateRepositoryKeyed(context.root);
       const problems = validated.model
-        ? [
-            ...(await checkRepositoryAt(context.root, validated.model)),
-            ...(await checkExpandContractAt(context.root, validated.model)),
-          ]
+        ? await checkAgainstModel(context.root, validated.model, key)
         : validated.problems;
       const model = problems.length === 0 ? validated.model : undefined;
       if (options.json) {
@@ -93,6 +89,32 @@ Examples:
       if (problems.length > 0) process.exitCode = ExitCode.failure;
     });
 };
+
+/**
+ * Only a sound model can say what the repository must hold; then the files are checked against
+ * it (overlays, compose files, Dockerfiles, tfvars, CI jobs and their drift), and the migrations
+ * a blue-green tier has not run yet against expand/contract. A bundled run remembers the answer
+ * with what the checks read (engines/host/read-trace.ts), so a repeated validate of an unchanged
+ * repository re-reads those files and git answers but loads no YAML or SQL parser.
+ */
+async function checkAgainstModel(
+  root: string,
+  model: EnvironmentModel,
+  key: string | undefined,
+): Promise<Problem[]> {
+  const check = async (reader: RepositoryReader) => {
+    const [{ checkRepositoryAt }, { checkExpandContractAt }] = await Promise.all([
+      import("../repository.ts"),
+      import("../expand-contract.ts"),
+    ]);
+    return [
+      ...(await checkRepositoryAt(reader, model)),
+      ...(await checkExpandContractAt(reader, model)),
+    ];
+  };
+  if (!key) return check(hostReader(root));
+  return rememberedByReads(root, { key, file: repositoryCheckCacheFile(root) }, check);
+}
 
 function printProblems(context: CliContext, problems: readonly Problem[]): void {
   const { reporter } = context;
