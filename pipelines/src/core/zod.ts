@@ -8,10 +8,11 @@
  *
  * Being the one module that imports zod's values, this one evaluates before any schema is built
  * (ES modules evaluate their imports first), and a command that builds no schema never loads
- * zod at all (`tiers --help`, a cached `tiers validate`).
+ * zod at all (`tiers --help`, a cached `tiers validate`). Which of zod's names it offers, and
+ * why not zod's own `z`: zod-names.ts.
  */
-import { config, z } from "zod";
+import { config } from "zod";
 
 config({ jitless: true });
 
-export { z };
+export * as z from "./zod-names.ts";
