@@ -19,7 +19,7 @@ import {
   tierGates,
 } from "../../../core/promotion/gates.ts";
 import { oneReleaseVerdict, type PinAfter } from "../../../core/promotion/one-release.ts";
-import { type OverlayPin, overlayPath, readPins } from "../../../core/promotion/overlay.ts";
+import { type OverlayPin, overlayPath } from "../../../core/promotion/overlay.ts";
 import {
   buildPlan,
   computeOverlayEdit,
@@ -146,14 +146,14 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
 
   const digested = candidates.filter((c): c is Candidate & { digest: string } => Boolean(c.digest));
   const pinning = hasOverlay(model, request.tier)
-    ? await overlayChanges(request, digested)
+    ? await overlayChanges(request, repo, digested)
     : await passageChanges(request.tier, sources, digested);
   if (pinning.overlay && pinning.before !== null) {
     const one = await oneRelease(
       request,
       model,
       sources,
-      readPins(pinning.before, pinning.overlay),
+      repo.pins.read(pinning.before, pinning.overlay),
       digested,
     );
     if (one) gates.push(one);
@@ -224,6 +224,7 @@ interface Pinning {
 /** A Kubernetes tier: the overlay edit that pins each digest. */
 async function overlayChanges(
   request: PromotionRequest,
+  repo: PromotionRepo,
   digested: ReadonlyArray<Candidate & { digest: string }>,
 ): Promise<Pinning> {
   const overlay = overlayPath(request.tier);
@@ -233,7 +234,7 @@ async function overlayChanges(
       hint: "create k8s/overlays/<tier>/kustomization.yaml with an images: entry per service",
     });
   });
-  const pins = readPins(before, overlay);
+  const pins = repo.pins.read(before, overlay);
   const edit = computeOverlayEdit(before, pins, digested, overlay);
   if (edit.missing.length > 0) {
     throw new TiersError(`no images: entry for ${edit.missing.join(", ")}`, {
