@@ -126,9 +126,12 @@ export function parseLog(stdout: string): LogEntry[] {
     });
 }
 
-/** `git config --get <key>` (exit 1 when unset). */
-export function configGet(key: string): Invocation {
-  return git(["config", "--get", key]);
+/**
+ * `git config --get-regexp <pattern>`: every matching key and value, one `<key> SP <value>` line
+ * each, keys lower-cased, in the order git reads its files (exit 1 when none matches).
+ */
+export function configGetRegexp(pattern: string): Invocation {
+  return git(["config", "--get-regexp", pattern]);
 }
 
 /** `git config --file <file> --get <key>`: one config file only (exit 1 when unset). */

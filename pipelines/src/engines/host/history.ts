@@ -122,6 +122,14 @@ export class PromotionRepo {
     });
   }
 
+  /**
+   * Starts listing HEAD's records and overlays now, so the listing runs beside whatever the
+   * command does first (loading the model, asking the registry) instead of after it.
+   */
+  prefetch(): void {
+    void this.snapshot.listing("HEAD");
+  }
+
   /** `git show <rev>:<path>`, the read that tells every failure apart. */
   private async showAlone(rev: string, path: string): Promise<string | undefined> {
     const result = await this.run(git.showFile(rev, path), true);
@@ -450,13 +458,16 @@ export async function whoAmI(repo: PromotionRepo, env: NodeJS.ProcessEnv): Promi
   if (env.TIERS_ACTOR) return env.TIERS_ACTOR;
   if (env.GITHUB_ACTOR) return `${env.GITHUB_ACTOR} (github actions)`;
   if (env.GITLAB_USER_LOGIN) return `${env.GITLAB_USER_LOGIN} (gitlab ci)`;
-  const email = await repo.run(git.configGet("user.email"), true);
-  const name = await repo.run(git.configGet("user.name"), true);
-  if (email.exitCode === 0 && email.stdout.trim()) {
-    return name.stdout.trim()
-      ? `${name.stdout.trim()} <${email.stdout.trim()}>`
-      : email.stdout.trim();
+  // Both keys in one git process; like `git config --get`, the last value of each wins.
+  const result = await repo.run(git.configGetRegexp("^user\\.(email|name)$"), true);
+  const values = new Map<string, string>();
+  for (const line of result.exitCode === 0 ? result.stdout.split("\n") : []) {
+    const space = line.indexOf(" ");
+    if (space > 0) values.set(line.slice(0, space), line.slice(space + 1).trim());
   }
+  const email = values.get("user.email") ?? "";
+  const name = values.get("user.name") ?? "";
+  if (email) return name ? `${name} <${email}>` : email;
   return env.USER ?? env.LOGNAME ?? "unknown";
 }
 

@@ -38,8 +38,10 @@ export class RevisionSnapshot {
   listing(rev: string): Promise<Map<string, string> | undefined> {
     let listed = this.listings.get(rev);
     if (!listed) {
-      listed = this.run(git.listTree(rev, snapshotDirs)).then((result) =>
-        result.exitCode === 0 ? git.parseListTree(result.stdout) : undefined,
+      // Any failure, git missing included, is "no listing": the single read then reports it.
+      listed = this.run(git.listTree(rev, snapshotDirs)).then(
+        (result) => (result.exitCode === 0 ? git.parseListTree(result.stdout) : undefined),
+        () => undefined,
       );
       this.listings.set(rev, listed);
     }

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PromotionRepo } from "../../../../pipelines/src/engines/host/history.ts";
+import { PromotionRepo, whoAmI } from "../../../../pipelines/src/engines/host/history.ts";
 import { parseCatFileBatch, parseListTree } from "../../../../pipelines/src/tools/git.ts";
 
 let dir: string;
@@ -163,5 +163,27 @@ describe("records and overlays at HEAD from one listing (real git)", () => {
     );
     expect(parseListTree(`160000 commit ${oid}\tk8s/overlays/sub\0`)).toEqual(new Map());
     expect(parseListTree("100644 blob short\treleases/a.yaml\0")).toBeUndefined();
+  });
+});
+
+describe("who is promoting (real git config)", () => {
+  const env = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" };
+  const clean = { ...env, TIERS_ACTOR: "", GITHUB_ACTOR: "", GITLAB_USER_LOGIN: "" };
+
+  it("is the git user in one git process, the last value of each key winning", async () => {
+    git("config", "--add", "user.email", "later@example.test");
+    const repo = new PromotionRepo(dir, clean);
+    const calls = counted(repo);
+    expect(await whoAmI(repo, clean)).toBe("Reads <later@example.test>");
+    expect(calls).toEqual([["config", "--get-regexp", "^user\\.(email|name)$"]]);
+  });
+
+  it("is the email alone without a name, and the login name without an email", async () => {
+    git("config", "--unset", "user.name");
+    expect(await whoAmI(new PromotionRepo(dir, clean), clean)).toBe("reads@example.test");
+    git("config", "--unset", "user.email");
+    expect(await whoAmI(new PromotionRepo(dir, clean), { ...clean, USER: "someone" })).toBe(
+      "someone",
+    );
   });
 });

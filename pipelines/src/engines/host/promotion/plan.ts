@@ -63,10 +63,19 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   const env = request.env ?? process.env;
   const repo = new PromotionRepo(request.root, env);
   const sources = hostSources(request.root, env, repo, request.sources);
-  const head = await repo.head();
+  // HEAD, who is promoting and the candidates are independent reads (git, git, registry): all
+  // start now and run side by side; they are awaited in the order their errors take precedence.
+  repo.prefetch();
+  const pendingHead = repo.head();
+  // Separation of duties: whoever runs the promotion never counts as one of its approvers, nor
+  // waives its time gates.
+  const pendingActor = whoAmI(repo, env);
+  const pendingCandidates = resolveCandidates(request, model, sources);
+  for (const pending of [pendingActor, pendingCandidates]) pending.catch(() => undefined);
+  const head = await pendingHead;
   const kind = promotionEvidence(model, request.tier, request.evidence ?? env.TIERS_EVIDENCE);
   const verifier = evidenceVerifier(kind, { root: request.root, project: model.project, env });
-  const candidates = await resolveCandidates(request, model, sources);
+  const candidates = await pendingCandidates;
 
   const soak = tier.promotion.criteria?.soak;
   const required = requiredGates(tier.promotion.gates, tier.signing.required, {
@@ -76,9 +85,7 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   // One clock for every time verdict of this plan (tests set it; see request.now).
   const now = (request.now ?? (() => new Date()))();
   const history = soak ? await tierHistory(sources.records, from) : undefined;
-  // Separation of duties: whoever runs the promotion never counts as one of its approvers, nor
-  // waives its time gates.
-  const actor = await whoAmI(repo, env);
+  const actor = await pendingActor;
   const facts: CandidateFacts[] = [];
   const overrides: Array<Awaited<ReturnType<typeof digestOverrides>>> = [];
   for (const c of candidates) {

@@ -251,11 +251,13 @@ export async function ladderStatus(options: {
    */
   history?: boolean;
 }): Promise<{ model: EnvironmentModel; tiers: TierStatus[]; published?: ArtefactRecord }> {
-  const model = options.model ?? (await loadModelCached(options.root));
   const env = options.env ?? process.env;
   // One repo and one registry reader for the whole ladder, and the tiers read concurrently:
   // their reads are independent, and a fact two tiers need (a passage, a digest) is read once.
   const repo = new PromotionRepo(options.root, env);
+  // Every tier reads HEAD's records: list them while the model loads.
+  repo.prefetch();
+  const model = options.model ?? (await loadModelCached(options.root));
   const sources = hostSources(options.root, env, repo);
   const tiers = await Promise.all(
     model.order.map((name) =>
