@@ -3,11 +3,11 @@
  * logic; it only binds secrets, picks the right program binary, bounds every call by a deadline
  * and turns failures into ToolErrors with redacted output.
  */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { execa } from "execa";
 import { describeTimeout, formatDuration, type Limit, timeoutFor } from "../../core/limits.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
@@ -117,18 +117,16 @@ export async function runHost(
       : options.root;
     const env = { ...process.env, ...options.env };
     const limit = deadlineOf(invocation, env);
-    const child = execa(programFor(invocation.tool, options.env), args, {
+    // A plain child process (not execa): a cold CLI would load execa's ~190 KB for what a
+    // spawn, two buffers and an exit code do. Its own process group (detached), so a deadline
+    // or Ctrl-C can end the tool and everything it started.
+    const child = spawn(programFor(invocation.tool, options.env), args, {
       cwd,
-      env: { ...options.env, ...childEnv },
-      extendEnv: true,
-      input: invocation.stdin,
-      reject: false,
-      all: false,
-      cancelSignal: options.signal,
-      stripFinalNewline: true,
-      // Its own process group, so a deadline or Ctrl-C can end the tool and everything it started.
+      env: { ...process.env, ...options.env, ...childEnv },
+      stdio: ["pipe", "pipe", "pipe"],
       detached: true,
     });
+    const outcome = collect(child, invocation.stdin);
     forwardSignals();
     if (child.pid !== undefined) liveGroups.add(child.pid);
     let timedOut = false;
@@ -160,7 +158,7 @@ export async function runHost(
         });
       }
     }
-    const result = await child.finally(() => {
+    const result = await outcome.finally(() => {
       clearTimeout(deadline);
       clearTimeout(killTimer);
       if (child.pid !== undefined) liveGroups.delete(child.pid);
@@ -180,7 +178,7 @@ export async function runHost(
     const values = secrets.resolvedValues();
     const stdout = redact(String(result.stdout ?? ""), values);
     const stderr = redact(String(result.stderr ?? ""), values);
-    if ((result as { code?: string }).code === "ENOENT") {
+    if (result.spawnError === "ENOENT") {
       throw new ToolError(invocation, { kind: "not-found" });
     }
     const exitCode = result.exitCode ?? 1;
@@ -191,4 +189,46 @@ export async function runHost(
   } finally {
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
   }
+}
+
+/** What a finished child said: its output (final newline stripped), exit code, spawn error. */
+interface Finished {
+  stdout: string;
+  stderr: string;
+  exitCode: number | undefined;
+  spawnError?: string;
+}
+
+/**
+ * Feeds `stdin` (then closes it) and waits for the child to end: both outputs whole, as UTF-8
+ * text without the final newline (what every caller parses, as execa's stripFinalNewline did),
+ * and the exit code, undefined when a signal ended it. A program that cannot start resolves
+ * with its error code (ENOENT: not installed) instead of throwing.
+ */
+function collect(
+  child: ChildProcessWithoutNullStreams,
+  stdin: string | undefined,
+): Promise<Finished> {
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    // A tool that exits without reading its input closes the pipe: EPIPE is not our failure.
+    child.stdin.on("error", () => undefined);
+    if (stdin !== undefined) child.stdin.end(stdin);
+    const text = (chunks: Buffer[]) =>
+      Buffer.concat(chunks)
+        .toString("utf8")
+        .replace(/\r?\n$/, "");
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      // Only a child that never started ends here; one that ran ends in "close".
+      if (child.pid === undefined) {
+        resolve({ stdout: "", stderr: error.message, exitCode: undefined, spawnError: error.code });
+      }
+    });
+    child.on("close", (code) => {
+      resolve({ stdout: text(out), stderr: text(err), exitCode: code ?? undefined });
+    });
+  });
 }
