@@ -34,7 +34,6 @@ import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { tierVerification } from "../verify-period.ts";
 import { resolveCandidates } from "./candidates.ts";
-import { expandContractFact } from "./expand-contract-facts.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import { performanceFacts } from "./performance-facts.ts";
 import type { PromotionRequest } from "./request.ts";
@@ -98,6 +97,9 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
       required.has("signature"),
     );
     if (required.has("expand-contract")) {
+      // Loaded only for a tier that judges it: the SQL parser is PostgreSQL's own, compiled to
+      // WebAssembly, and loading it costs a cold plan tens of milliseconds.
+      const { expandContractFact } = await import("./expand-contract-facts.ts");
       f.expandContract = await expandContractFact(repo, sources.records, model, request.tier, c);
     }
     const o = await digestOverrides(sources.records, request.tier, tier, c.digest, actor);
