@@ -294,6 +294,25 @@ export class PromotionRepo {
   /** The overlay's pins at a revision (undefined when the tier has no overlay there). */
   async pinsAt(tier: string, rev = "HEAD"): Promise<OverlayPin[] | undefined> {
     const path = overlayPath(tier);
+    // At HEAD the listing names the overlay's blob: pins known for that blob need no read.
+    const listing = rev === "HEAD" ? await this.snapshot.listing(rev) : undefined;
+    if (listing) {
+      const oid = listing.get(path);
+      if (oid === undefined) return undefined;
+      const where = `${path} (at ${rev})`;
+      const read = async () => {
+        const text = await this.showAt(rev, path);
+        // Listed but gone: the repository changed under us; never read that as "no pins".
+        if (text === undefined) {
+          throw new TiersError(`git lists ${path} at ${rev} but cannot show it`, {
+            where,
+            hint: "run again; if it persists, check the repository (`git fsck`)",
+          });
+        }
+        return text;
+      };
+      return this.pins.readBlob(oid, read, where);
+    }
     const text = await this.showAt(rev, path);
     return text === undefined
       ? undefined

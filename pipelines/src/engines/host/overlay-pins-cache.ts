@@ -52,6 +52,11 @@ const isPin = (value: unknown): value is OverlayPin => {
 export interface OverlayPinsCache {
   /** `readPins(text, where)`, from the cache when the same build read the same bytes. */
   read(text: string, where: string): OverlayPin[];
+  /**
+   * The pins of git blob `oid`, whose text `read` gives. A blob id is git's hash of the bytes,
+   * so it keys the answer as surely as they do, and a hit needs no git process to read them.
+   */
+  readBlob(oid: string, read: () => Promise<string>, where: string): Promise<OverlayPin[]>;
 }
 
 /**
@@ -93,23 +98,40 @@ export function overlayPinsCache(
     const content: CacheFile = { version: formatVersion, entries: Object.fromEntries(all) };
     atomicWrite(file, JSON.stringify(content)).catch(() => undefined);
   };
+  const keyOf = (content: string) =>
+    createHash("sha256")
+      .update(`overlay-pins ${formatVersion}\0${stamp}\0${content}`)
+      .digest("hex");
+  const remembered = (key: string) =>
+    load()
+      .get(key)
+      ?.map((pin) => ({ ...pin }));
+  const learn = (key: string, pins: OverlayPin[]) => {
+    load().set(
+      key,
+      pins.map((pin) => ({ ...pin })),
+    );
+    if (stamp && !writing) {
+      writing = true;
+      setImmediate(save);
+    }
+  };
   return {
     read(text, where) {
-      const key = createHash("sha256")
-        .update(`overlay-pins ${formatVersion}\0${stamp}\0${text}`)
-        .digest("hex");
-      const known = load().get(key);
+      const key = keyOf(`text\0${text}`);
       // A copy: callers may change what they are given without changing the cache.
-      if (known) return known.map((pin) => ({ ...pin }));
+      const known = remembered(key);
+      if (known) return known;
       const pins = parse(text, where);
-      load().set(
-        key,
-        pins.map((pin) => ({ ...pin })),
-      );
-      if (stamp && !writing) {
-        writing = true;
-        setImmediate(save);
-      }
+      learn(key, pins);
+      return pins;
+    },
+    async readBlob(oid, read, where) {
+      const key = keyOf(`blob\0${oid}`);
+      const known = remembered(key);
+      if (known) return known;
+      const pins = parse(await read(), where);
+      learn(key, pins);
       return pins;
     },
   };

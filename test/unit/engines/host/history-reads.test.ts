@@ -128,6 +128,16 @@ describe("records and overlays at HEAD from one listing (real git)", () => {
     expect(files).toEqual(await alone.files("releases/passages/test", "HEAD~0"));
   });
 
+  it("reads HEAD's pins through the listing: a tier without an overlay needs no read", async () => {
+    const repo = new PromotionRepo(dir);
+    const calls = counted(repo);
+    const [prod, staging] = await Promise.all([repo.pinsAt("prod"), repo.pinsAt("staging")]);
+    expect(prod).toEqual([]);
+    expect(staging).toBeUndefined();
+    expect(await repo.pinsAt("prod")).toEqual([]);
+    expect(calls.map((c) => c[0])).toEqual(["ls-tree", "cat-file"]);
+  });
+
   it("falls back to a single read, which names the failure, when git cannot list", async () => {
     const empty = await mkdtemp(join(tmpdir(), "tiers-reads-empty-"));
     try {

@@ -95,4 +95,21 @@ describe("overlay pins remembered by content", () => {
     expect(counted.calls).toEqual(["x"]);
     await expect(readFile(file, "utf8")).rejects.toThrow(/ENOENT/);
   });
+
+  it("knows a git blob's pins by its id, reading its text only on a miss", async () => {
+    let reads = 0;
+    const text = async () => {
+      reads++;
+      return overlay("c");
+    };
+    const oid = "c".repeat(40);
+    const first = await overlayPinsCache(file, { stamp: "build-1" }).readBlob(oid, text, "x");
+    await settle();
+    const again = await overlayPinsCache(file, { stamp: "build-1" }).readBlob(oid, text, "x");
+    expect(reads).toBe(1);
+    expect(again).toEqual(first);
+    expect(first).toEqual(readPins(overlay("c"), "x"));
+    await overlayPinsCache(file, { stamp: "build-2" }).readBlob(oid, text, "x");
+    expect(reads).toBe(2);
+  });
 });
