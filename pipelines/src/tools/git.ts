@@ -126,9 +126,12 @@ export function parseLog(stdout: string): LogEntry[] {
     });
 }
 
-/** `git config --get <key>` (exit 1 when unset). */
-export function configGet(key: string): Invocation {
-  return git(["config", "--get", key]);
+/**
+ * `git config --get-regexp <pattern>`: every matching key and value, one `<key> SP <value>` line
+ * each, keys lower-cased, in the order git reads its files (exit 1 when none matches).
+ */
+export function configGetRegexp(pattern: string): Invocation {
+  return git(["config", "--get-regexp", pattern]);
 }
 
 /** `git config --file <file> --get <key>`: one config file only (exit 1 when unset). */
@@ -193,4 +196,26 @@ export function statusPorcelain(paths: readonly string[]): Invocation {
 /** `git ls-tree -r --name-only <rev> -- <dir>`: files of a directory at a revision. */
 export function listFiles(rev: string, dir: string): Invocation {
   return git(["ls-tree", "-r", "--name-only", rev, "--", dir]);
+}
+
+/**
+ * `git ls-tree -r -z <rev> -- <dirs…>`: every file under some directories at a revision, with
+ * its blob id, in one process. Output lines are `<mode> SP <type> SP <oid> TAB <path>`, each
+ * ended by NUL with -z (no quoting of unusual names; git-ls-tree(1), "Output Format").
+ */
+export function listTree(rev: string, dirs: readonly string[]): Invocation {
+  return git(["ls-tree", "-r", "-z", rev, "--", ...dirs]);
+}
+
+/** Path → blob id of `listTree` output; undefined when a line does not read as git documents. */
+export function parseListTree(stdout: string): Map<string, string> | undefined {
+  const files = new Map<string, string>();
+  for (const line of stdout.split("\0")) {
+    if (line === "") continue;
+    const match = /^\d{6} (\w+) ([0-9a-f]{40,64})\t(.+)$/s.exec(line);
+    if (!match) return undefined;
+    // A submodule is a commit entry, not a file git could show.
+    if (match[1] === "blob") files.set(match[3]!, match[2]!);
+  }
+  return files;
 }

@@ -15,7 +15,6 @@
  * tier, which migrations that tier's running release contains (docs/k8s.md "Expand/contract").
  */
 import { posix } from "node:path";
-import { loadModule, parseSync } from "libpg-query";
 import { type Problem, rules } from "../environment/problems.ts";
 
 /** One migration file of a service, as read from the working tree. */
@@ -56,10 +55,19 @@ export function migrationIdsOf(paths: readonly string[]): string[] {
     .sort();
 }
 
+/** The parser, once loaded: `parseSync` only works after the WebAssembly module is. */
+let parser: typeof import("libpg-query") | undefined;
 let loaded: Promise<void> | undefined;
-/** Loads the parser's WebAssembly module once; call before `contractionsOf`. */
+/**
+ * Loads the parser and its WebAssembly module once; call before `contractionsOf`. Imported
+ * here, not at the top: evaluating libpg-query's module alone costs a cold CLI tens of
+ * milliseconds, and most commands that reach this file (plan, status) never parse SQL.
+ */
 export function loadSqlParser(): Promise<void> {
-  loaded ??= loadModule();
+  loaded ??= import("libpg-query").then(async (module) => {
+    await module.loadModule();
+    parser = module;
+  });
   return loaded;
 }
 
@@ -119,9 +127,11 @@ function lineAt(sql: string, at: number): number {
  * SyntaxError-like Error with a line when the file is not valid PostgreSQL.
  */
 export function contractionsOf(sql: string): Contraction[] {
+  // A programming error, not a finding about the file: say so rather than blame its line 1.
+  if (!parser) throw new Error("the SQL parser is not loaded: await loadSqlParser() first");
   let parsed: { stmts?: { stmt: Node; stmt_location?: number }[] };
   try {
-    parsed = parseSync(sql) as typeof parsed;
+    parsed = parser.parseSync(sql) as typeof parsed;
   } catch (error) {
     const at = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
     const line = at === undefined ? 1 : lineAt(sql, Math.max(0, at - 1));

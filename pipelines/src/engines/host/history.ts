@@ -11,12 +11,18 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { z } from "zod";
 import { TiersError } from "../../core/errors.ts";
-import { type OverlayPin, overlayPath, readPins } from "../../core/promotion/overlay.ts";
+import { type OverlayPin, overlayPath } from "../../core/promotion/overlay.ts";
 import { parseRecord } from "../../core/promotion/records.ts";
 import { ToolError } from "../../tools/errors.ts";
 import * as git from "../../tools/git.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import { atomicWrite } from "./atomic-write.ts";
+import {
+  type OverlayPinsCache,
+  overlayPinsCache,
+  overlayPinsCacheFile,
+} from "./overlay-pins-cache.ts";
+import { inSnapshot, RevisionSnapshot } from "./revision-snapshot.ts";
 import { runHost } from "./run.ts";
 
 // The placeholder pin is defined once, with the manifests that carry it.
@@ -88,24 +94,52 @@ export class PromotionRepo {
    */
   private readonly shown = new Map<string, Promise<string | undefined>>();
   private readonly listed = new Map<string, Promise<string[]>>();
+  private readonly snapshot = new RevisionSnapshot((invocation) => this.run(invocation, true));
+  private pinsCache: OverlayPinsCache | undefined;
+  /** Overlay pins by content (an overlay's pins are parsed once per build, not per run). */
+  get pins(): OverlayPinsCache {
+    this.pinsCache ??= overlayPinsCache(overlayPinsCacheFile(this.root));
+    return this.pinsCache;
+  }
 
   /**
    * A file's text at a revision, or undefined when the revision has no such path. Any other
    * failure (an unknown revision, a broken repository) throws: "could not read" is never "absent".
    */
   showAt(rev: string, path: string): Promise<string | undefined> {
-    return remember(this.shown, `${rev}:${path}`, () =>
-      this.run(git.showFile(rev, path), true).then((result) => {
-        if (result.exitCode === 0) return `${result.stdout}\n`.replace(/\n+$/, "\n");
-        // git's own wording (object-name.c, diagnose_invalid_oid_path) for a path not in the tree.
-        if (/does not exist in '|exists on disk, but not in '/.test(result.stderr))
-          return undefined;
-        throw new TiersError(`git could not read ${path} at ${rev}: ${result.stderr.trim()}`, {
-          where: `${path} (at ${rev.slice(0, 12)})`,
-          hint: "check the revision and the repository (`git fsck`); records are read from git",
-        });
-      }),
-    );
+    return remember(this.shown, `${rev}:${path}`, async () => {
+      // Records and overlays at HEAD come from one listing and one batched read of the tree.
+      if (rev === "HEAD" && inSnapshot(path)) {
+        const listing = await this.snapshot.listing(rev);
+        if (listing) {
+          const oid = listing.get(path);
+          if (oid === undefined) return undefined;
+          const text = await this.snapshot.blob(oid);
+          if (text !== undefined) return `${text}\n`.replace(/\n+$/, "\n");
+        }
+      }
+      return this.showAlone(rev, path);
+    });
+  }
+
+  /**
+   * Starts listing HEAD's records and overlays now, so the listing runs beside whatever the
+   * command does first (loading the model, asking the registry) instead of after it.
+   */
+  prefetch(): void {
+    void this.snapshot.listing("HEAD");
+  }
+
+  /** `git show <rev>:<path>`, the read that tells every failure apart. */
+  private async showAlone(rev: string, path: string): Promise<string | undefined> {
+    const result = await this.run(git.showFile(rev, path), true);
+    if (result.exitCode === 0) return `${result.stdout}\n`.replace(/\n+$/, "\n");
+    // git's own wording (object-name.c, diagnose_invalid_oid_path) for a path not in the tree.
+    if (/does not exist in '|exists on disk, but not in '/.test(result.stderr)) return undefined;
+    throw new TiersError(`git could not read ${path} at ${rev}: ${result.stderr.trim()}`, {
+      where: `${path} (at ${rev.slice(0, 12)})`,
+      hint: "check the revision and the repository (`git fsck`); records are read from git",
+    });
   }
 
   /**
@@ -155,11 +189,14 @@ export class PromotionRepo {
 
   /** Files under `dir` at a revision. */
   files(dir: string, rev = "HEAD"): Promise<string[]> {
-    const listed = remember(this.listed, `${rev}:${dir}/`, () =>
-      this.run(git.listFiles(rev, dir), true).then((result) =>
-        result.exitCode === 0 ? result.stdout.split("\n").filter(Boolean) : [],
-      ),
-    );
+    const listed = remember(this.listed, `${rev}:${dir}/`, async () => {
+      if (rev === "HEAD" && inSnapshot(`${dir}/`)) {
+        const listing = await this.snapshot.listing(rev);
+        if (listing) return [...listing.keys()].filter((path) => path.startsWith(`${dir}/`));
+      }
+      const result = await this.run(git.listFiles(rev, dir), true);
+      return result.exitCode === 0 ? result.stdout.split("\n").filter(Boolean) : [];
+    });
     return listed.then((names) => [...names]);
   }
 
@@ -224,6 +261,7 @@ export class PromotionRepo {
       const commit = created.stdout.trim();
       this.shown.clear();
       this.listed.clear();
+      this.snapshot.clear();
       const subject = options.message.split("\n")[0] ?? "tiers";
       const moved = await this.run(
         git.plumbing.updateRef("HEAD", commit, options.expectedHead, subject),
@@ -256,8 +294,29 @@ export class PromotionRepo {
   /** The overlay's pins at a revision (undefined when the tier has no overlay there). */
   async pinsAt(tier: string, rev = "HEAD"): Promise<OverlayPin[] | undefined> {
     const path = overlayPath(tier);
+    // At HEAD the listing names the overlay's blob: pins known for that blob need no read.
+    const listing = rev === "HEAD" ? await this.snapshot.listing(rev) : undefined;
+    if (listing) {
+      const oid = listing.get(path);
+      if (oid === undefined) return undefined;
+      const where = `${path} (at ${rev})`;
+      const read = async () => {
+        const text = await this.showAt(rev, path);
+        // Listed but gone: the repository changed under us; never read that as "no pins".
+        if (text === undefined) {
+          throw new TiersError(`git lists ${path} at ${rev} but cannot show it`, {
+            where,
+            hint: "run again; if it persists, check the repository (`git fsck`)",
+          });
+        }
+        return text;
+      };
+      return this.pins.readBlob(oid, read, where);
+    }
     const text = await this.showAt(rev, path);
-    return text === undefined ? undefined : readPins(text, `${path} (at ${rev.slice(0, 12)})`);
+    return text === undefined
+      ? undefined
+      : this.pins.read(text, `${path} (at ${rev.slice(0, 12)})`);
   }
 
   /**
@@ -418,13 +477,16 @@ export async function whoAmI(repo: PromotionRepo, env: NodeJS.ProcessEnv): Promi
   if (env.TIERS_ACTOR) return env.TIERS_ACTOR;
   if (env.GITHUB_ACTOR) return `${env.GITHUB_ACTOR} (github actions)`;
   if (env.GITLAB_USER_LOGIN) return `${env.GITLAB_USER_LOGIN} (gitlab ci)`;
-  const email = await repo.run(git.configGet("user.email"), true);
-  const name = await repo.run(git.configGet("user.name"), true);
-  if (email.exitCode === 0 && email.stdout.trim()) {
-    return name.stdout.trim()
-      ? `${name.stdout.trim()} <${email.stdout.trim()}>`
-      : email.stdout.trim();
+  // Both keys in one git process; like `git config --get`, the last value of each wins.
+  const result = await repo.run(git.configGetRegexp("^user\\.(email|name)$"), true);
+  const values = new Map<string, string>();
+  for (const line of result.exitCode === 0 ? result.stdout.split("\n") : []) {
+    const space = line.indexOf(" ");
+    if (space > 0) values.set(line.slice(0, space), line.slice(space + 1).trim());
   }
+  const email = values.get("user.email") ?? "";
+  const name = values.get("user.name") ?? "";
+  if (email) return name ? `${name} <${email}>` : email;
   return env.USER ?? env.LOGNAME ?? "unknown";
 }
 

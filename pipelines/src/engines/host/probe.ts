@@ -8,7 +8,6 @@
 import { constants } from "node:fs";
 import { access, readdir, realpath, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { execa } from "execa";
 import type {
   DockerClientProbe,
   ImageProbe,
@@ -17,8 +16,16 @@ import type {
 } from "../../core/doctor.ts";
 import { timeoutFor } from "../../core/limits.ts";
 import { toolImages } from "../../tools/images.ts";
+import { engineGet, engineMessage } from "./docker-api.ts";
+import {
+  type DockerEndpoint,
+  dockerEndpoint,
+  hasPluginCandidate,
+  readDockerConfig,
+} from "./docker-config.ts";
+import { httpGet } from "./http-get.ts";
 import type { MachineSettings } from "./machine.ts";
-import { programFor } from "./run.ts";
+import { programFor } from "./programs.ts";
 import type { VersionCache } from "./version-cache.ts";
 
 export interface ProbeOptions {
@@ -41,13 +48,18 @@ interface Answer {
   stderr: string;
 }
 
-/** Runs a program for its output; never throws (a failure is an answer too). */
+/**
+ * Runs a program for its output; never throws (a failure is an answer too). execa is loaded on
+ * the first question, not with doctor: with every version remembered (version-cache.ts) and the
+ * engine asked over its socket, doctor starts no program and need not load it.
+ */
 async function ask(
   file: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
 ): Promise<Answer> {
+  const { execa } = await import("execa");
   const result = await execa(file, args, {
     reject: false,
     timeout: timeoutMs,
@@ -158,6 +170,7 @@ async function probeDockerClient(
   path: string,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  buildxCandidate: boolean,
   cache?: VersionCache,
 ): Promise<DockerClientProbe> {
   // `docker version` exits 1 when the server is down but still prints the client part first.
@@ -182,7 +195,10 @@ async function probeDockerClient(
     // Before 23.0 the classic CLI carries its own BuildKit client: DOCKER_BUILDKIT=1 is enough.
     return { path, version, buildkit: true, buildkitDetail: `built into client ${version}` };
   }
-  // From 23.0 on, DOCKER_BUILDKIT=1 builds go through the buildx plugin, which may be absent.
+  // From 23.0 on, DOCKER_BUILDKIT=1 builds go through the buildx plugin, which may be absent;
+  // with no plugin file where the CLI looks (docker-config.ts), asking the CLI would only say so.
+  if (!buildxCandidate)
+    return { path, version, buildkit: false, buildkitDetail: "no buildx plugin" };
   const buildx = await ask(path, ["buildx", "version"], env, timeoutMs);
   return buildx.ok
     ? {
@@ -194,11 +210,32 @@ async function probeDockerClient(
     : { path, version, buildkit: false, buildkitDetail: "no buildx plugin" };
 }
 
+/**
+ * Whether the engine answers and its version: over the Engine API when the docker CLI would
+ * reach it on a unix socket (GET /version, docs.docker.com/reference/api/engine: SystemVersion),
+ * else by asking the CLI, which knows every other kind of endpoint.
+ */
 async function probeEngine(
+  endpoint: DockerEndpoint,
   client: string | undefined,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
 ): Promise<MachineProbe["engine"]> {
+  if ("socket" in endpoint) {
+    const answer = await engineGet(endpoint.socket, "/version", timeoutMs);
+    if ("error" in answer) return { answers: false, problem: answer.error };
+    if (answer.status !== 200) {
+      return {
+        answers: false,
+        problem: `GET /version: HTTP ${answer.status} ${firstLine(engineMessage(answer.body))}`,
+      };
+    }
+    const version = json<{ Version?: unknown }>(answer.body)?.Version;
+    const serverVersion = typeof version === "string" ? versionIn(version) : undefined;
+    return serverVersion
+      ? { answers: true, serverVersion }
+      : { answers: false, problem: "GET /version answered without a server version" };
+  }
   if (!client) return { answers: false, problem: "no docker client to ask" };
   const answer = await ask(client, ["version", "--format", "{{.Server.Version}}"], env, timeoutMs);
   const serverVersion = answer.ok ? versionIn(answer.stdout) : undefined;
@@ -210,22 +247,16 @@ async function probeRegistry(
   address: string,
   timeoutMs: number,
 ): Promise<MachineProbe["registry"]> {
-  try {
-    const response = await fetch(`http://${address}/v2/`, {
-      signal: AbortSignal.timeout(Math.min(timeoutMs, timeoutFor("registry-ping").ms)),
-    });
-    await response.body?.cancel();
-    if (response.status === 200) return { address, status: "ok" };
-    if (response.status === 401) return { address, status: "auth-required" };
-    return { address, status: "unexpected", detail: `HTTP ${response.status}` };
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return {
-      address,
-      status: "unreachable",
-      detail: cause ?? (error as Error).name ?? String(error),
-    };
+  const limit = Math.min(timeoutMs, timeoutFor("registry-ping").ms);
+  const answer = await httpGet({ host: address }, "/v2/", limit);
+  if ("failed" in answer) {
+    // The socket's error code (ECONNREFUSED, ENOTFOUND), or that it did not answer in time.
+    const detail = answer.failed === "timeout" ? "TimeoutError" : answer.failed;
+    return { address, status: "unreachable", detail };
   }
+  if (answer.status === 200) return { address, status: "ok" };
+  if (answer.status === 401) return { address, status: "auth-required" };
+  return { address, status: "unexpected", detail: `HTTP ${answer.status}` };
 }
 
 /** PostgreSQL server binaries where the services' tests look for them. */
@@ -254,7 +285,14 @@ async function probeHostPostgres(
   return probeProgram(postgres, ["--version"], versionIn, env, timeoutMs, cache);
 }
 
+/**
+ * Whether an image is in the local engine, and its `tiers.recipe` label. Over the Engine API
+ * (GET /images/{name}/json, the route moby's api/server/router/image registers as
+ * `/images/{name:.*}/json`, so a name with slashes goes in as it is): 404 means absent; any
+ * other failure leaves presence unknown, never "absent".
+ */
 async function probeImage(
+  endpoint: DockerEndpoint,
   client: string,
   role: ImageProbe["role"],
   ref: string,
@@ -262,20 +300,33 @@ async function probeImage(
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
 ): Promise<ImageProbe> {
-  const answer = await ask(
-    client,
-    ["image", "inspect", "--format", "{{json .Config.Labels}}", ref],
-    env,
-    timeoutMs,
-  );
-  if (!answer.ok) {
-    // "No such image" is the common answer; anything else leaves presence unknown.
-    return /no such image/i.test(answer.stderr)
-      ? { role, ref, source, present: false }
-      : { role, ref, source };
+  let labels: Record<string, string> | null | undefined;
+  if ("socket" in endpoint) {
+    // A reference is [a-z0-9._/:@-]; anything else would change the request's path.
+    if (!/^[\w.:/@-]+$/.test(ref)) return { role, ref, source };
+    const answer = await engineGet(endpoint.socket, `/images/${ref}/json`, timeoutMs);
+    if ("error" in answer) return { role, ref, source };
+    if (answer.status === 404) return { role, ref, source, present: false };
+    if (answer.status !== 200) return { role, ref, source };
+    const inspected = json<{ Config?: { Labels?: Record<string, string> | null } }>(answer.body);
+    if (!inspected) return { role, ref, source };
+    labels = inspected.Config?.Labels;
+  } else {
+    const answer = await ask(
+      client,
+      ["image", "inspect", "--format", "{{json .Config.Labels}}", ref],
+      env,
+      timeoutMs,
+    );
+    if (!answer.ok) {
+      // "No such image" is the common answer; anything else leaves presence unknown.
+      return /no such image/i.test(answer.stderr)
+        ? { role, ref, source, present: false }
+        : { role, ref, source };
+    }
+    labels = json<Record<string, string> | null>(answer.stdout);
   }
-  const labels = json<Record<string, string> | null>(answer.stdout) ?? {};
-  const recipe = labels["tiers.recipe"];
+  const recipe = labels?.["tiers.recipe"];
   return recipe
     ? { role, ref, source, present: true, recipe }
     : { role, ref, source, present: true };
@@ -291,13 +342,21 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
   const differentPathClient =
     pathClient && clientPath && (await realpath(pathClient)) !== (await realpath(clientPath));
 
+  const dockerConfig = await readDockerConfig(env);
+  const [endpoint, composePlugin, buildxPlugin] = await Promise.all([
+    dockerEndpoint(env, dockerConfig),
+    hasPluginCandidate("compose", dockerConfig),
+    hasPluginCandidate("buildx", dockerConfig),
+  ]);
+  // Undefined (the config cannot be read) means only asking the CLI tells.
+  const buildxCandidate = buildxPlugin !== false;
   const [engine, dockerClient, pathDockerClient] = await Promise.all([
-    probeEngine(clientPath, env, timeoutMs),
+    probeEngine(endpoint, clientPath, env, timeoutMs),
     clientPath
-      ? probeDockerClient(clientPath, env, timeoutMs, cache)
+      ? probeDockerClient(clientPath, env, timeoutMs, buildxCandidate, cache)
       : Promise.resolve<DockerClientProbe>({ buildkit: false }),
     differentPathClient
-      ? probeDockerClient(pathClient, env, timeoutMs, cache)
+      ? probeDockerClient(pathClient, env, timeoutMs, buildxCandidate, cache)
       : Promise.resolve(undefined),
   ]);
 
@@ -306,7 +365,7 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
     const ref = settings[key];
     const source = settings.source[key];
     if (!clientPath || !engine.answers) return Promise.resolve<ImageProbe>({ role, ref, source });
-    return probeImage(clientPath, role, ref, source, env, timeoutMs);
+    return probeImage(endpoint, clientPath, role, ref, source, env, timeoutMs);
   });
 
   const [
@@ -330,7 +389,9 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
       timeoutMs,
       cache,
     ),
-    clientPath
+    // Without a docker-compose plugin file where the CLI looks, `docker compose` is not a
+    // command (docker-config.ts): no need to start the CLI to hear it say so.
+    clientPath && composePlugin !== false
       ? probeProgram(clientPath, ["compose", "version", "--short"], versionIn, env, timeoutMs).then(
           (probe): ProgramProbe => (probe.version ? probe : {}),
         )

@@ -9,20 +9,12 @@ import { isAbsolute, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { describeTimeout, formatDuration, type Limit, timeoutFor } from "../../core/limits.ts";
 import { ToolError } from "../../tools/errors.ts";
-import type { Invocation, ToolName, ToolResult } from "../../tools/invocation.ts";
+import type { Invocation, ToolResult } from "../../tools/invocation.ts";
+import { programFor } from "./programs.ts";
 import { redact, SecretStore } from "./secrets.ts";
 
-/**
- * Program paths. Debian's docker client (/usr/bin/docker) is the one that builds with BuildKit;
- * another client earlier on PATH may lack buildx, so the host runner never relies on PATH order
- * for docker. Override any of them with TIERS_<TOOL>_BIN (e.g. TIERS_DOCKER_BIN).
- */
-export function programFor(tool: ToolName, env: NodeJS.ProcessEnv = process.env): string {
-  const override = env[`TIERS_${tool.toUpperCase().replace(/-/g, "_")}_BIN`];
-  if (override) return override;
-  if (tool === "docker") return "/usr/bin/docker";
-  return tool;
-}
+// Which binary runs a tool is decided in programs.ts (doctor asks it without loading execa).
+export { programFor } from "./programs.ts";
 
 export interface HostRunOptions {
   root: string;

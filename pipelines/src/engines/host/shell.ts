@@ -4,7 +4,7 @@
  */
 import { execa } from "execa";
 import * as compose from "../../tools/compose.ts";
-import { programFor } from "./run.ts";
+import { programFor } from "./programs.ts";
 
 /** The shell a service's container is entered with: bash where the image has it, else sh. */
 export const shellCommand = ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"];

@@ -19,7 +19,7 @@ import {
   tierGates,
 } from "../../../core/promotion/gates.ts";
 import { oneReleaseVerdict, type PinAfter } from "../../../core/promotion/one-release.ts";
-import { type OverlayPin, overlayPath, readPins } from "../../../core/promotion/overlay.ts";
+import { type OverlayPin, overlayPath } from "../../../core/promotion/overlay.ts";
 import {
   buildPlan,
   computeOverlayEdit,
@@ -34,7 +34,6 @@ import { loadModelCached } from "../model-cache.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { tierVerification } from "../verify-period.ts";
 import { resolveCandidates } from "./candidates.ts";
-import { expandContractFact } from "./expand-contract-facts.ts";
 import { approvalsFacts, candidateFacts } from "./facts.ts";
 import { performanceFacts } from "./performance-facts.ts";
 import type { PromotionRequest } from "./request.ts";
@@ -63,10 +62,19 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   const env = request.env ?? process.env;
   const repo = new PromotionRepo(request.root, env);
   const sources = hostSources(request.root, env, repo, request.sources);
-  const head = await repo.head();
+  // HEAD, who is promoting and the candidates are independent reads (git, git, registry): all
+  // start now and run side by side; they are awaited in the order their errors take precedence.
+  repo.prefetch();
+  const pendingHead = repo.head();
+  // Separation of duties: whoever runs the promotion never counts as one of its approvers, nor
+  // waives its time gates.
+  const pendingActor = whoAmI(repo, env);
+  const pendingCandidates = resolveCandidates(request, model, sources);
+  for (const pending of [pendingActor, pendingCandidates]) pending.catch(() => undefined);
+  const head = await pendingHead;
   const kind = promotionEvidence(model, request.tier, request.evidence ?? env.TIERS_EVIDENCE);
   const verifier = evidenceVerifier(kind, { root: request.root, project: model.project, env });
-  const candidates = await resolveCandidates(request, model, sources);
+  const candidates = await pendingCandidates;
 
   const soak = tier.promotion.criteria?.soak;
   const required = requiredGates(tier.promotion.gates, tier.signing.required, {
@@ -76,9 +84,7 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   // One clock for every time verdict of this plan (tests set it; see request.now).
   const now = (request.now ?? (() => new Date()))();
   const history = soak ? await tierHistory(sources.records, from) : undefined;
-  // Separation of duties: whoever runs the promotion never counts as one of its approvers, nor
-  // waives its time gates.
-  const actor = await whoAmI(repo, env);
+  const actor = await pendingActor;
   const facts: CandidateFacts[] = [];
   const overrides: Array<Awaited<ReturnType<typeof digestOverrides>>> = [];
   for (const c of candidates) {
@@ -91,6 +97,9 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
       required.has("signature"),
     );
     if (required.has("expand-contract")) {
+      // Loaded only for a tier that judges it: the SQL parser is PostgreSQL's own, compiled to
+      // WebAssembly, and loading it costs a cold plan tens of milliseconds.
+      const { expandContractFact } = await import("./expand-contract-facts.ts");
       f.expandContract = await expandContractFact(repo, sources.records, model, request.tier, c);
     }
     const o = await digestOverrides(sources.records, request.tier, tier, c.digest, actor);
@@ -146,14 +155,14 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
 
   const digested = candidates.filter((c): c is Candidate & { digest: string } => Boolean(c.digest));
   const pinning = hasOverlay(model, request.tier)
-    ? await overlayChanges(request, digested)
+    ? await overlayChanges(request, repo, digested)
     : await passageChanges(request.tier, sources, digested);
   if (pinning.overlay && pinning.before !== null) {
     const one = await oneRelease(
       request,
       model,
       sources,
-      readPins(pinning.before, pinning.overlay),
+      repo.pins.read(pinning.before, pinning.overlay),
       digested,
     );
     if (one) gates.push(one);
@@ -224,6 +233,7 @@ interface Pinning {
 /** A Kubernetes tier: the overlay edit that pins each digest. */
 async function overlayChanges(
   request: PromotionRequest,
+  repo: PromotionRepo,
   digested: ReadonlyArray<Candidate & { digest: string }>,
 ): Promise<Pinning> {
   const overlay = overlayPath(request.tier);
@@ -233,7 +243,7 @@ async function overlayChanges(
       hint: "create k8s/overlays/<tier>/kustomization.yaml with an images: entry per service",
     });
   });
-  const pins = readPins(before, overlay);
+  const pins = repo.pins.read(before, overlay);
   const edit = computeOverlayEdit(before, pins, digested, overlay);
   if (edit.missing.length > 0) {
     throw new TiersError(`no images: entry for ${edit.missing.join(", ")}`, {

@@ -95,6 +95,8 @@ export async function tierStatus(options: {
   /** Shared by the tiers of one `tiers status`, so a record two tiers ask for is read once. */
   repo?: PromotionRepo;
   now?: () => Date;
+  /** Read the overlay's pin history (default true); the ladder's text view does not show it. */
+  history?: boolean;
 }): Promise<TierStatus> {
   const model = options.model ?? (await loadModelCached(options.root));
   const tier = tierOf(model, options.tier);
@@ -149,12 +151,14 @@ export async function tierStatus(options: {
         repository: pin.newName ?? pin.name,
       });
     }
-    status.history = (await repo.pinHistory(options.tier, max)).map((h) => ({
-      commit: h.commit,
-      date: h.date,
-      author: h.author,
-      subject: h.subject,
-    }));
+    if (options.history !== false) {
+      status.history = (await repo.pinHistory(options.tier, max)).map((h) => ({
+        commit: h.commit,
+        date: h.date,
+        author: h.author,
+        subject: h.subject,
+      }));
+    }
   } else if (chainStart(model) !== options.tier) {
     const passages = await listPassages(sources.records, options.tier);
     const newest = passages[0]?.commit;
@@ -241,16 +245,32 @@ export async function ladderStatus(options: {
   env?: NodeJS.ProcessEnv;
   /** Already loaded model (the CLI loads it once per command). */
   model?: EnvironmentModel;
+  /**
+   * Read each tier's pin history (default true: `--json` reports it). The text view prints no
+   * history, and it is the costliest read: a `git log` and every overlay version it names.
+   */
+  history?: boolean;
 }): Promise<{ model: EnvironmentModel; tiers: TierStatus[]; published?: ArtefactRecord }> {
-  const model = options.model ?? (await loadModelCached(options.root));
   const env = options.env ?? process.env;
   // One repo and one registry reader for the whole ladder, and the tiers read concurrently:
   // their reads are independent, and a fact two tiers need (a passage, a digest) is read once.
   const repo = new PromotionRepo(options.root, env);
+  // Every tier reads HEAD's records: list them while the model loads.
+  repo.prefetch();
+  const model = options.model ?? (await loadModelCached(options.root));
   const sources = hostSources(options.root, env, repo);
   const tiers = await Promise.all(
     model.order.map((name) =>
-      tierStatus({ root: options.root, tier: name, model, max: 3, env, repo, sources }),
+      tierStatus({
+        root: options.root,
+        tier: name,
+        model,
+        max: 3,
+        env,
+        repo,
+        sources,
+        ...(options.history === false ? { history: false } : {}),
+      }),
     ),
   );
   const published = presentOrThrow(await readArtefact(artefactFiles(options.root), "latest"));

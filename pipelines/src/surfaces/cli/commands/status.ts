@@ -80,7 +80,8 @@ Examples:
     )
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const cli = contextFrom(cmd);
-      const ladder = await ladderStatus({ root: cli.root });
+      // Only the JSON view carries each tier's pin history; the ladder below does not print it.
+      const ladder = await ladderStatus({ root: cli.root, history: flags.json === true });
       if (flags.json) {
         cli.reporter.raw(
           JSON.stringify({ tiers: ladder.tiers, published: ladder.published ?? null }, null, 2),
