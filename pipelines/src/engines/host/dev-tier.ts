@@ -10,6 +10,7 @@ import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { composeFilesFor, loadTopology, type Topology } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
+import * as docker from "../../tools/docker.ts";
 import { ToolError } from "../../tools/errors.ts";
 import {
   buildImages,
@@ -121,22 +122,25 @@ export async function devUp(request: DevRequest & { timeoutSeconds?: number }): 
   return urls;
 }
 
-/** Where each published port of the running stack can be reached. */
+/**
+ * Where each published port of the running stack can be reached: one inspect of the stack's
+ * containers (compose-health.ts serviceStates) instead of a `docker-compose port` start (half a
+ * second each) per port; the address is the one that command prints (docker.localAddress).
+ */
 export async function devUrls(
   root: string,
   project: compose.ComposeProject,
   topology: Topology,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<DevUrl[]> {
+  const states = await serviceStates(root, project, Object.keys(topology.services), (invocation) =>
+    runHost(invocation, { root, env }),
+  );
   const urls: DevUrl[] = [];
   for (const service of Object.values(topology.services)) {
     for (const published of service.published) {
-      const result = await runHost(compose.port(project, service.name, published.containerPort), {
-        root,
-        env,
-        reject: false,
-      });
-      const address = compose.parsePort(result.stdout);
+      const state = states.get(service.name);
+      const address = state && docker.localAddress(state, published.containerPort);
       if (!address) continue;
       const http =
         service.health?.kind === "http" && service.health.port === published.containerPort;
