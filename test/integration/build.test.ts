@@ -4,7 +4,7 @@
  * it can never pass for a release. Labels are read back with docker inspect here and with a
  * registry client (skopeo) in publish.test.ts.
  */
-import { writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, requirePrerequisites } from "../support/docker.ts";
@@ -108,6 +108,30 @@ describe("tiers build (real Docker engine)", () => {
       }
     } finally {
       repo.git("clean", "-fq", "UNCOMMITTED.md");
+    }
+  });
+
+  it("builds the services side by side; one failing build is named, the others still finish", async () => {
+    // The worker's production stage ends in a failing step; the API's Dockerfile is untouched.
+    await appendFile(join(repo.root, "services/worker/Dockerfile"), "RUN exit 3\n");
+    const broken = repo.commitAll("the worker's image cannot be built");
+    try {
+      const build = await runTiers(repo.root, ["build"], { env: { TIERS_BUILD_CONCURRENCY: "2" } });
+      expect(build.code, build.stdout + build.stderr).toBe(1);
+      expect(build.stderr).toMatch(/build of worker \(production\) failed/);
+      expect(build.stderr).toMatch(/hint: api built fine/);
+      // Both started before either ended: the builds ran concurrently.
+      const lines = build.stdout.split("\n");
+      const started = (s: string) => lines.findIndex((l) => l.includes(`→ build ${s} `));
+      const ended = (s: string) => lines.findIndex((l) => l.includes(`✓ build ${s} `));
+      expect(started("worker")).toBeGreaterThan(-1);
+      expect(started("worker")).toBeLessThan(ended("api"));
+      expect(docker("image", "inspect", "--format", "{{.Id}}", ref("api", broken))).toMatch(
+        /^sha256:/,
+      );
+      expect(() => docker("image", "inspect", ref("worker", broken))).toThrow();
+    } finally {
+      repo.git("reset", "-q", "--hard", repo.commit);
     }
   });
 });

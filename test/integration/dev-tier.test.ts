@@ -4,7 +4,7 @@
  * until every service is healthy and prints URLs; data volumes survive `down` and go with
  * `down --volumes`.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -113,6 +113,35 @@ describe("tiers env dev (real Docker engine)", () => {
       ["postgres", "healthy"],
       ["worker", "healthy"],
     ]);
+  });
+
+  it("health probe (compose.yaml x-http-probe): a 2xx answer passes, anything else fails", () => {
+    const api = execFileSync(
+      "docker",
+      [
+        "ps",
+        "-q",
+        "--filter",
+        `label=com.docker.compose.project=${project}`,
+        "--filter",
+        "label=com.docker.compose.service=api",
+      ],
+      { encoding: "utf8" },
+    ).trim();
+    // The probe the engine runs, as compose handed it over (`$$` unescaped to `$`).
+    const test = JSON.parse(
+      execFileSync("docker", ["inspect", "--format", "{{json .Config.Healthcheck.Test}}", api], {
+        encoding: "utf8",
+      }),
+    ) as string[];
+    expect(test.slice(0, 3)).toEqual(["CMD", "bash", "-c"]);
+    expect(test[3]).toMatch(/^u=\$\{1#http:\/\/\}/);
+    const probe = (url: string) =>
+      spawnSync("docker", ["exec", api, "bash", "-c", test[3]!, "http-probe", url]).status;
+    expect(probe("http://127.0.0.1:8080/healthz")).toBe(0);
+    // A 404 and a port nothing listens on.
+    expect(probe("http://127.0.0.1:8080/no-such-route")).toBe(1);
+    expect(probe("http://127.0.0.1:8089/healthz")).toBe(1);
   });
 
   it("real scrapes after traffic: api request counts and latency, worker queue depth and lease expiries", async () => {

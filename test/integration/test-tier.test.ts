@@ -5,6 +5,7 @@
  * after SIGKILL followed by `tiers env test clean`.
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestTierReport } from "../../pipelines/src/engines/host/test-tier.ts";
@@ -40,14 +41,19 @@ async function reportOf(stdout: string): Promise<TestTierReport> {
   return JSON.parse(await readFile(file, "utf8")) as TestTierReport;
 }
 
-/** Resolves once a container of a test run exists (the run is mid-way), returns its run id. */
-async function runStarted(timeoutMs = 120_000): Promise<string> {
+/**
+ * Resolves once a container of the run that tiers process `pid` owns exists (the run is
+ * mid-way), returns its run id. By owner, since other runs may share the Docker engine.
+ */
+async function runStarted(pid: number | undefined, timeoutMs = 120_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const out = docker(
       "ps",
       "--filter",
       "label=tiers.tier=test",
+      "--filter",
+      `label=tiers.owner=${hostname()}:${pid}`,
       "--format",
       '{{.Label "tiers.run"}}',
     );
@@ -105,7 +111,8 @@ describe("tiers env test run (real Docker engine)", () => {
       expect(service.tests?.failed, service.service).toBe(0);
       expect(service.tests?.passed, service.service).toBeGreaterThan(0);
     }
-    expect(resourcesWithLabels(testTier)).toEqual(nothing);
+    // This run's resources (other runs may share the engine).
+    expect(resourcesWithLabels({ ...testTier, "tiers.run": report.id })).toEqual(nothing);
     expect(resourcesWithLabels({ "com.docker.compose.project": report.composeProject })).toEqual(
       nothing,
     );
@@ -143,7 +150,7 @@ describe("tiers env test run (real Docker engine)", () => {
           failed: 1,
         }),
       );
-      expect(resourcesWithLabels(testTier)).toEqual(nothing);
+      expect(resourcesWithLabels({ ...testTier, "tiers.run": report.id })).toEqual(nothing);
     } finally {
       repo.git("reset", "-q", "--hard", repo.commit);
     }
@@ -163,7 +170,7 @@ describe("tiers env test run (real Docker engine)", () => {
       child.stdout.on("data", collect);
       child.stderr.on("data", collect);
       const exited = new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
-      const run = await runStarted();
+      const run = await runStarted(child.pid);
       child.kill(signal);
       // A second signal (an impatient Ctrl-C) must not cut the teardown short.
       for (let i = 1; i < times; i++) {
@@ -182,7 +189,7 @@ describe("tiers env test run (real Docker engine)", () => {
     const volumesBefore = allVolumes();
     const child = spawnTiers(repo.root, ["env", "test", "run"]);
     const exited = new Promise((resolve) => child.on("close", resolve));
-    const run = await runStarted();
+    const run = await runStarted(child.pid);
     // While its tiers process lives, clean leaves the run alone (it tears itself down).
     const early = await runTiers(repo.root, ["env", "test", "clean"]);
     expect(early.stdout).toMatch(
@@ -201,7 +208,7 @@ describe("tiers env test run (real Docker engine)", () => {
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
     expect(clean.stdout).toMatch(/removed container tiers-test-/);
     expect(clean.stdout).toMatch(/removed \d+ container\(s\), 1 network\(s\), 0 volume\(s\)/);
-    expect(resourcesWithLabels(testTier)).toEqual(nothing);
+    expect(resourcesWithLabels({ ...testTier, "tiers.run": run })).toEqual(nothing);
     expect([...allVolumes()].filter((v) => !volumesBefore.has(v))).toEqual([]);
     const again = await runTiers(repo.root, ["env", "test", "clean"]);
     expect(again.stdout).toMatch(/nothing to clean/);

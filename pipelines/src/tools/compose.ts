@@ -143,19 +143,6 @@ export function exec(
   return compose(project, args);
 }
 
-/** `port`: the host address a container port is published on. */
-export function port(project: ComposeProject, service: string, containerPort: number): Invocation {
-  return compose(project, ["port", service, String(containerPort)]);
-}
-
-/** Parses `port` output (`127.0.0.1:8080`, or `:0` / empty when not published). */
-export function parsePort(stdout: string): { host: string; port: number } | undefined {
-  const match = /^(.*):(\d+)\s*$/.exec(stdout.trim().split("\n")[0] ?? "");
-  if (!match || match[2] === "0") return undefined;
-  const host = match[1] === "0.0.0.0" || match[1] === "" ? "127.0.0.1" : match[1]!;
-  return { host, port: Number(match[2]) };
-}
-
 /** `config`: the merged, interpolated configuration (used to check the files parse). */
 export function config(project: ComposeProject): Invocation {
   return compose(project, ["config"]);

@@ -210,6 +210,15 @@ export interface ContainerState {
   health: "healthy" | "unhealthy" | "starting" | "none";
   exitCode: number;
   labels: Record<string, string>;
+  /**
+   * Host bindings of each published container port (TCP), as `NetworkSettings.Ports` holds
+   * them: what `docker port` and `docker-compose port` print, read in the same inspect.
+   */
+  published: Record<number, Array<{ hostIp: string; hostPort: number }>>;
+  /** The health probe Docker runs (`Config.Healthcheck.Test`: `CMD`/`CMD-SHELL` then words). */
+  healthTest: string[];
+  /** How long one run of that probe may take (`Config.Healthcheck.Timeout`); 0 when unset. */
+  healthTimeoutMs: number;
 }
 
 /** `docker inspect` of containers. */
@@ -223,7 +232,13 @@ export function parseContainerInspect(stdout: string): ContainerState[] {
     Id: string;
     Name: string;
     State: { Status: string; ExitCode: number; Health?: { Status: string } };
-    Config: { Labels?: Record<string, string> | null };
+    Config: {
+      Labels?: Record<string, string> | null;
+      Healthcheck?: { Test?: string[] | null; Timeout?: number };
+    };
+    NetworkSettings?: {
+      Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null;
+    };
   }>;
   return raw.map((c) => ({
     id: c.Id,
@@ -232,7 +247,64 @@ export function parseContainerInspect(stdout: string): ContainerState[] {
     health: (c.State.Health?.Status as ContainerState["health"] | undefined) ?? "none",
     exitCode: c.State.ExitCode,
     labels: c.Config.Labels ?? {},
+    published: publishedPorts(c.NetworkSettings?.Ports ?? {}),
+    healthTest: c.Config.Healthcheck?.Test ?? [],
+    // Docker keeps durations in nanoseconds.
+    healthTimeoutMs: Math.round((c.Config.Healthcheck?.Timeout ?? 0) / 1e6),
   }));
+}
+
+/**
+ * Where this host reaches a container's published port: the address `docker-compose port`
+ * prints, i.e. the port's first binding (docker/compose v1 compose/container.py
+ * get_local_port), with a wildcard bind address read as loopback. Undefined when unpublished.
+ */
+export function localAddress(
+  state: Pick<ContainerState, "published">,
+  containerPort: number,
+): { host: string; port: number } | undefined {
+  const binding = state.published[containerPort]?.[0];
+  if (!binding?.hostPort) return undefined;
+  const wildcard = binding.hostIp === "" || binding.hostIp === "0.0.0.0";
+  return { host: wildcard ? "127.0.0.1" : binding.hostIp, port: binding.hostPort };
+}
+
+/** `{"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}]}` → `{8080: [...]}`; exposed-only ports (null) are left out. */
+function publishedPorts(
+  ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>,
+): ContainerState["published"] {
+  const out: ContainerState["published"] = {};
+  for (const [key, bindings] of Object.entries(ports)) {
+    const match = /^(\d+)\/tcp$/.exec(key);
+    if (!match || !bindings?.length) continue;
+    out[Number(match[1])] = bindings.map((b) => ({
+      hostIp: b.HostIp,
+      hostPort: Number(b.HostPort),
+    }));
+  }
+  return out;
+}
+
+/**
+ * `docker exec` of a container's own health probe, run the way the engine runs it: `CMD` words
+ * as the argument vector, `CMD-SHELL` through `/bin/sh -c` (moby daemon/health.go, cmdProbe
+ * with `shell` set for CMD-SHELL). Undefined for no probe (`NONE`, or none set).
+ */
+export function execHealthProbe(
+  state: Pick<ContainerState, "id" | "healthTest" | "healthTimeoutMs">,
+): Invocation | undefined {
+  const [kind, ...words] = state.healthTest;
+  const command =
+    kind === "CMD" && words.length
+      ? words
+      : kind === "CMD-SHELL" && words.length
+        ? ["/bin/sh", "-c", words.join(" ")]
+        : undefined;
+  if (!command) return undefined;
+  // Bounded like the engine bounds it: the probe's timeout, else Docker's default of 30 s
+  // (moby daemon/health.go defaultProbeTimeout), plus a second for the CLI itself.
+  const deadlineMs = (state.healthTimeoutMs || 30_000) + 1000;
+  return { tool: "docker", args: ["exec", state.id, ...command], deadlineMs };
 }
 
 /** Raises a typed ToolError for a failed push, naming the registry. */

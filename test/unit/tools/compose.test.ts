@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { down, exec, logs, parsePort, run, up } from "../../../pipelines/src/tools/compose.ts";
+import { down, exec, logs, run, up } from "../../../pipelines/src/tools/compose.ts";
 
 const project = {
   name: "tiers-test-abc",
@@ -107,12 +107,5 @@ describe("compose invocations (argument vector only)", () => {
       "api",
       "true",
     ]);
-  });
-
-  it("parse published ports", () => {
-    expect(parsePort("127.0.0.1:49153\n")).toEqual({ host: "127.0.0.1", port: 49153 });
-    expect(parsePort("0.0.0.0:8080")).toEqual({ host: "127.0.0.1", port: 8080 });
-    expect(parsePort(":0")).toBeUndefined();
-    expect(parsePort("")).toBeUndefined();
   });
 });

@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import {
   build,
   classifyRegistryFailure,
+  execHealthProbe,
   isNoSuchImage,
   listByLabel,
   labelValues as listLabelValues,
+  localAddress,
   parseContainerInspect,
   parseIdList,
   parseImageInspect,
@@ -153,6 +155,89 @@ describe("docker output parsers", () => {
       ["p_api_1", "healthy", 0],
       ["p_x_1", "none", 3],
     ]);
+  });
+});
+
+describe("published ports from container inspect", () => {
+  const inspected = (ports: unknown) =>
+    parseContainerInspect(
+      JSON.stringify([
+        {
+          Id: "1",
+          Name: "/p_api_1",
+          State: { Status: "running", ExitCode: 0 },
+          Config: {},
+          NetworkSettings: { Ports: ports },
+        },
+      ]),
+    )[0]!;
+
+  it("keeps each TCP port's bindings, leaving exposed-only ports out", () => {
+    const state = inspected({
+      "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "49153" }],
+      "9229/tcp": null,
+      "53/udp": [{ HostIp: "127.0.0.1", HostPort: "5353" }],
+    });
+    expect(state.published).toEqual({ 8080: [{ hostIp: "127.0.0.1", hostPort: 49153 }] });
+    expect(inspected(null).published).toEqual({});
+  });
+
+  it("answer what `docker-compose port` prints: the first binding, a wildcard read as loopback", () => {
+    // docker/compose v1 compose/container.py get_local_port: `"{HostIp}:{HostPort}".format(**port[0])`.
+    const state = inspected({
+      "8080/tcp": [
+        { HostIp: "0.0.0.0", HostPort: "8080" },
+        { HostIp: "::", HostPort: "8080" },
+      ],
+      "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: "15432" }],
+    });
+    expect(localAddress(state, 8080)).toEqual({ host: "127.0.0.1", port: 8080 });
+    expect(localAddress(state, 5432)).toEqual({ host: "127.0.0.1", port: 15432 });
+    expect(localAddress(state, 9229)).toBeUndefined();
+  });
+});
+
+describe("a container's own health probe through docker exec", () => {
+  const state = (test: string[], timeoutMs = 0) => ({
+    id: "c1",
+    healthTest: test,
+    healthTimeoutMs: timeoutMs,
+  });
+  // moby daemon/health.go cmdProbe: Test[1:] as the command; CMD-SHELL prefixed by the shell.
+  it("runs CMD words as they are, CMD-SHELL through /bin/sh -c, bounded by the probe's timeout", () => {
+    expect(execHealthProbe(state(["CMD", "pg_isready", "--host", "127.0.0.1"], 3000))).toEqual({
+      tool: "docker",
+      args: ["exec", "c1", "pg_isready", "--host", "127.0.0.1"],
+      deadlineMs: 4000,
+    });
+    expect(execHealthProbe(state(["CMD-SHELL", "test -f /ready"]))?.args).toEqual([
+      "exec",
+      "c1",
+      "/bin/sh",
+      "-c",
+      "test -f /ready",
+    ]);
+    // No timeout set: Docker's default of 30 s (defaultProbeTimeout).
+    expect(execHealthProbe(state(["CMD-SHELL", "true"]))?.deadlineMs).toBe(31_000);
+  });
+
+  it("has nothing to run without a probe", () => {
+    expect(execHealthProbe(state(["NONE"]))).toBeUndefined();
+    expect(execHealthProbe(state([]))).toBeUndefined();
+  });
+
+  it("is read from container inspect (durations in nanoseconds)", () => {
+    const [inspected] = parseContainerInspect(
+      JSON.stringify([
+        {
+          Id: "1",
+          Name: "/p_postgres_1",
+          State: { Status: "running", ExitCode: 0, Health: { Status: "starting" } },
+          Config: { Healthcheck: { Test: ["CMD", "pg_isready"], Timeout: 3_000_000_000 } },
+        },
+      ]),
+    );
+    expect(inspected).toMatchObject({ healthTest: ["CMD", "pg_isready"], healthTimeoutMs: 3000 });
   });
 });
 

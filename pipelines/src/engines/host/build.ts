@@ -4,6 +4,7 @@
  * their Dockerfiles taken from the compose files (core/topology.ts). A build whose tag already
  * exists with the same revision is skipped, so building again without a change builds nothing.
  */
+import { availableParallelism } from "node:os";
 import {
   type BuildTarget,
   imageBuildArgs,
@@ -138,6 +139,8 @@ export interface BuildRequest {
   force?: boolean;
   /** Ignore the layer cache too (implies force). */
   noCache?: boolean;
+  /** The working tree's revision, when the caller has read it already. */
+  revision?: Revision;
 }
 
 /** Which compose services are built here, restricted to `wanted` (an unknown name is a usage error). */
@@ -165,7 +168,7 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
   const env = request.env ?? process.env;
   const [settings, revision, services] = await Promise.all([
     buildSettings(root, env),
-    readRevision(root),
+    request.revision ?? readRevision(root),
     servicesToBuild(root, request.services),
   ]);
   if (revision.dirty) {
@@ -180,10 +183,9 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
     return { repository, tag, ref: `${repository}:${tag}` };
   });
   // What the engine already has, asked for every service at once (a no-change build is just
-  // these reads); the builds themselves then run one after another (2 cores).
+  // these reads).
   const found = await Promise.all(refs.map(({ ref }) => findImage(root, ref)));
-  const built: BuiltImage[] = [];
-  for (const [index, service] of services.entries()) {
+  const buildOne = async (service: ServiceTopology, index: number): Promise<BuiltImage> => {
     const { repository, tag, ref } = refs[index]!;
     const existing = found[index];
     const labels = imageLabels({
@@ -209,15 +211,85 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
           root,
           env,
           ...(request.signal ? { signal: request.signal } : {}),
-          ...(request.onLine ? { onLine: (line: string) => request.onLine!(line) } : {}),
+          // Several builds may stream at once: each line says whose it is.
+          ...(request.onLine
+            ? { onLine: (line: string) => request.onLine!(`${service.name} │ ${line}`) }
+            : {}),
         });
       });
     }
     const image = reused ? existing : await findImage(root, ref);
     if (!image) throw new TiersError(`docker build finished but ${ref} is missing`, { where: ref });
-    built.push({ service: service.name, target, repository, tag, ref, imageId: image.id, reused });
+    return { service: service.name, target, repository, tag, ref, imageId: image.id, reused };
+  };
+  // The services' builds are independent (each its own Dockerfile and tag), so they run side
+  // by side, at most `buildConcurrency` at once: one build alone leaves cores idle while it
+  // sends its context, resolves its cache and exports its layers.
+  const outcomes = await settleBounded(services, buildConcurrency(env), buildOne);
+  const failed = outcomes.flatMap((outcome, index) =>
+    outcome.status === "rejected" ? [{ service: services[index]!, reason: outcome.reason }] : [],
+  );
+  if (failed.length === 0) {
+    return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<BuiltImage>).value);
   }
-  return built;
+  // A failed build fails the whole build, after the others finished (a finished image is
+  // complete and reused next time; nothing is pushed here, so nothing is half-published).
+  request.signal?.throwIfAborted();
+  const [first] = failed;
+  const built = services.filter((s) => !failed.some((f) => f.service === s));
+  const message = first!.reason instanceof Error ? first!.reason.message : String(first!.reason);
+  throw new TiersError(
+    `build of ${failed.map((f) => f.service.name).join(", ")} (${target}) failed: ${message}`,
+    {
+      where: first!.service.build?.dockerfile ?? first!.service.name,
+      hint: built.length
+        ? `${built.map((s) => s.name).join(", ")} built fine; fix the failing build and run it again (finished images are reused)`
+        : "fix the failing build and run it again",
+      cause: first!.reason,
+    },
+  );
+}
+
+/**
+ * How many service images are built at once: TIERS_BUILD_CONCURRENCY, else one per core
+ * (BuildKit runs each build's own steps in parallel too, so more would only contend).
+ */
+export function buildConcurrency(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.TIERS_BUILD_CONCURRENCY;
+  if (text === undefined || text === "") return Math.max(1, availableParallelism());
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new UsageError(`TIERS_BUILD_CONCURRENCY must be a whole number ≥ 1, not "${text}"`, {
+      where: "TIERS_BUILD_CONCURRENCY",
+      hint: "unset it to build one image per core at once, or set 1 to build one after another",
+    });
+  }
+  return value;
+}
+
+/**
+ * Runs `work` on every item, at most `limit` at a time, and settles them all: a failure does
+ * not stop the others (each result stays where its item was).
+ */
+export async function settleBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: "fulfilled", value: await work(items[index]!, index) };
+      } catch (reason) {
+        results[index] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 /** What one service image is built as, decided by core/artefact.ts. */

@@ -4,12 +4,13 @@
  * Project name `<project>-dev`. `up` builds the development images it needs (once per commit),
  * starts the stack, waits until every service is healthy and prints the URLs.
  */
-import { developmentTarget, imageTag } from "../../core/artefact.ts";
+import { developmentTarget, imageTag, type Revision } from "../../core/artefact.ts";
 import { tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
 import { composeFilesFor, loadTopology, type Topology } from "../../core/topology.ts";
 import * as compose from "../../tools/compose.ts";
+import * as docker from "../../tools/docker.ts";
 import { ToolError } from "../../tools/errors.ts";
 import {
   buildImages,
@@ -42,15 +43,15 @@ export async function composeTierOf(request: { root: string; tier?: string }): P
 /** The compose project of the dev stack, with the variables that select the built images. */
 export async function devProject(
   request: DevRequest,
-  /** The tag `up` just built; otherwise derived from the current commit. */
-  builtTag?: string,
+  /** What `up` just built, and from which revision; otherwise derived from the current commit. */
+  built?: { tag: string | undefined; revision: Revision },
 ): Promise<{ project: compose.ComposeProject; topology: Topology }> {
   const tier = await composeTierOf(request);
   const env = request.env ?? process.env;
   const settings = await buildSettings(request.root, env);
-  const revision = await readRevision(request.root);
+  const revision = built?.revision ?? (await readRevision(request.root));
   const name = request.projectName ?? env.TIERS_DEV_PROJECT ?? `${settings.project}-${tier}`;
-  const tag = builtTag ?? imageTag(revision.commit, developmentTarget, revision.dirty);
+  const tag = built?.tag ?? imageTag(revision.commit, developmentTarget, revision.dirty);
   const variables = composeVariables(
     settings,
     [],
@@ -77,16 +78,19 @@ export async function devUp(request: DevRequest & { timeoutSeconds?: number }): 
   const tier = await composeTierOf(request);
   const { root, reporter } = request;
   const env = request.env ?? process.env;
+  // Read once: the images and the stack's TIERS_GIT_SHA name the same commit.
+  const revision = await readRevision(root);
   const images = await buildImages({
     root,
     reporter,
     target: developmentTarget,
     tier,
     env,
+    revision,
     ...(request.signal ? { signal: request.signal } : {}),
   });
   // The tag just built, not one recomputed later: HEAD may move while the stack starts.
-  const { project, topology } = await devProject(request, images[0]?.tag);
+  const { project, topology } = await devProject(request, { tag: images[0]?.tag, revision });
   const names = Object.keys(topology.services);
   await reporter.step(tier, `start ${project.name}`, async () => {
     try {
@@ -121,22 +125,25 @@ export async function devUp(request: DevRequest & { timeoutSeconds?: number }): 
   return urls;
 }
 
-/** Where each published port of the running stack can be reached. */
+/**
+ * Where each published port of the running stack can be reached: one inspect of the stack's
+ * containers (compose-health.ts serviceStates) instead of a `docker-compose port` start (half a
+ * second each) per port; the address is the one that command prints (docker.localAddress).
+ */
 export async function devUrls(
   root: string,
   project: compose.ComposeProject,
   topology: Topology,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<DevUrl[]> {
+  const states = await serviceStates(root, project, Object.keys(topology.services), (invocation) =>
+    runHost(invocation, { root, env }),
+  );
   const urls: DevUrl[] = [];
   for (const service of Object.values(topology.services)) {
     for (const published of service.published) {
-      const result = await runHost(compose.port(project, service.name, published.containerPort), {
-        root,
-        env,
-        reject: false,
-      });
-      const address = compose.parsePort(result.stdout);
+      const state = states.get(service.name);
+      const address = state && docker.localAddress(state, published.containerPort);
       if (!address) continue;
       const http =
         service.health?.kind === "http" && service.health.port === published.containerPort;

@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { projectLabel, testTarget } from "../../core/artefact.ts";
+import { imageTag, projectLabel, testTarget } from "../../core/artefact.ts";
 import { tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError } from "../../core/errors.ts";
 import type { Reporter } from "../../core/log.ts";
@@ -29,7 +29,14 @@ import * as compose from "../../tools/compose.ts";
 import * as docker from "../../tools/docker.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 import { atomicWrite } from "./atomic-write.ts";
-import { buildImages, buildSettings, composeVariables, tierVariables } from "./build.ts";
+import {
+  buildImages,
+  buildSettings,
+  composeVariables,
+  readRevision,
+  servicesToBuild,
+  tierVariables,
+} from "./build.ts";
 import { serviceStates, waitHealthy } from "./compose-health.ts";
 import { measurePerformance } from "./load-test.ts";
 import { loadModelCached } from "./model-cache.ts";
@@ -145,11 +152,20 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     value: randomBytes(18).toString("base64url"),
   });
   let project: compose.ComposeProject | undefined;
+  // A run whose images could not be built has no stack worth keeping or logging for debugging.
+  let imagesBuilt = false;
   let planned: string[] = [...(request.services ?? [])];
   const suiteOutputs = new Map<string, string[]>();
   const run = (
     invocation: Invocation,
-    options: { stream?: string; collect?: string[]; reject?: boolean; abortable?: boolean } = {},
+    options: {
+      stream?: string;
+      collect?: string[];
+      reject?: boolean;
+      abortable?: boolean;
+      /** Stops this call instead of the request's signal. */
+      signal?: AbortSignal;
+    } = {},
   ) =>
     runHost(
       {
@@ -160,7 +176,11 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
         root,
         env,
         secrets,
-        ...(request.signal && options.abortable !== false ? { signal: request.signal } : {}),
+        ...(options.signal
+          ? { signal: options.signal }
+          : request.signal && options.abortable !== false
+            ? { signal: request.signal }
+            : {}),
         ...(options.reject === false ? { reject: false } : {}),
         ...(options.stream
           ? {
@@ -174,27 +194,20 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
     );
 
   try {
-    let phase = performance.now();
-    const images = await buildImages({
-      root,
-      reporter,
-      target: testTarget,
-      tier,
-      env,
-      ...(request.services ? { services: request.services } : {}),
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    commit = images[0]?.tag.slice(0, 40) ?? "";
-    planned = images.map((image) => image.service);
-    durations.build = performance.now() - phase;
+    // A bad --service is refused before anything starts.
+    await servicesToBuild(root, request.services);
+    const revision = await readRevision(root);
+    commit = revision.commit;
     project = {
       name: composeProject,
       files: composeFilesFor(tier),
       env: composeVariables(
         settings,
-        images,
+        [],
         {
           ...(await tierVariables(root, tier)),
+          // The tag buildImages gives the test images of this revision (core/artefact.ts).
+          TIERS_IMAGE_TAG: imageTag(revision.commit, testTarget, revision.dirty),
           TIERS_RUN_ID: id,
           TIERS_RUN_OWNER: `${hostname()}:${process.pid}`,
           TIERS_GIT_SHA: commit,
@@ -202,22 +215,55 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
         env,
       ),
     };
+    // PostgreSQL needs none of the images, so it starts while they are built (or found built);
+    // a failed build stops it, and the teardown below removes whatever it had created.
+    const stopSetup = new AbortController();
+    const setupSignal = request.signal
+      ? AbortSignal.any([request.signal, stopSetup.signal])
+      : stopSetup.signal;
+    const phase0 = performance.now();
+    const setup = reporter
+      .step(tier, "start PostgreSQL", async () => {
+        await run(compose.up(project!, { services: ["postgres"] }), { signal: setupSignal });
+        // Ready when its own probe passes, not when Docker next runs it (compose-health.ts).
+        await waitHealthy(
+          root,
+          project!,
+          ["postgres"],
+          request.setupTimeoutSeconds ?? 120,
+          run,
+          setupSignal,
+          { probe: (invocation) => run(invocation, { reject: false }) },
+        );
+      })
+      .then(() => performance.now());
+    const build = buildImages({
+      root,
+      reporter,
+      target: testTarget,
+      tier,
+      env,
+      revision,
+      ...(request.services ? { services: request.services } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    }).then((images) => ({ images, at: performance.now() }));
+    const [built, ready] = await Promise.allSettled([
+      build.catch((error: unknown) => {
+        stopSetup.abort();
+        throw error;
+      }),
+      setup,
+    ]);
+    if (built.status === "rejected") throw built.reason;
+    imagesBuilt = true;
+    if (ready.status === "rejected") throw ready.reason;
+    const images = built.value.images;
+    planned = images.map((image) => image.service);
+    durations.build = built.value.at - phase0;
+    // What setup adds to the run's wall time: the wait for PostgreSQL once the images are there.
+    durations.setup = Math.max(0, ready.value - built.value.at);
 
-    phase = performance.now();
-    await reporter.step(tier, "start PostgreSQL", async () => {
-      await run(compose.up(project!, { services: ["postgres"] }));
-      await waitHealthy(
-        root,
-        project!,
-        ["postgres"],
-        request.setupTimeoutSeconds ?? 120,
-        run,
-        request.signal,
-      );
-    });
-    durations.setup = performance.now() - phase;
-
-    phase = performance.now();
+    let phase = performance.now();
     for (const image of images) {
       request.signal?.throwIfAborted();
       const began = performance.now();
@@ -271,7 +317,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
 
   // A run that did not pass keeps every service's log, and its stack when asked to.
   const debug =
-    project && (outcome === "failed" || outcome === "error")
+    project && imagesBuilt && (outcome === "failed" || outcome === "error")
       ? await afterFailedRun({
           root,
           tier,
@@ -295,19 +341,12 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
   const step = debug?.kept ? `keep ${composeProject}` : `tear down ${composeProject}`;
   const teardown = await reporter.step(tier, step, async () => {
     if (debug?.kept) return { removed: emptyClean(), leftovers: [], kept: true };
-    if (project) {
-      await run(compose.down(project, { volumes: true, removeOrphans: true, timeout: 5 }), {
-        reject: false,
-        abortable: false,
-      });
-    }
-    // Whatever compose did not remove (a one-off container mid-start, a killed child) goes by label.
-    const removed = await removeByLabels(root, runLabels, env);
-    const leftovers = await listByLabels(root, runLabels, env);
-    return {
-      removed,
-      leftovers: [...leftovers.containers, ...leftovers.networks, ...leftovers.volumes],
-    };
+    // By the run's labels, which every container and the network carry (compose.test.yaml, and
+    // `compose run --label` on the one-off suites), instead of `docker-compose down`: that is a
+    // Python start and then a graceful stop per container, and nothing here needs one (the
+    // database lives on a tmpfs that goes with its container). The same call also takes what
+    // compose would not know of: a one-off container mid-start, one a killed child left.
+    return removeRun(root, runLabels, env);
   });
   durations.teardown = performance.now() - phase;
   durations.total = performance.now() - started;
@@ -345,6 +384,42 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
 }
 
 const emptyClean = (): CleanResult => ({ containers: [], networks: [], volumes: [] });
+const resourcesOf = (found: CleanResult) => [
+  ...found.containers,
+  ...found.networks,
+  ...found.volumes,
+];
+
+/** Passes a teardown makes before it reports what is still there. */
+const teardownPasses = 3;
+
+/**
+ * Removes every resource of one run, then lists again to prove it: what is still listed after
+ * `teardownPasses` is reported as left behind. A pass can fail for a moment's reason: the
+ * second Ctrl-C that a user presses reaches the docker CLI mid-call (run.ts forwards signals to
+ * its children), or a compose killed mid-`up` is still creating the container.
+ */
+async function removeRun(
+  root: string,
+  runLabels: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ removed: CleanResult; leftovers: string[] }> {
+  const removed = emptyClean();
+  let leftovers: string[] = [];
+  for (let pass = 1; ; pass++) {
+    try {
+      const found = await removeByLabels(root, runLabels, env, { reject: false });
+      for (const kind of ["containers", "networks", "volumes"] as const) {
+        for (const name of found[kind]) if (!removed[kind].includes(name)) removed[kind].push(name);
+      }
+      leftovers = resourcesOf(await listByLabels(root, runLabels, env));
+      if (leftovers.length === 0 || pass >= teardownPasses) return { removed, leftovers };
+    } catch (error) {
+      if (pass >= teardownPasses) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250 * pass));
+  }
+}
 
 class TestsFailed extends Error {
   constructor(
@@ -369,24 +444,29 @@ export async function listByLabels(
 ): Promise<CleanResult> {
   const list = async (kind: docker.ResourceKind) =>
     docker.parseIdList((await runHost(docker.listByLabel(kind, labels), { root, env })).stdout);
-  return {
-    containers: await list("container"),
-    networks: await list("network"),
-    volumes: await list("volume"),
-  };
+  // Three independent reads: asked at once.
+  const [containers, networks, volumes] = await Promise.all([
+    list("container"),
+    list("network"),
+    list("volume"),
+  ]);
+  return { containers, networks, volumes };
 }
 
-/** Removes containers first (they hold networks and volumes), then networks, then volumes. */
+/** Removes containers first (they hold networks and volumes), then networks and volumes. */
 export async function removeByLabels(
   root: string,
   labels: Record<string, string>,
   env: NodeJS.ProcessEnv = process.env,
+  /** `reject: false`: a failed removal is not thrown (the caller lists again to see what is left). */
+  options: { reject?: boolean } = {},
 ): Promise<CleanResult> {
   const found = await listByLabels(root, labels, env);
-  if (found.containers.length)
-    await runHost(docker.remove("container", found.containers), { root, env });
-  if (found.networks.length) await runHost(docker.remove("network", found.networks), { root, env });
-  if (found.volumes.length) await runHost(docker.remove("volume", found.volumes), { root, env });
+  const remove = (kind: docker.ResourceKind, names: string[]) =>
+    names.length ? runHost(docker.remove(kind, names), { root, env, ...options }) : undefined;
+  await remove("container", found.containers);
+  // Once the containers are gone nothing holds the networks or the volumes: both go at once.
+  await Promise.all([remove("network", found.networks), remove("volume", found.volumes)]);
   return found;
 }
 
