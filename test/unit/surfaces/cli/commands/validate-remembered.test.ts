@@ -4,34 +4,21 @@
  * is answered from what the repository checks read (engines/host/read-trace.ts), and every kind
  * of change the checks can see is seen on the next run, never hidden by the remembered answer.
  */
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { repositoryCheckCacheFile } from "../../../../../pipelines/src/engines/host/model-cache.ts";
+import { validatableFixtureCopy } from "../../../../support/fixture-repo.ts";
 import { runTiers } from "../../../../support/repo.ts";
 
-const fixtureRepo = resolve(import.meta.dirname, "../../../../fixtures/repo");
 const temps: string[] = [];
 afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 function repository(): string {
-  const dir = mkdtempSync(join(tmpdir(), "tiers-validate-remembered-"));
+  const dir = validatableFixtureCopy("tiers-validate-remembered-");
   temps.push(dir);
-  for (const path of ["environments", "k8s", "compose", "terraform/live", "services", ".github"]) {
-    cpSync(join(fixtureRepo, path), join(dir, path), { recursive: true });
-  }
-  cpSync(join(fixtureRepo, ".gitlab-ci.yml"), join(dir, ".gitlab-ci.yml"));
   return dir;
 }
 

@@ -1,24 +1,19 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tiers } from "../../../../support/cli.ts";
+import { validatableFixtureCopy } from "../../../../support/fixture-repo.ts";
 
-// The fixture repository (test/fixtures/repo), not the shipped sample: see test/unit/sample.test.ts.
-const fixtureRepo = resolve(import.meta.dirname, "../../../../fixtures/repo");
 const temps: string[] = [];
 
 /**
- * A temporary repository holding a copy of the fixture's environments/ and of the files the
- * model names (validate checks the repository against the model once the tier files pass).
+ * A temporary copy of the fixture repository (test/support/fixture-repo.ts) with `edits`
+ * applied to its tier files.
  */
 function repository(edits: Record<string, (text: string) => string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), "tiers-validate-"));
+  const dir = validatableFixtureCopy("tiers-validate-");
   temps.push(dir);
-  for (const path of ["environments", "k8s", "compose", "terraform/live", "services", ".github"]) {
-    cpSync(join(fixtureRepo, path), join(dir, path), { recursive: true });
-  }
-  cpSync(join(fixtureRepo, ".gitlab-ci.yml"), join(dir, ".gitlab-ci.yml"));
   for (const [file, change] of Object.entries(edits)) {
     const path = join(dir, "environments", file);
     writeFileSync(path, change(readFileSync(path, "utf8")));
