@@ -25,7 +25,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseDocument } from "yaml";
 import { validateRepository } from "../pipelines/src/core/environment/index.ts";
@@ -148,7 +148,16 @@ function callFigures(calls: ToolCall[]) {
 }
 
 const runs = option("--runs", 7);
-execFileSync(process.execPath, [join(root, "pipelines/bin/build-cli.js")], { stdio: "ignore" });
+// Builds the CLI if needed and says where: the chunks the runs below load (see loadedKb).
+const buildDir = dirname(
+  join(
+    root,
+    execFileSync(process.execPath, [join(root, "pipelines/bin/build-cli.js")], {
+      encoding: "utf8",
+      cwd: root,
+    }).trim(),
+  ),
+);
 
 // --- plan fixture: a snapshot repo and one tiny image in the real registry -----------------
 const repo = await snapshotRepo();
@@ -255,27 +264,20 @@ try {
    * chunk those import statically (what Node parses and compiles on each run).
    */
   const loadedKb = (command: string) => {
-    const dist = execFileSync(process.execPath, [join(root, "pipelines/bin/build-cli.js")], {
-      encoding: "utf8",
-      cwd: root,
-    })
-      .trim()
-      .replace(/\/main\.js$/, "");
-    const dir = join(root, dist);
-    const names = readdirSync(dir);
+    const names = readdirSync(buildDir);
     const entry = names.find((n) => n.startsWith(`${command}-`) && n.endsWith(".js"));
     const seen = new Set<string>();
     const visit = (name: string) => {
       if (seen.has(name)) return;
       seen.add(name);
-      const text = readFileSync(join(dir, name), "utf8");
+      const text = readFileSync(join(buildDir, name), "utf8");
       for (const m of text.matchAll(/(?:import|export)\s*(?:[\w*{}\s,$]*from\s*)?"\.\/([^"]+)"/g)) {
         visit(m[1]!);
       }
     };
     if (entry) visit(entry);
     visit("main.js");
-    const bytes = [...seen].reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+    const bytes = [...seen].reduce((sum, name) => sum + statSync(join(buildDir, name)).size, 0);
     return (bytes / 1024).toFixed(0);
   };
   /** How many reads the remembered repository checks replay (engines/host/read-trace.ts). */
