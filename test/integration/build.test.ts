@@ -115,6 +115,11 @@ describe("tiers build (real Docker engine)", () => {
     // The worker's production stage ends in a failing step; the API's Dockerfile is untouched.
     await appendFile(join(repo.root, "services/worker/Dockerfile"), "RUN exit 3\n");
     const broken = repo.commitAll("the worker's image cannot be built");
+    // Snapshot commits are deterministic, so an engine that ran this file before (a reused CI
+    // machine) may still hold api at this tag, and the build would reuse it instead of building.
+    const removeBrokenImages = () =>
+      docker("image", "rm", "--force", ref("api", broken), ref("worker", broken));
+    removeBrokenImages();
     try {
       const build = await runTiers(repo.root, ["build"], { env: { TIERS_BUILD_CONCURRENCY: "2" } });
       expect(build.code, build.stdout + build.stderr).toBe(1);
@@ -131,6 +136,7 @@ describe("tiers build (real Docker engine)", () => {
       );
       expect(() => docker("image", "inspect", ref("worker", broken))).toThrow();
     } finally {
+      removeBrokenImages();
       repo.git("reset", "-q", "--hard", repo.commit);
     }
   });
