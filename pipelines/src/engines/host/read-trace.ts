@@ -82,6 +82,15 @@ async function stillHolds(root: string, reads: readonly TracedRead[]): Promise<b
   }
 }
 
+/** What a computation tells the trace besides its reads. */
+export interface Trace {
+  /**
+   * The answer used a fact no read can prove again (the registry's answer now, the clock):
+   * it is returned, and not remembered.
+   */
+  forget(why: string): void;
+}
+
 export interface TracedOptions {
   /** What the answer depends on besides its reads: the build and the inputs it was given. */
   key: string;
@@ -92,12 +101,14 @@ export interface TracedOptions {
 /**
  * `compute(reader)`'s answer for the repository at `root`, from the entry in `file` when the
  * same key was computed before and every read it made still gives the same result. `compute`
- * must read the repository only through `reader`, and its answer must be JSON.
+ * must read the repository only through `reader` (or read only what a read it made names, such
+ * as git objects at the commit `reader.head()` gave), call `trace.forget` when it used anything
+ * else, and its answer must be JSON.
  */
 export async function rememberedByReads<T>(
   root: string,
   options: TracedOptions,
-  compute: (reader: RepositoryReader) => Promise<T>,
+  compute: (reader: RepositoryReader, trace: Trace) => Promise<T>,
 ): Promise<T> {
   const remembered = await readEntry<T>(options.file, options.key);
   if (remembered && (await stillHolds(root, remembered.reads))) return remembered.answer;
@@ -105,7 +116,13 @@ export async function rememberedByReads<T>(
   const reader = hostReader(root, (read, answer) => {
     reads.push({ read, sha256: sha256(canonical(answer)) });
   });
-  const answer = await compute(reader);
+  let forgotten = false;
+  const answer = await compute(reader, {
+    forget: () => {
+      forgotten = true;
+    },
+  });
+  if (forgotten) return answer;
   const entry: Entry<T> = {
     version: entryVersion,
     key: options.key,

@@ -1,6 +1,7 @@
 /**
- * How the repository checks (`tiers validate`, `tiers ci generate`, `tiers admission`) read the
- * repository: files, directory listings and read-only git queries, through one reader. One
+ * How the repository checks (`tiers validate`, `tiers ci generate`, `tiers admission`) and the
+ * remembered `tiers status` read the repository: files, directory listings, read-only git
+ * queries and the commit HEAD names, through one reader. One
  * reader per command reads each fact once (a second ask gets the first answer), and a reader
  * can record what was read, so an answer computed from those reads can later be proved still
  * valid by reading the same things again (read-trace.ts).
@@ -12,6 +13,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TiersError } from "../../core/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
+import { headCommit } from "./git-head.ts";
 import { runHost } from "./run.ts";
 
 export interface RepositoryReader {
@@ -25,13 +27,19 @@ export interface RepositoryReader {
    * secret and no input: what it prints must be a function of its arguments and the repository.
    */
   query(invocation: Invocation): Promise<ToolResult>;
+  /**
+   * The commit HEAD names, read from git's files (git-head.ts), or undefined when they do not
+   * say it for sure. Everything git reads at that commit is named by it.
+   */
+  head(): Promise<string | undefined>;
 }
 
 /** One fact a reader was asked for; `key` names it, `answer` is what the repository said. */
 export type Read =
   | { kind: "text"; file: string }
   | { kind: "names"; dir: string; dirs: boolean }
-  | { kind: "query"; tool: Invocation["tool"]; args: readonly string[]; cwd?: string };
+  | { kind: "query"; tool: Invocation["tool"]; args: readonly string[]; cwd?: string }
+  | { kind: "head" };
 
 export type Answer = string | undefined | string[] | ToolResult;
 
@@ -47,6 +55,8 @@ export async function perform(root: string, read: Read): Promise<Answer> {
         { tool: read.tool, args: read.args, ...(read.cwd ? { cwd: read.cwd } : {}) },
         { root, reject: false },
       );
+    case "head":
+      return headCommit(root);
   }
 }
 
@@ -91,6 +101,7 @@ export function hostReader(
     text: async (file) => (await once({ kind: "text", file })) as string | undefined,
     names: async (dir, dirs) => (await once({ kind: "names", dir, dirs })) as string[],
     query: async (invocation) => (await once(queryRead(invocation))) as ToolResult,
+    head: async () => (await once({ kind: "head" })) as string | undefined,
   };
 }
 
