@@ -109,7 +109,8 @@ export function verificationVerdict(input: {
   last: LastVerified;
   /** The tier's history records, any order. */
   history: ReadonlyArray<{ file: string; record: HistoryRecord }>;
-  now: Date;
+  /** Read only for a period that may still run: every other verdict holds at any time. */
+  now: () => Date;
 }): VerificationVerdict {
   const { last, verify } = input;
   if (last.state === "invalid") {
@@ -136,7 +137,7 @@ export function verificationVerdict(input: {
         ...base,
       };
     }
-    const left = Date.parse(newest.record.at) + (spanMs(verify.for) ?? 0) - input.now.getTime();
+    const left = Date.parse(newest.record.at) + (spanMs(verify.for) ?? 0) - input.now().getTime();
     // No record says whether the deploy ran: a period still inside its span may be running.
     const pinned = `the pins of the ${newest.record.kind} at ${newest.record.at}`;
     return {

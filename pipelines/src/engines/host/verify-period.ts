@@ -150,7 +150,8 @@ export async function tierVerification(
   records: RecordReader,
   name: string,
   tier: Tier,
-  now: Date,
+  /** Read only when a period may still run (verificationVerdict). */
+  now: () => Date,
 ): Promise<VerificationVerdict | undefined> {
   const last = await readLastVerified(records, name);
   const verify = tier.deploy.verify;

@@ -69,7 +69,9 @@ describe("the last verified release", () => {
     );
     const last = lastVerified([good, bad]);
     expect(last).toMatchObject({ state: "invalid", file: "bad.yaml" });
-    expect(verificationVerdict({ verify: undefined, last, history: [], now: new Date() })).toEqual({
+    expect(
+      verificationVerdict({ verify: undefined, last, history: [], now: () => new Date() }),
+    ).toEqual({
       ok: false,
       why: expect.stringMatching(
         /^the last verified release cannot be told: bad\.yaml: .*checks_run/,
@@ -100,14 +102,14 @@ describe("the verdict plan and status print", () => {
   ];
 
   it("says the last verified release, a running period with its time left, and a failed one", () => {
-    expect(verificationVerdict({ verify, last, history: [], now: new Date() }).why).toBe(
+    expect(verificationVerdict({ verify, last, history: [], now: () => new Date() }).why).toBe(
       "last verified svc sha256:aaaaaaaaaaaa at 2026-03-02T10:10:00.000Z (v.yaml)",
     );
     const running = verificationVerdict({
       verify,
       last,
       history: history("2026-03-02T11:00:00.000Z"),
-      now: new Date("2026-03-02T11:03:00.000Z"),
+      now: () => new Date("2026-03-02T11:03:00.000Z"),
     });
     expect(running).toMatchObject({ ok: true });
     expect(running.why).toMatch(
@@ -125,7 +127,7 @@ describe("the verdict plan and status print", () => {
           period: "10m every 30s",
         },
       }),
-      now: new Date("2026-03-02T12:00:00.000Z"),
+      now: () => new Date("2026-03-02T12:00:00.000Z"),
     });
     expect(failed.why).toMatch(
       /^verification period failed in minute 3 of 10m every 30s: svc liveness GET \/healthz via upper-svc: unavailable; rolled back \(h\.yaml\); last verified svc/,
@@ -134,10 +136,40 @@ describe("the verdict plan and status print", () => {
       verify,
       last: { state: "absent" },
       history: history("2026-03-02T11:00:00.000Z"),
-      now: new Date("2026-03-02T12:00:00.000Z"),
+      now: () => new Date("2026-03-02T12:00:00.000Z"),
     });
     expect(never.why).toBe(
       "the pins of the promotion at 2026-03-02T11:00:00.000Z were never verified (deployed without a period, or not deployed); no verified release on record yet",
     );
+  });
+
+  it("reads the clock only for a period that may still run (a remembered status relies on it)", () => {
+    const noClock = () => {
+      throw new Error("the clock was read");
+    };
+    const failedHistory = history("2026-03-02T11:02:20.000Z", {
+      kind: "rollback",
+      failed_check: {
+        check: "c",
+        at: "2026-03-02T11:02:20.000Z",
+        minute: 3,
+        period: "10m every 30s",
+      },
+    });
+    expect(() => verificationVerdict({ verify, last, history: [], now: noClock })).not.toThrow();
+    expect(() =>
+      verificationVerdict({ verify: undefined, last, history: [], now: noClock }),
+    ).not.toThrow();
+    expect(() =>
+      verificationVerdict({ verify, last, history: failedHistory, now: noClock }),
+    ).not.toThrow();
+    expect(() =>
+      verificationVerdict({
+        verify,
+        last,
+        history: history("2026-03-02T11:00:00.000Z"),
+        now: noClock,
+      }),
+    ).toThrow(/clock/);
   });
 });

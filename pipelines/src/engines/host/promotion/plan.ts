@@ -149,7 +149,7 @@ export async function computePlan(request: PromotionRequest): Promise<PlanContex
   // The target tier's verification verdict (deploy.verify), beside the gates: informs the
   // promotion, and fails it only when a verification record cannot be read.
   if (tier.deploy.verify) {
-    const verdict = await tierVerification(sources.records, request.tier, tier, now);
+    const verdict = await tierVerification(sources.records, request.tier, tier, () => now);
     if (verdict) gates.push({ gate: "verification", ok: verdict.ok, why: verdict.why });
   }
 
