@@ -255,10 +255,15 @@ export async function readArtefactRecord(
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new MissingArtefactRecord(`no artefact record for ${which}`, {
-      where: file,
-      hint: "run `tiers build` then `tiers publish` to publish images and record their digests",
-    });
+    throw missingArtefactRecord(which, file);
   }
   return parseArtefactRecord(text, file);
+}
+
+/** The error for a commit (or `latest`) that has no artefact record at `file`. */
+export function missingArtefactRecord(which: string, file: string): MissingArtefactRecord {
+  return new MissingArtefactRecord(`no artefact record for ${which}`, {
+    where: file,
+    hint: "run `tiers build` then `tiers publish` to publish images and record their digests",
+  });
 }

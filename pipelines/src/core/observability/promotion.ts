@@ -79,19 +79,6 @@ export function observabilityLocations(model: EnvironmentModel): ObservabilityLo
   return model.order.map((name) => observabilityLocation(model, name));
 }
 
-/** One tier's location without its name, e.g. `dashboards https://…  alerts … → tiers-oncall …`. */
-export function formatLocation(l: ObservabilityLocation): string {
-  const alerts = l.alerts.enabled.length
-    ? `alerts ${l.alerts.enabled.join(", ")} → ${l.alerts.receiver} ${l.alerts.url ?? "(no alert view)"}`
-    : "alerts none (not monitored)";
-  return `dashboards ${l.dashboards ?? "none"}  ${alerts}  logs ${l.logs.destination} ${l.logs.retention_days}d`;
-}
-
-/** One line per tier, e.g. `🜄 prod  dashboards https://…  alerts tiers-oncall https://…`. */
-export function formatLocations(locations: readonly ObservabilityLocation[]): string[] {
-  return locations.map((l) => `${l.marker} ${l.tier}  ${formatLocation(l)}`);
-}
-
 /** `pause_enqueue: off → on (POST /jobs answers 503 …)`: one flag a promotion changes. */
 export function formatFlagDifference(d: FlagDifference): string {
   const onOff = (v: boolean) => (v ? "on" : "off");

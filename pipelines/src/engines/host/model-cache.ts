@@ -38,6 +38,10 @@ export const modelCacheFile = (root: string) => `${root}/.tiers/cache/environmen
 export const repositoryCheckCacheFile = (root: string) =>
   `${root}/.tiers/cache/repository-check.json`;
 
+/** Where `tiers status` remembers its ladder (promotion/ladder-cache.ts), per view. */
+export const ladderCacheFile = (root: string, history: boolean) =>
+  `${root}/.tiers/cache/status${history ? "-with-history" : ""}.json`;
+
 /** Format of the entry; bump when its shape changes. */
 const entryVersion = 1;
 

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
-  flagDifferences,
-  formatFlagDifference,
   formatLocation,
   formatLocations,
+} from "../../../../pipelines/src/core/observability/location-text.ts";
+import {
+  flagDifferences,
+  formatFlagDifference,
   observabilityLocation,
   observabilityLocations,
 } from "../../../../pipelines/src/core/observability/promotion.ts";

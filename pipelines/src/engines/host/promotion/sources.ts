@@ -5,12 +5,14 @@
  * Unit tests hand in in-memory readers; the CLI uses the host ones built here.
  */
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { z } from "zod";
 import {
   type ArtefactRecord,
   artefactDir,
+  artefactRecordPaths,
   MissingArtefactRecord,
+  missingArtefactRecord,
   parseArtefactRecord,
   readArtefactRecord,
 } from "../../../core/artefact.ts";
@@ -21,6 +23,7 @@ import { invalidRead, type RecordRead } from "../../../core/promotion/record-rea
 import { parseRecord } from "../../../core/promotion/records.ts";
 import * as registry from "../../../tools/registry.ts";
 import type { PromotionRepo } from "../history.ts";
+import type { RepositoryReader } from "../repository-reader.ts";
 import { runHost } from "../run.ts";
 
 /** What the registry says about one reference, or why it could not say. */
@@ -137,6 +140,40 @@ export function artefactFiles(root: string): ArtefactReader {
         } catch {
           // A broken record is reported when it is asked for by commit; a digest search skips it.
         }
+      }
+      return records;
+    },
+  };
+}
+
+/**
+ * The artefact records read through `reader`, so an answer remembered by its reads
+ * (read-trace.ts) knows which records it read. Same contract as artefactFiles, except that a
+ * record that exists but cannot be read is an error naming it, never "absent".
+ */
+export function artefactsThrough(reader: RepositoryReader): ArtefactReader {
+  const parse = async (which: string) => {
+    const paths = artefactRecordPaths(reader.root, which);
+    const file = which === "latest" ? paths.latest : paths.record;
+    const text = await reader.text(relative(reader.root, file));
+    if (text === undefined) throw missingArtefactRecord(which, file);
+    return parseArtefactRecord(text, file);
+  };
+  return {
+    read: parse,
+    async all() {
+      const names = await reader.names(artefactDir, false);
+      const records: ArtefactRecord[] = [];
+      for (const name of names) {
+        const commit = /^([0-9a-f]{40})\.json$/.exec(name)?.[1];
+        if (!commit) continue;
+        // A broken record is reported when it is asked for by commit; a digest search skips it.
+        records.push(
+          ...(await parse(commit).then(
+            (r) => [r],
+            () => [],
+          )),
+        );
       }
       return records;
     },

@@ -21,19 +21,23 @@ import { isDigest, pinnedRef } from "../../../core/promotion/refs.ts";
 import { serviceOfRepository } from "../../../core/promotion/services.ts";
 import { PromotionRepo } from "../history.ts";
 import { loadModelCached } from "../model-cache.ts";
+import type { Trace } from "../read-trace.ts";
+import type { RepositoryReader } from "../repository-reader.ts";
 import { evidenceVerifier } from "../signing.ts";
 import { tierVerification } from "../verify-period.ts";
 import { waitingCandidates } from "./candidates.ts";
 import { listPassages, passageCheck } from "./passage-records.ts";
 import {
-  artefactFiles,
+  artefactsThrough,
   hostSources,
   type PromotionSources,
   type RecordReader,
   readArtefact,
   readRecord,
+  rememberingRegistry,
+  skopeoRegistry,
 } from "./sources.ts";
-import { tierWindowVerdict } from "./time-facts.ts";
+import { windowOf } from "./window-now.ts";
 
 export interface PinStatus {
   service: string;
@@ -97,6 +101,8 @@ export async function tierStatus(options: {
   now?: () => Date;
   /** Read the overlay's pin history (default true); the ladder's text view does not show it. */
   history?: boolean;
+  /** Tell whether the tier's windows let a promotion in now (default true). */
+  windows?: boolean;
 }): Promise<TierStatus> {
   const model = options.model ?? (await loadModelCached(options.root));
   const tier = tierOf(model, options.tier);
@@ -114,17 +120,12 @@ export async function tierStatus(options: {
     records: await historyRecords(sources.records, options.tier, max),
     waiting: [],
   };
-  if ((tier.windows ?? []).length > 0) {
-    const verdict = tierWindowVerdict(tier, (options.now ?? (() => new Date()))());
-    status.window = { open: verdict.open, why: verdict.why };
+  const now = options.now ?? (() => new Date());
+  if (options.windows !== false && (tier.windows ?? []).length > 0) {
+    status.window = await windowOf(tier, now());
   }
   const verification = hasOverlay(model, options.tier)
-    ? await tierVerification(
-        sources.records,
-        options.tier,
-        tier,
-        (options.now ?? (() => new Date()))(),
-      )
+    ? await tierVerification(sources.records, options.tier, tier, now)
     : undefined;
   if (verification) {
     status.verification = {
@@ -239,6 +240,16 @@ export async function tierStatus(options: {
   return status;
 }
 
+/**
+ * What `tiers status` reads when its answer is to be remembered by its reads (read-trace.ts):
+ * files through `reader`, and `trace.forget` told whenever the answer used the registry or the
+ * clock. Records are read from git at HEAD, whose commit the caller read through `reader`.
+ */
+export interface LadderTrace {
+  reader: RepositoryReader;
+  trace: Trace;
+}
+
 /** `tiers status`: every tier of the chain, in promotion order. */
 export async function ladderStatus(options: {
   root: string;
@@ -250,6 +261,9 @@ export async function ladderStatus(options: {
    * history, and it is the costliest read: a `git log` and every overlay version it names.
    */
   history?: boolean;
+  /** Tell each tier's windows (default true); a remembered ladder tells them after. */
+  windows?: boolean;
+  traced?: LadderTrace;
 }): Promise<{ model: EnvironmentModel; tiers: TierStatus[]; published?: ArtefactRecord }> {
   const env = options.env ?? process.env;
   // One repo and one registry reader for the whole ladder, and the tiers read concurrently:
@@ -258,7 +272,17 @@ export async function ladderStatus(options: {
   // Every tier reads HEAD's records: list them while the model loads.
   repo.prefetch();
   const model = options.model ?? (await loadModelCached(options.root));
-  const sources = hostSources(options.root, env, repo);
+  const traced = options.traced;
+  const sources = hostSources(
+    options.root,
+    env,
+    repo,
+    traced ? tracedSources(options.root, env, traced) : {},
+  );
+  const now = () => {
+    traced?.trace.forget("the answer read the clock");
+    return new Date();
+  };
   const tiers = await Promise.all(
     model.order.map((name) =>
       tierStatus({
@@ -269,10 +293,31 @@ export async function ladderStatus(options: {
         env,
         repo,
         sources,
+        now,
         ...(options.history === false ? { history: false } : {}),
+        ...(options.windows === false ? { windows: false } : {}),
       }),
     ),
   );
-  const published = presentOrThrow(await readArtefact(artefactFiles(options.root), "latest"));
+  const published = presentOrThrow(await readArtefact(sources.artefacts, "latest"));
   return published ? { model, tiers, published } : { model, tiers };
+}
+
+/** Sources whose reads a remembered ladder can prove again, and whose registry it cannot. */
+function tracedSources(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  { reader, trace }: LadderTrace,
+): Partial<PromotionSources> {
+  const registry = rememberingRegistry(skopeoRegistry(root, env));
+  return {
+    artefacts: artefactsThrough(reader),
+    registry: {
+      inspect(ref) {
+        // What the registry serves is its answer now, not a fact of the repository.
+        trace.forget("the answer asked the registry");
+        return registry.inspect(ref);
+      },
+    },
+  };
 }

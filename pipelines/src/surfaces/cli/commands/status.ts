@@ -1,9 +1,10 @@
 /** `tiers status`: the whole ladder at a glance. `tiers env <tier> status` is in env/promotion.ts. */
 import type { Command } from "commander";
 import type { Reporter } from "../../../core/log.ts";
-import { formatLocation } from "../../../core/observability/promotion.ts";
+import { formatLocation } from "../../../core/observability/location-text.ts";
 import { shortDigest } from "../../../core/promotion/refs.ts";
-import { ladderStatus, type TierStatus } from "../../../engines/host/promotion/status.ts";
+import { rememberedLadder } from "../../../engines/host/promotion/ladder-cache.ts";
+import type { TierStatus } from "../../../engines/host/promotion/status.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 
 /** One tier's rung: marker, what it runs, whether its passage holds, what waits below it. */
@@ -81,10 +82,10 @@ Examples:
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const cli = contextFrom(cmd);
       // Only the JSON view carries each tier's pin history; the ladder below does not print it.
-      const ladder = await ladderStatus({ root: cli.root, history: flags.json === true });
+      const ladder = await rememberedLadder(cli.root, { history: flags.json === true });
       if (flags.json) {
         cli.reporter.raw(
-          JSON.stringify({ tiers: ladder.tiers, published: ladder.published ?? null }, null, 2),
+          JSON.stringify({ tiers: ladder.tiers, published: ladder.published }, null, 2),
         );
         return;
       }

@@ -5,7 +5,7 @@
  * env/index.ts gives them to each tier whose runtime is kubernetes.
  */
 import { ExitCode } from "../../../../core/errors.ts";
-import { formatLocation } from "../../../../core/observability/promotion.ts";
+import { formatLocation } from "../../../../core/observability/location-text.ts";
 import { shortDigest } from "../../../../core/promotion/refs.ts";
 import { tierStatus } from "../../../../engines/host/promotion/status.ts";
 import type { CliContext } from "../../context.ts";
