@@ -4,7 +4,8 @@
  * it can never pass for a release. Labels are read back with docker inspect here and with a
  * registry client (skopeo) in publish.test.ts.
  */
-import { appendFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, requirePrerequisites } from "../support/docker.ts";
@@ -63,8 +64,25 @@ describe("tiers build (real Docker engine)", () => {
     const before = services.map((s) =>
       docker("image", "inspect", "--format", "{{.Id}}", ref(s, repo.commit)),
     );
-    const again = await runTiers(repo.root, ["build"]);
+    // A docker that logs each call: a no-change build asks the engine over its socket
+    // (docker-api.ts engineImage), so it starts no docker process at all.
+    const shimDir = await mkdtemp(join(tmpdir(), "tiers-docker-shim-"));
+    const calls = join(shimDir, "calls.log");
+    await writeFile(
+      join(shimDir, "docker"),
+      `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/docker "$@"\n`,
+      { mode: 0o755 },
+    );
+    const again = await runTiers(repo.root, ["build"], {
+      env: {
+        TIERS_DOCKER_BIN: join(shimDir, "docker"),
+        DOCKER_HOST: "unix:///var/run/docker.sock",
+      },
+    });
+    const dockerCalls = await readFile(calls, "utf8").catch(() => "");
+    await rm(shimDir, { recursive: true, force: true });
     expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(dockerCalls).toBe("");
     expect(again.stdout).not.toMatch(/→ build /);
     expect(again.stdout.match(/\(unchanged\)/g)).toHaveLength(services.length);
     const after = services.map((s) =>

@@ -34,6 +34,8 @@ export const timeoutDefaults = {
   cosign: "5m",
   /** The registry's HTTP API ping (`GET /v2/`). */
   "registry-ping": "3s",
+  /** One question to the Docker engine over its socket (an image's inspect). */
+  "docker-engine": "10s",
   /**
    * How long a failed test run's kept service container lives (`--interactive`,
    * `--keep-on-failure`): its keep-alive `sleep`, which also ends a shell opened in it.

@@ -17,11 +17,14 @@ import {
 } from "../../core/artefact.ts";
 import { runtimeEnvironment, tierOfRuntime } from "../../core/environment/index.ts";
 import { TiersError, UsageError } from "../../core/errors.ts";
+import { timeoutFor } from "../../core/limits.ts";
 import type { Reporter } from "../../core/log.ts";
 import { builtServices, loadTopology, type ServiceTopology } from "../../core/topology.ts";
 import * as docker from "../../tools/docker.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation } from "../../tools/invocation.ts";
+import { engineImage } from "./docker-api.ts";
+import { dockerEndpoint } from "./docker-config.ts";
 import { loadMachineSettings, type MachineSettings } from "./machine.ts";
 import { loadModelCached } from "./model-cache.ts";
 import { runHost } from "./run.ts";
@@ -73,11 +76,13 @@ export async function buildSettings(
 export async function readRevision(root: string): Promise<Revision> {
   const git = async (args: string[]) =>
     (await runHost({ tool: "git", args }, { root })).stdout.trim();
-  // The four reads are independent of each other: run them at once (one git start each).
+  // The three reads are independent of each other: run them at once (one git start each).
+  // HEAD's commit and its committer time come from one `git show` (%H and %ct, git-show(1)
+  // PRETTY FORMATS).
   const head = (async () => {
-    let commit: string;
+    let shown: string;
     try {
-      commit = await git(["rev-parse", "--verify", "HEAD"]);
+      shown = await git(["show", "-s", "--format=%H%n%ct", "HEAD"]);
     } catch (error) {
       throw new TiersError("cannot read the current commit", {
         where: root,
@@ -85,10 +90,13 @@ export async function readRevision(root: string): Promise<Revision> {
         cause: error,
       });
     }
-    const committedAt = new Date(
-      Number(await git(["show", "-s", "--format=%ct", commit])) * 1000,
-    ).toISOString();
-    return { commit, committedAt };
+    const [commit = "", seconds = ""] = shown.split("\n");
+    if (!/^[0-9a-f]{40,64}$/.test(commit) || !/^\d+$/.test(seconds)) {
+      throw new TiersError(`git show printed no commit and time for HEAD: ${shown}`, {
+        where: root,
+      });
+    }
+    return { commit, committedAt: new Date(Number(seconds) * 1000).toISOString() };
   })();
   // Settled, then checked in order: outside a repository the error is "cannot read the
   // current commit", whichever read failed first.
@@ -184,7 +192,7 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
   });
   // What the engine already has, asked for every service at once (a no-change build is just
   // these reads).
-  const found = await Promise.all(refs.map(({ ref }) => findImage(root, ref)));
+  const found = await Promise.all(refs.map(({ ref }) => findImage(root, ref, env)));
   const buildOne = async (service: ServiceTopology, index: number): Promise<BuiltImage> => {
     const { repository, tag, ref } = refs[index]!;
     const existing = found[index];
@@ -218,7 +226,7 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
         });
       });
     }
-    const image = reused ? existing : await findImage(root, ref);
+    const image = reused ? existing : await findImage(root, ref, env);
     if (!image) throw new TiersError(`docker build finished but ${ref} is missing`, { where: ref });
     return { service: service.name, target, repository, tag, ref, imageId: image.id, reused };
   };
@@ -322,9 +330,22 @@ export function serviceBuild(
 }
 
 /** The local image `ref`, or undefined when the engine has none. */
-export async function findImage(root: string, ref: string): Promise<docker.LocalImage | undefined> {
+export async function findImage(
+  root: string,
+  ref: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<docker.LocalImage | undefined> {
+  // Over the engine's socket where the CLI would use one: a no-change build is these reads,
+  // and a docker CLI process per image costs more than the rest of the build's own work.
+  const endpoint = await dockerEndpoint(env);
+  if ("socket" in endpoint) {
+    const image = await engineImage(endpoint.socket, ref, timeoutFor("docker-engine", env).ms);
+    if ("found" in image) return image.found;
+    if ("absent" in image) return undefined;
+    // Unknown (no engine, no answer): the CLI below says what is wrong, in its own words.
+  }
   const invocation = docker.inspectImage(ref);
-  const result = await runHost(invocation, { root, reject: false });
+  const result = await runHost(invocation, { root, env, reject: false });
   if (result.exitCode === 0) return docker.parseImageInspect(result.stdout);
   if (docker.isNoSuchImage(result)) return undefined;
   throw new ToolError(invocation, result);

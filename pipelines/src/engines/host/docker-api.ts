@@ -1,9 +1,11 @@
 /**
  * Asking the Docker engine directly, over its Engine API on a unix socket, instead of starting a
  * docker CLI process (a Go binary: 30-100 ms and a core's worth of CPU each on a busy machine)
- * for every question. `tiers doctor` asks the engine's version and three images' labels this way;
- * which socket, if any, is docker-config.ts's decision.
+ * for every question. `tiers doctor` asks the engine's version and three images' labels this way,
+ * and `tiers build` whether each image is already built; which socket, if any, is
+ * docker-config.ts's decision.
  */
+import { type LocalImage, parseImageInspect } from "../../tools/docker.ts";
 import { httpGet } from "./http-get.ts";
 
 /** One Engine API answer: HTTP status and body, or why there was none. */
@@ -53,4 +55,34 @@ export function engineMessage(body: string): string {
     // Not JSON: the body itself says what went wrong.
   }
   return body.trim();
+}
+
+/** What the engine says about one local image: found (as `docker image inspect` reads it), absent, or unknown. */
+export type EngineImage = { found: LocalImage } | { absent: true } | { unknown: string };
+
+/**
+ * `GET /images/{name}/json` on the engine at `socket`: the route moby's
+ * api/server/router/image registers as `/images/{name:.*}/json` (a name with slashes goes in as
+ * it is), and the body `docker image inspect` prints (docker/cli cli/command/image/inspect.go
+ * asks the client's ImageInspect, which is this request). 404 is "no such image"; any other
+ * answer leaves presence unknown, never absent.
+ */
+export async function engineImage(
+  socket: string,
+  ref: string,
+  timeoutMs: number,
+): Promise<EngineImage> {
+  // A reference is [a-z0-9._/:@-]; anything else would change the request's path.
+  if (!/^[\w.:/@-]+$/.test(ref)) return { unknown: `${ref} is not an image reference` };
+  const answer = await engineGet(socket, `/images/${ref}/json`, timeoutMs);
+  if ("error" in answer) return { unknown: answer.error };
+  if (answer.status === 404) return { absent: true };
+  if (answer.status !== 200) {
+    return { unknown: `the engine answered ${answer.status}: ${engineMessage(answer.body)}` };
+  }
+  try {
+    return { found: parseImageInspect(answer.body) };
+  } catch {
+    return { unknown: `the engine's answer for ${ref} is not an image inspect` };
+  }
 }

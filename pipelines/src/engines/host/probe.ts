@@ -16,7 +16,7 @@ import type {
 } from "../../core/doctor.ts";
 import { timeoutFor } from "../../core/limits.ts";
 import { toolImages } from "../../tools/images.ts";
-import { engineGet, engineMessage } from "./docker-api.ts";
+import { engineGet, engineImage, engineMessage } from "./docker-api.ts";
 import {
   type DockerEndpoint,
   dockerEndpoint,
@@ -286,10 +286,9 @@ async function probeHostPostgres(
 }
 
 /**
- * Whether an image is in the local engine, and its `tiers.recipe` label. Over the Engine API
- * (GET /images/{name}/json, the route moby's api/server/router/image registers as
- * `/images/{name:.*}/json`, so a name with slashes goes in as it is): 404 means absent; any
- * other failure leaves presence unknown, never "absent".
+ * Whether an image is in the local engine, and its `tiers.recipe` label: over the Engine API
+ * (docker-api.ts engineImage) where the CLI would use a socket. Any failure leaves presence
+ * unknown, never "absent".
  */
 async function probeImage(
   endpoint: DockerEndpoint,
@@ -302,15 +301,10 @@ async function probeImage(
 ): Promise<ImageProbe> {
   let labels: Record<string, string> | null | undefined;
   if ("socket" in endpoint) {
-    // A reference is [a-z0-9._/:@-]; anything else would change the request's path.
-    if (!/^[\w.:/@-]+$/.test(ref)) return { role, ref, source };
-    const answer = await engineGet(endpoint.socket, `/images/${ref}/json`, timeoutMs);
-    if ("error" in answer) return { role, ref, source };
-    if (answer.status === 404) return { role, ref, source, present: false };
-    if (answer.status !== 200) return { role, ref, source };
-    const inspected = json<{ Config?: { Labels?: Record<string, string> | null } }>(answer.body);
-    if (!inspected) return { role, ref, source };
-    labels = inspected.Config?.Labels;
+    const image = await engineImage(endpoint.socket, ref, timeoutMs);
+    if ("absent" in image) return { role, ref, source, present: false };
+    if ("unknown" in image) return { role, ref, source };
+    labels = image.found.labels;
   } else {
     const answer = await ask(
       client,
