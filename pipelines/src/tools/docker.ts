@@ -307,45 +307,6 @@ export function execHealthProbe(
   return { tool: "docker", args: ["exec", state.id, ...command], deadlineMs };
 }
 
-/** Between two tries of a probe repeated inside its container (execHealthProbeRepeated). */
-export const repeatedProbeRetryMs = 50;
-
-/**
- * The container's own probe, repeated inside the container until it passes or `windowMs` of
- * tries are spent: one `docker exec` (of `sh`, which must be in the image) instead of one per
- * try. Each exec costs the engine a runc start and the caller a docker CLI process, CPU that a
- * 2-core machine takes from the service that is starting, and one look at the containers plus
- * one exec per try noticed readiness 0.1 to 0.4 s late (docker events of a test-tier run).
- * Bounded twice: by the
- * number of tries inside (a try that fails at once still sleeps; `sleep 1` where `sleep`
- * takes whole seconds only) and by the CLI's deadline outside (a try that hangs). Undefined
- * for no probe, as execHealthProbe.
- */
-export function execHealthProbeRepeated(
-  state: Pick<ContainerState, "id" | "healthTest" | "healthTimeoutMs">,
-  windowMs: number,
-): Invocation | undefined {
-  const once = execHealthProbe(state);
-  if (!once) return undefined;
-  const tries = Math.max(1, Math.ceil(windowMs / repeatedProbeRetryMs));
-  const seconds = (repeatedProbeRetryMs / 1000).toFixed(2);
-  const loop = `i=0; until "$@"; do i=$((i+1)); [ "$i" -ge ${tries} ] && exit 1; sleep ${seconds} 2>/dev/null || sleep 1; done`;
-  const [, id, ...command] = once.args;
-  return {
-    tool: "docker",
-    args: ["exec", id!, "sh", "-c", loop, "probe", ...command],
-    deadlineMs: windowMs + (once.deadlineMs ?? 0),
-  };
-}
-
-/**
- * True when `docker exec` could not start the command (runc: 126 not executable, 127 not
- * found), e.g. an image without `sh` for execHealthProbeRepeated.
- */
-export function execCouldNotStart(result: Pick<ToolResult, "exitCode">): boolean {
-  return result.exitCode === 126 || result.exitCode === 127;
-}
-
 /** Raises a typed ToolError for a failed push, naming the registry. */
 export function pushError(
   invocation: Invocation,

@@ -2,9 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   build,
   classifyRegistryFailure,
-  execCouldNotStart,
   execHealthProbe,
-  execHealthProbeRepeated,
   isNoSuchImage,
   listByLabel,
   labelValues as listLabelValues,
@@ -221,19 +219,6 @@ describe("a container's own health probe through docker exec", () => {
     ]);
     // No timeout set: Docker's default of 30 s (defaultProbeTimeout).
     expect(execHealthProbe(state(["CMD-SHELL", "true"]))?.deadlineMs).toBe(31_000);
-  });
-
-  it("repeats inside the container, bounded by its tries and by the CLI's deadline", () => {
-    const repeated = execHealthProbeRepeated(state(["CMD", "pg_isready", "-q"], 3000), 2000);
-    expect(repeated?.args.slice(0, 4)).toEqual(["exec", "c1", "sh", "-c"]);
-    // 2000 ms of tries 50 ms apart; the probe's words follow `$0` as "$@".
-    expect(repeated?.args[4]).toContain('[ "$i" -ge 40 ] && exit 1');
-    expect(repeated?.args.slice(5)).toEqual(["probe", "pg_isready", "-q"]);
-    expect(repeated?.deadlineMs).toBe(2000 + 4000);
-    expect(execHealthProbeRepeated(state(["NONE"]), 2000)).toBeUndefined();
-    // runc's 126/127: the image cannot run it (no sh), so the caller probes once per look.
-    expect(execCouldNotStart({ exitCode: 127 })).toBe(true);
-    expect(execCouldNotStart({ exitCode: 1 })).toBe(false);
   });
 
   it("has nothing to run without a probe", () => {

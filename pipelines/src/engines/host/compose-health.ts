@@ -26,15 +26,11 @@ export async function waitHealthy(
 ): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   const pending = new Set(serviceNames);
-  const onceOnly = new Set<string>();
   let last = new Map<string, docker.ContainerState>();
   while (pending.size > 0) {
     signal?.throwIfAborted();
     last = await serviceStates(root, project, [...pending], run);
-    const window = Math.min(repeatedProbeWindowMs, Math.max(0, deadline - Date.now()));
-    const passed = options.probe
-      ? await ownProbesPassed(last, pending, options.probe, window, onceOnly)
-      : new Set();
+    const passed = options.probe ? await ownProbesPassed(last, pending, options.probe) : new Set();
     for (const name of [...pending]) {
       const state = last.get(name);
       if (
@@ -77,18 +73,11 @@ export async function waitHealthy(
 const healthPollMs = 250;
 /** Between two runs of the services' own probes (each run is a `docker exec` of its own). */
 const probePollMs = 100;
-/**
- * How long one run of a service's own probe keeps trying inside its container
- * (docker.execHealthProbeRepeated) before the wait looks at the containers again: what bounds
- * how late an exited or unhealthy container is noticed.
- */
-const repeatedProbeWindowMs = 2000;
 
 export interface WaitOptions {
   /**
    * Also run each starting service's own health probe (the container's `Healthcheck.Test`,
-   * through `docker exec`, as the engine runs it, repeated inside the container for up to
-   * `repeatedProbeWindowMs`) at every look, and count a pass as healthy.
+   * through `docker exec`, as the engine runs it) at every look, and count a pass as healthy.
    * The engine runs the first probe only one `interval` after the start (moby daemon/health.go
    * `monitor`: `time.After(probeInterval)` before each probe), and the engines and compose
    * this project supports (Docker 20.10, docker-compose 1.29) have no `start_interval` (Engine
@@ -99,30 +88,19 @@ export interface WaitOptions {
   probe?: (invocation: Invocation) => Promise<{ exitCode: number }>;
 }
 
-/**
- * The pending services still starting whose own probe passes within `windowMs` (all probed at
- * once). Each probe repeats inside its container (docker.execHealthProbeRepeated); a service
- * whose image cannot run that (no `sh`) is added to `onceOnly` and probed once per look, as
- * before.
- */
+/** The pending services still starting whose own probe passes now (all probed at once). */
 async function ownProbesPassed(
   states: ReadonlyMap<string, docker.ContainerState>,
   pending: ReadonlySet<string>,
   probe: NonNullable<WaitOptions["probe"]>,
-  windowMs: number,
-  onceOnly: Set<string>,
 ): Promise<Set<string>> {
   const runs = [...pending].map(async (name) => {
     const state = states.get(name);
-    if (state?.status !== "running" || state.health !== "starting") return [];
-    const repeated = !onceOnly.has(name) && windowMs > 0;
-    const invocation = repeated
-      ? docker.execHealthProbeRepeated(state, windowMs)
-      : docker.execHealthProbe(state);
-    if (!invocation) return [];
-    const result = await probe(invocation);
-    if (repeated && docker.execCouldNotStart(result)) onceOnly.add(name);
-    return result.exitCode === 0 ? [name] : [];
+    const invocation =
+      state?.status === "running" && state.health === "starting"
+        ? docker.execHealthProbe(state)
+        : undefined;
+    return invocation && (await probe(invocation)).exitCode === 0 ? [name] : [];
   });
   return new Set((await Promise.all(runs)).flat());
 }

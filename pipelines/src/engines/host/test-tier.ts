@@ -233,8 +233,7 @@ export async function runTestTier(request: TestTierRequest): Promise<TestTierRep
           request.setupTimeoutSeconds ?? 120,
           run,
           setupSignal,
-          // Its own signal too: a probe repeats for up to 2 s, which a failed build cuts short.
-          { probe: (invocation) => run(invocation, { reject: false, signal: setupSignal }) },
+          { probe: (invocation) => run(invocation, { reject: false }) },
         );
       })
       .then(() => performance.now());
