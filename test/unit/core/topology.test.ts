@@ -37,7 +37,10 @@ describe("the compose files agree with the environment model", () => {
     const composeTest = parse(await readFile(resolve(root, "compose/compose.test.yaml"), "utf8"), {
       merge: true,
     }) as {
-      services: Record<string, { command?: string[]; environment?: Record<string, string> }>;
+      services: Record<
+        string,
+        { command?: string[]; environment?: Record<string, string>; build?: unknown }
+      >;
     };
     const dockerfile = await readFile(resolve(root, "services/api/Dockerfile"), "utf8");
     // The CMD of the `test` stage: the suite compose runs after loading the fixtures.
@@ -52,10 +55,44 @@ describe("the compose files agree with the environment model", () => {
       `TIERS_LOG_LEVEL=info node src/migrate.ts --fixtures && exec ${suite}`,
     ]);
     expect(api?.environment?.TIERS_FIXTURES).toBe("loaded");
-    // Every other runner keeps its image's CMD: only the API owns the schema.
+    // Every other runner (a service built here) keeps its image's CMD: only the API owns the
+    // schema. Infrastructure may set a command (PostgreSQL's first start, below).
     for (const [name, service] of Object.entries(composeTest.services)) {
-      if (name !== "api") expect(service.command, name).toBeUndefined();
+      if (name !== "api" && service.build) expect(service.command, name).toBeUndefined();
     }
+  });
+
+  it("test: PostgreSQL initialises in one pass, password-authenticated, then serves through the image's entrypoint", async () => {
+    const composeTest = parse(await readFile(resolve(root, "compose/compose.test.yaml"), "utf8"), {
+      merge: true,
+    }) as { services: Record<string, { command?: string[]; tmpfs?: string[] }> };
+    const postgres = composeTest.services.postgres;
+    const [shell, flag, script = "", , ...server] = postgres?.command ?? [];
+    expect([shell, flag]).toEqual(["bash", "-c"]);
+    // The password reaches initdb through a pipe (a process substitution), never as a word of
+    // any argument vector: the script names the variable, compose passes the value by env.
+    expect(script).toContain(String.raw`--pwfile=<(printf '%s\n' "$$POSTGRES_PASSWORD")`);
+    expect(script.replaceAll('"$$POSTGRES_PASSWORD"', "")).not.toMatch(/POSTGRES_PASSWORD/);
+    // SCRAM for every TCP connection, as the image's entrypoint sets it up (docker-entrypoint.sh
+    // init_database: POSTGRES_HOST_AUTH_METHOD defaults to scram-sha-256, appended to pg_hba.conf).
+    expect(script).toContain("--auth-host=scram-sha-256");
+    expect(script).toContain("host all all all scram-sha-256");
+    // The server itself is started by the image's entrypoint, which skips its initialisation
+    // once $PGDATA/PG_VERSION exists (docker-entrypoint.sh, the PG_VERSION test before init).
+    expect(script).toContain('[ ! -s "$$PGDATA/PG_VERSION" ]');
+    expect(script.trim().split("\n").at(-1)).toBe('exec docker-entrypoint.sh "$$@"');
+    // Non-durable settings only where the data is thrown away: a tmpfs (PostgreSQL docs,
+    // "Non-Durable Settings").
+    expect(postgres?.tmpfs).toEqual(["/var/lib/postgresql/data"]);
+    expect(server).toEqual([
+      "postgres",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+    ]);
   });
 
   it("dev publishes ports on 127.0.0.1 only", async () => {
