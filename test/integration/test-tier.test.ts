@@ -8,6 +8,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadMachineSettings } from "../../pipelines/src/engines/host/machine.ts";
 import type { TestTierReport } from "../../pipelines/src/engines/host/test-tier.ts";
 import {
   allVolumes,
@@ -212,5 +213,36 @@ describe("tiers env test run (real Docker engine)", () => {
     expect([...allVolumes()].filter((v) => !volumesBefore.has(v))).toEqual([]);
     const again = await runTiers(repo.root, ["env", "test", "clean"]);
     expect(again.stdout).toMatch(/nothing to clean/);
+  });
+
+  it("leaves a run another host started alone (a shared engine), and removes it when named", async () => {
+    // No pid on this host can say whether a tiers process on another host still runs it.
+    const run = `elsewhere${process.pid}`;
+    const name = `tiers-test-elsewhere-${process.pid}`;
+    const { busyboxImage } = await loadMachineSettings(repo.root);
+    docker(
+      "run",
+      "-d",
+      "--name",
+      name,
+      ...["--label", "tiers.tier=test", "--label", `tiers.run=${run}`],
+      ...["--label", "tiers.owner=another-host.example:1"],
+      busyboxImage,
+      "sleep",
+      "300",
+    );
+    try {
+      const plain = await runTiers(repo.root, ["env", "test", "clean"]);
+      expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+      expect(plain.stdout).toContain(
+        `left run ${run} alone: it was started on another host (another-host.example:1)`,
+      );
+      expect(resourcesWithLabels({ ...testTier, "tiers.run": run }).containers).toHaveLength(1);
+      const named = await runTiers(repo.root, ["env", "test", "clean", "--run", run]);
+      expect(named.stdout).toMatch(/removed 1 container\(s\)/);
+      expect(resourcesWithLabels({ ...testTier, "tiers.run": run })).toEqual(nothing);
+    } finally {
+      docker("rm", "--force", name);
+    }
   });
 });

@@ -470,23 +470,31 @@ export async function removeByLabels(
   return found;
 }
 
-/** True when `owner` (`<host>:<pid>`) names a process that is still alive on this host. */
-export function ownerAlive(owner: string, host: string = hostname()): boolean {
+/**
+ * What `owner` (`<host>:<pid>`) says about the tiers process that started a run: alive or gone
+ * on this host, on another host (a Docker engine shared by several machines or containers, where
+ * no pid here can tell), or unknown (not started by tiers: the label's default).
+ */
+export function ownerState(
+  owner: string,
+  host: string = hostname(),
+): "alive" | "gone" | "elsewhere" | "unknown" {
   const match = /^(.*):(\d+)$/.exec(owner);
-  if (!match || match[1] !== host) return false;
+  if (!match) return "unknown";
+  if (match[1] !== host) return "elsewhere";
   try {
     process.kill(Number(match[2]), 0);
-    return true;
+    return "alive";
   } catch (error) {
     // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    return (error as NodeJS.ErrnoException).code === "EPERM" ? "alive" : "gone";
   }
 }
 
 /**
  * `tiers env test clean`: removes what test runs left behind, found by the
- * `<project>.tier=test` label. A run whose owning tiers process is still alive on this host is
- * left alone (it tears itself down) unless named with `runId`.
+ * `<project>.tier=test` label. A run whose owning tiers process is still alive on this host, or
+ * that another host started, is left alone (it tears itself down) unless named with `runId`.
  */
 export async function cleanTestTier(options: {
   root: string;
@@ -531,10 +539,13 @@ export async function cleanTestTier(options: {
         );
         continue;
       }
-      if (ownerAlive(owner)) {
+      const state = ownerState(owner);
+      if (state === "alive" || state === "elsewhere") {
         reporter.info(
           tier,
-          `left run ${run} alone: its tiers process ${owner} is still running (--run ${run} removes it anyway)`,
+          state === "alive"
+            ? `left run ${run} alone: its tiers process ${owner} is still running (--run ${run} removes it anyway)`
+            : `left run ${run} alone: it was started on another host (${owner}), where it may still run (--run ${run} removes it anyway)`,
         );
         continue;
       }
