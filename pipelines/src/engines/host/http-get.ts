@@ -4,6 +4,7 @@
  * cold CLI ~50 ms before the first byte, node:http is already part of Node's snapshot.
  */
 import { request } from "node:http";
+import { connect } from "node:net";
 
 /** The answer: HTTP status and body, or the socket error's code (or "timeout"). */
 export type HttpAnswer = { status: number; body: string } | { failed: string };
@@ -30,11 +31,19 @@ export function httpGet(
       req.destroy();
       resolve(answer);
     };
+    // A socket is connected here, with no agent: an agent works out a TLS server name for
+    // every request (node:_http_agent calculateServerName), whose isIP on the `Host` name
+    // compiles Node's IPv6 pattern, milliseconds of a cold CLI, for a plain unix socket.
     const target =
       "socketPath" in to
-        ? { socketPath: to.socketPath, headers: { Host: to.host } }
-        : { host: hostOf(to.host), port: portOf(to.host), headers: { Host: to.host } };
-    const req = request({ ...target, path, method: "GET", agent: false }, (res) => {
+        ? { createConnection: () => connect(to.socketPath), headers: { Host: to.host } }
+        : {
+            host: hostOf(to.host),
+            port: portOf(to.host),
+            headers: { Host: to.host },
+            agent: false,
+          };
+    const req = request({ ...target, path, method: "GET" }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {
