@@ -331,50 +331,9 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 8000;
   const { settings, versionCache: cache } = options;
-  const clientPath = await locate(programFor("docker", env), env);
-  const pathClient = await locate("docker", env);
-  const differentPathClient =
-    pathClient && clientPath && (await realpath(pathClient)) !== (await realpath(clientPath));
-
-  const dockerConfig = await readDockerConfig(env);
-  const [endpoint, composePlugin, buildxPlugin] = await Promise.all([
-    dockerEndpoint(env, dockerConfig),
-    hasPluginCandidate("compose", dockerConfig),
-    hasPluginCandidate("buildx", dockerConfig),
-  ]);
-  // Undefined (the config cannot be read) means only asking the CLI tells.
-  const buildxCandidate = buildxPlugin !== false;
-  const [engine, dockerClient, pathDockerClient] = await Promise.all([
-    probeEngine(endpoint, clientPath, env, timeoutMs),
-    clientPath
-      ? probeDockerClient(clientPath, env, timeoutMs, buildxCandidate, cache)
-      : Promise.resolve<DockerClientProbe>({ buildkit: false }),
-    differentPathClient
-      ? probeDockerClient(pathClient, env, timeoutMs, buildxCandidate, cache)
-      : Promise.resolve(undefined),
-  ]);
-
-  const images = (["base", "postgres", "busybox"] as const).map((role) => {
-    const key = `${role}Image` as const;
-    const ref = settings[key];
-    const source = settings.source[key];
-    if (!clientPath || !engine.answers) return Promise.resolve<ImageProbe>({ role, ref, source });
-    return probeImage(endpoint, clientPath, role, ref, source, env, timeoutMs);
-  });
-
-  const [
-    composeV1,
-    composeV2,
-    registry,
-    skopeo,
-    kubectl,
-    terraform,
-    cosign,
-    dagger,
-    git,
-    hostPostgres,
-    ...imageProbes
-  ] = await Promise.all([
+  // What does not depend on the Docker engine starts first, so the tools' versions and the
+  // registry's answer arrive while the engine is asked.
+  const independent = Promise.all([
     probeProgram(
       programFor("docker-compose", env),
       ["version", "--short"],
@@ -383,13 +342,6 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
       timeoutMs,
       cache,
     ),
-    // Without a docker-compose plugin file where the CLI looks, `docker compose` is not a
-    // command (docker-config.ts): no need to start the CLI to hear it say so.
-    clientPath && composePlugin !== false
-      ? probeProgram(clientPath, ["compose", "version", "--short"], versionIn, env, timeoutMs).then(
-          (probe): ProgramProbe => (probe.version ? probe : {}),
-        )
-      : Promise.resolve<ProgramProbe>({}),
     probeRegistry(settings.registry, timeoutMs),
     probeProgram(programFor("skopeo", env), ["--version"], versionIn, env, timeoutMs, cache),
     probeKubectl(env, timeoutMs, cache),
@@ -412,8 +364,56 @@ export async function probeMachine(options: ProbeOptions): Promise<MachineProbe>
     probeProgram("dagger", ["version"], versionIn, env, timeoutMs, cache),
     probeProgram(programFor("git", env), ["--version"], versionIn, env, timeoutMs, cache),
     probeHostPostgres(env, timeoutMs, cache),
-    ...images,
+  ] as const);
+  // Awaited below; a failure must not surface as unhandled while the engine is asked first.
+  independent.catch(() => undefined);
+
+  const [clientPath, pathClient, dockerConfig] = await Promise.all([
+    locate(programFor("docker", env), env),
+    locate("docker", env),
+    readDockerConfig(env),
   ]);
+  const differentPathClient =
+    pathClient && clientPath && (await realpath(pathClient)) !== (await realpath(clientPath));
+  const [endpoint, composePlugin, buildxPlugin] = await Promise.all([
+    dockerEndpoint(env, dockerConfig),
+    hasPluginCandidate("compose", dockerConfig),
+    hasPluginCandidate("buildx", dockerConfig),
+  ]);
+  // Without a docker-compose plugin file where the CLI looks, `docker compose` is not a
+  // command (docker-config.ts): no need to start the CLI to hear it say so.
+  const pendingComposeV2 =
+    clientPath && composePlugin !== false
+      ? probeProgram(clientPath, ["compose", "version", "--short"], versionIn, env, timeoutMs).then(
+          (probe): ProgramProbe => (probe.version ? probe : {}),
+        )
+      : Promise.resolve<ProgramProbe>({});
+  pendingComposeV2.catch(() => undefined);
+  // Undefined (the config cannot be read) means only asking the CLI tells.
+  const buildxCandidate = buildxPlugin !== false;
+  const [engine, dockerClient, pathDockerClient] = await Promise.all([
+    probeEngine(endpoint, clientPath, env, timeoutMs),
+    clientPath
+      ? probeDockerClient(clientPath, env, timeoutMs, buildxCandidate, cache)
+      : Promise.resolve<DockerClientProbe>({ buildkit: false }),
+    differentPathClient
+      ? probeDockerClient(pathClient, env, timeoutMs, buildxCandidate, cache)
+      : Promise.resolve(undefined),
+  ]);
+
+  const images = (["base", "postgres", "busybox"] as const).map((role) => {
+    const key = `${role}Image` as const;
+    const ref = settings[key];
+    const source = settings.source[key];
+    if (!clientPath || !engine.answers) return Promise.resolve<ImageProbe>({ role, ref, source });
+    return probeImage(endpoint, clientPath, role, ref, source, env, timeoutMs);
+  });
+
+  const [
+    [composeV1, registry, skopeo, kubectl, terraform, cosign, dagger, git, hostPostgres],
+    composeV2,
+    imageProbes,
+  ] = await Promise.all([independent, pendingComposeV2, Promise.all(images)]);
 
   const caBundle = settings.extraCaBundle
     ? { path: settings.extraCaBundle, readable: await isReadableFile(settings.extraCaBundle) }
