@@ -20,8 +20,9 @@
  * the repository or its objects. A shallow clone's `shallow` file is part of the answer: it
  * bounds what `git log` walks, and it changes when the clone is deepened.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
+import { readIfExists } from "./repository-files.ts";
 
 /** Variables that make git read another repository, other objects or other refs. */
 const movingVariables = [
@@ -43,16 +44,6 @@ const objectName = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Refs each worktree has its own of (git-worktree(1) "REFS"). */
 const perWorktree = /^(?:HEAD$|refs\/(?:bisect|worktree|rewritten)\/)/;
 
-const absent = (error: NodeJS.ErrnoException) =>
-  error.code === "ENOENT" || error.code === "ENOTDIR";
-
-/** A file's text, undefined only when it does not exist; any other failure throws. */
-const readText = (file: string) =>
-  readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    if (absent(error)) return undefined;
-    throw error;
-  });
-
 /** The repository directory of the work tree at `root`, from its `.git` directory or gitfile. */
 async function gitDirOf(root: string): Promise<string | undefined> {
   const dotGit = join(root, ".git");
@@ -62,28 +53,31 @@ async function gitDirOf(root: string): Promise<string | undefined> {
   );
   if (entries) return dotGit;
   if (entries === undefined) return undefined;
-  const gitfile = /^gitdir: (.+)$/m.exec((await readText(dotGit)) ?? "");
+  const gitfile = /^gitdir: (.+)$/m.exec((await readIfExists(root, ".git")) ?? "");
   if (!gitfile) return undefined;
   const path = gitfile[1]!.trim();
   return isAbsolute(path) ? path : resolve(root, path);
 }
 
-/** The object name `refname` points at, following symbolic refs a few levels deep. */
+/**
+ * The object name `refname` points at, following symbolic refs a few levels deep; `packed` is
+ * the text of `packed-refs` (empty when there is none).
+ */
 async function resolveRef(
   gitDir: string,
   commonDir: string,
+  packed: string,
   refname: string,
   depth = 0,
 ): Promise<string | undefined> {
   if (depth > 5 || refname.includes("..")) return undefined;
-  const loose = await readText(join(perWorktree.test(refname) ? gitDir : commonDir, refname));
+  const loose = await readIfExists(perWorktree.test(refname) ? gitDir : commonDir, refname);
   if (loose !== undefined) {
     const value = loose.trim();
     if (objectName.test(value)) return value;
     const target = /^ref: (refs\/\S+)$/.exec(value);
-    return target ? resolveRef(gitDir, commonDir, target[1]!, depth + 1) : undefined;
+    return target ? resolveRef(gitDir, commonDir, packed, target[1]!, depth + 1) : undefined;
   }
-  const packed = (await readText(join(commonDir, "packed-refs"))) ?? "";
   for (const line of packed.split("\n")) {
     const [oid, name] = line.split(" ");
     if (name === refname && oid && objectName.test(oid)) return oid;
@@ -107,18 +101,19 @@ async function readHead(root: string, env: NodeJS.ProcessEnv): Promise<string | 
   if (movingVariables.some((name) => env[name] !== undefined)) return undefined;
   const gitDir = await gitDirOf(root);
   if (!gitDir) return undefined;
-  const common = (await readText(join(gitDir, "commondir")))?.trim();
+  const common = (await readIfExists(gitDir, "commondir"))?.trim();
   const commonDir = common ? resolve(gitDir, common) : gitDir;
   const [config, head, grafts, replaced, packed, shallow] = await Promise.all([
-    readText(join(commonDir, "config")),
-    readText(join(gitDir, "HEAD")),
-    readText(join(commonDir, "info", "grafts")),
+    readIfExists(commonDir, "config"),
+    readIfExists(gitDir, "HEAD"),
+    readIfExists(commonDir, "info/grafts"),
+    // Every entry counts (git-replace(1) names each ref by the object it replaces).
     readdir(join(commonDir, "refs", "replace")).catch((error: NodeJS.ErrnoException) => {
-      if (absent(error)) return [] as string[];
+      if (error.code === "ENOENT" || error.code === "ENOTDIR") return [] as string[];
       throw error;
     }),
-    readText(join(commonDir, "packed-refs")),
-    readText(join(commonDir, "shallow")),
+    readIfExists(commonDir, "packed-refs"),
+    readIfExists(commonDir, "shallow"),
   ]);
   if (config === undefined || head === undefined) return undefined;
   if (/^\s*refstorage\s*=/im.test(config)) return undefined;
@@ -130,7 +125,7 @@ async function readHead(root: string, env: NodeJS.ProcessEnv): Promise<string | 
   const oid = objectName.test(value)
     ? value
     : symbolic
-      ? await resolveRef(gitDir, commonDir, symbolic[1]!)
+      ? await resolveRef(gitDir, commonDir, packed ?? "", symbolic[1]!)
       : undefined;
   if (!oid) return undefined;
   return shallow === undefined ? oid : `${oid}\nshallow\n${shallow}`;

@@ -9,11 +9,10 @@
  * A file that exists but cannot be read, or a directory that cannot be listed, is an error
  * naming it, never "absent".
  */
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { TiersError } from "../../core/errors.ts";
 import type { Invocation, ToolResult } from "../../tools/invocation.ts";
 import { headCommit } from "./git-head.ts";
+import { listDir, readIfExists } from "./repository-files.ts";
 import { runHost } from "./run.ts";
 
 export interface RepositoryReader {
@@ -103,28 +102,4 @@ export function hostReader(
     query: async (invocation) => (await once(queryRead(invocation))) as ToolResult,
     head: async () => (await once({ kind: "head" })) as string | undefined,
   };
-}
-
-/** The file's text, or undefined when it does not exist; any other failure throws. */
-export async function readIfExists(root: string, file: string): Promise<string | undefined> {
-  try {
-    return await readFile(join(root, file), "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw new TiersError(`cannot read ${file}: ${(error as Error).message}`, { where: file });
-  }
-}
-
-export async function listDir(root: string, dir: string, dirs: boolean): Promise<string[]> {
-  try {
-    const entries = await readdir(join(root, dir), { withFileTypes: true });
-    return entries
-      .filter((e) => (dirs ? e.isDirectory() : e.isFile()))
-      .map((e) => e.name)
-      .sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new TiersError(`cannot list ${dir}: ${(error as Error).message}`, { where: dir });
-  }
 }

@@ -13,7 +13,7 @@ import { admissionFile, admissionFiles } from "../../../core/manifests/admission
 import { pipelineMarker } from "../../../core/markers.ts";
 import { setResourceListed } from "../../../core/promotion/overlay.ts";
 import { layout } from "../../../core/repository/consistency.ts";
-import { readIfExists } from "../../../engines/host/repository-reader.ts";
+import { readIfExists } from "../../../engines/host/repository-files.ts";
 import { contextFrom, type RegisterCommand } from "../context.ts";
 
 export const registerAdmission: RegisterCommand = (program) => {
