@@ -32,10 +32,9 @@ import {
   hostSources,
   type PromotionSources,
   type RecordReader,
+  type RegistryReader,
   readArtefact,
   readRecord,
-  rememberingRegistry,
-  skopeoRegistry,
 } from "./sources.ts";
 import { windowOf } from "./window-now.ts";
 
@@ -273,12 +272,13 @@ export async function ladderStatus(options: {
   repo.prefetch();
   const model = options.model ?? (await loadModelCached(options.root));
   const traced = options.traced;
-  const sources = hostSources(
+  const host = hostSources(
     options.root,
     env,
     repo,
-    traced ? tracedSources(options.root, env, traced) : {},
+    traced ? { artefacts: artefactsThrough(traced.reader) } : {},
   );
+  const sources = traced ? { ...host, registry: forgetting(host.registry, traced.trace) } : host;
   const now = () => {
     traced?.trace.forget("the answer read the clock");
     return new Date();
@@ -303,21 +303,12 @@ export async function ladderStatus(options: {
   return published ? { model, tiers, published } : { model, tiers };
 }
 
-/** Sources whose reads a remembered ladder can prove again, and whose registry it cannot. */
-function tracedSources(
-  root: string,
-  env: NodeJS.ProcessEnv,
-  { reader, trace }: LadderTrace,
-): Partial<PromotionSources> {
-  const registry = rememberingRegistry(skopeoRegistry(root, env));
+/** The registry, telling the trace on every question: its answer is not a fact of the repository. */
+function forgetting(registry: RegistryReader, trace: Trace): RegistryReader {
   return {
-    artefacts: artefactsThrough(reader),
-    registry: {
-      inspect(ref) {
-        // What the registry serves is its answer now, not a fact of the repository.
-        trace.forget("the answer asked the registry");
-        return registry.inspect(ref);
-      },
+    inspect(ref) {
+      trace.forget("the answer asked the registry");
+      return registry.inspect(ref);
     },
   };
 }
