@@ -24,7 +24,7 @@ import * as docker from "../../tools/docker.ts";
 import { ToolError } from "../../tools/errors.ts";
 import type { Invocation } from "../../tools/invocation.ts";
 import { engineImage } from "./docker-api.ts";
-import { dockerEndpoint } from "./docker-config.ts";
+import { type DockerEndpoint, dockerEndpoint } from "./docker-config.ts";
 import { loadMachineSettings, type MachineSettings } from "./machine.ts";
 import { loadModelCached } from "./model-cache.ts";
 import { runHost } from "./run.ts";
@@ -192,7 +192,8 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
   });
   // What the engine already has, asked for every service at once (a no-change build is just
   // these reads).
-  const found = await Promise.all(refs.map(({ ref }) => findImage(root, ref, env)));
+  const engine = dockerEndpoint(env);
+  const found = await Promise.all(refs.map(({ ref }) => findImage(root, ref, env, engine)));
   const buildOne = async (service: ServiceTopology, index: number): Promise<BuiltImage> => {
     const { repository, tag, ref } = refs[index]!;
     const existing = found[index];
@@ -226,7 +227,7 @@ export async function buildImages(request: BuildRequest): Promise<BuiltImage[]> 
         });
       });
     }
-    const image = reused ? existing : await findImage(root, ref, env);
+    const image = reused ? existing : await findImage(root, ref, env, engine);
     if (!image) throw new TiersError(`docker build finished but ${ref} is missing`, { where: ref });
     return { service: service.name, target, repository, tag, ref, imageId: image.id, reused };
   };
@@ -334,10 +335,12 @@ export async function findImage(
   root: string,
   ref: string,
   env: NodeJS.ProcessEnv = process.env,
+  /** Where the engine is (docker-config.ts); one resolution can serve several questions. */
+  engine: Promise<DockerEndpoint> = dockerEndpoint(env),
 ): Promise<docker.LocalImage | undefined> {
   // Over the engine's socket where the CLI would use one: a no-change build is these reads,
   // and a docker CLI process per image costs more than the rest of the build's own work.
-  const endpoint = await dockerEndpoint(env);
+  const endpoint = await engine;
   if ("socket" in endpoint) {
     const image = await engineImage(endpoint.socket, ref, timeoutFor("docker-engine", env).ms);
     if ("found" in image) return image.found;
